@@ -1,0 +1,194 @@
+//! The only geodesy module: distances in metres on the WGS84 ellipsoid, longitude wrapping and
+//! antimeridian-aware boxes.
+//!
+//! Reported distances come from geographiclib (Karney's algorithm, error ≈ 15 nm); cheaper
+//! bounds are used only to discard candidates that are certainly too far away.
+//!
+//! ```
+//! use deconflict_engine::geodesy::{distance_m, BBox};
+//! let d = distance_m((0.0, 0.0), (1.0, 0.0));
+//! assert!((d - 111_319.49).abs() < 0.01);
+//! let b = BBox::new(170.0, -10.0, -170.0, 10.0).unwrap(); // crosses the antimeridian
+//! assert!(b.contains(179.5, 0.0) && b.contains(-179.5, 0.0) && !b.contains(0.0, 0.0));
+//! ```
+
+use geographiclib_rs::{Geodesic, InverseGeodesic};
+use std::sync::LazyLock;
+
+/// WGS84 semi-major axis, metres.
+pub const WGS84_A: f64 = 6_378_137.0;
+/// WGS84 flattening.
+pub const WGS84_F: f64 = 1.0 / 298.257_223_563;
+/// Semi-minor axis, metres.
+pub const WGS84_B: f64 = WGS84_A * (1.0 - WGS84_F);
+/// The smallest radius of curvature anywhere on the ellipsoid (meridional, at the equator):
+/// no arc of length `d` spans more than `d / MIN_RADIUS_M` radians of latitude.
+pub const MIN_RADIUS_M: f64 = WGS84_B * WGS84_B / WGS84_A;
+
+static WGS84: LazyLock<Geodesic> = LazyLock::new(Geodesic::wgs84);
+
+/// The WGS84 geodesic solver, shared.
+pub fn wgs84() -> &'static Geodesic {
+    &WGS84
+}
+
+/// Geodesic distance in metres between two `(lon, lat)` points in degrees.
+pub fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+    wgs84().inverse(a.1, a.0, b.1, b.0)
+}
+
+/// Wraps a longitude into [-180, 180).
+pub fn wrap_lon(lon: f64) -> f64 {
+    let w = (lon + 180.0).rem_euclid(360.0) - 180.0;
+    if w.is_finite() { w } else { lon }
+}
+
+/// The signed longitude change from `from` to `to` the short way, in [-180, 180).
+pub fn lon_delta(from: f64, to: f64) -> f64 {
+    wrap_lon(to - from)
+}
+
+/// A longitude/latitude box `W,S,E,N` in degrees; `west > east` means it crosses the
+/// antimeridian. Bounds are inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BBox {
+    /// Western edge.
+    pub west: f64,
+    /// Southern edge.
+    pub south: f64,
+    /// Eastern edge.
+    pub east: f64,
+    /// Northern edge.
+    pub north: f64,
+}
+
+impl BBox {
+    /// The whole globe.
+    pub const WORLD: BBox = BBox {
+        west: -180.0,
+        south: -90.0,
+        east: 180.0,
+        north: 90.0,
+    };
+
+    /// A checked box: finite, lon in [-180, 180], lat in [-90, 90], south ≤ north.
+    pub fn new(west: f64, south: f64, east: f64, north: f64) -> Result<BBox, String> {
+        for (name, v, lim) in [("west", west, 180.0), ("east", east, 180.0), ("south", south, 90.0), ("north", north, 90.0)] {
+            if !v.is_finite() || v.abs() > lim {
+                return Err(format!("{name} {v} out of range [-{lim}, {lim}]"));
+            }
+        }
+        if south > north {
+            return Err(format!("south {south} is north of north {north}"));
+        }
+        Ok(BBox { west, south, east, north })
+    }
+
+    /// Parses `W,S,E,N`.
+    pub fn parse(s: &str) -> Result<BBox, String> {
+        let v = parse_floats(s, 4).map_err(|e| format!("bbox {s:?}: {e}; expected W,S,E,N"))?;
+        BBox::new(v[0], v[1], v[2], v[3])
+    }
+
+    /// True when the box crosses the antimeridian.
+    pub fn crosses_antimeridian(&self) -> bool {
+        self.west > self.east
+    }
+
+    /// Inclusive containment test.
+    pub fn contains(&self, lon: f64, lat: f64) -> bool {
+        if lat < self.south || lat > self.north {
+            return false;
+        }
+        if self.crosses_antimeridian() {
+            lon >= self.west || lon <= self.east
+        } else {
+            lon >= self.west && lon <= self.east
+        }
+    }
+
+    /// The longitude intervals (one, or two when crossing the antimeridian) within [-180, 180].
+    pub fn lon_ranges(&self) -> impl Iterator<Item = (f64, f64)> {
+        let (a, b) = if self.crosses_antimeridian() {
+            ((self.west, 180.0), Some((-180.0, self.east)))
+        } else {
+            ((self.west, self.east), None)
+        };
+        std::iter::once(a).chain(b)
+    }
+}
+
+/// A conservative box around the geodesic circle of `radius_m` metres centred on `(lon, lat)`:
+/// every point within `radius_m` lies inside it.
+pub fn circle_bbox(lon: f64, lat: f64, radius_m: f64) -> BBox {
+    // Latitude: an arc of length r moves at most r / MIN_RADIUS radians in latitude.
+    let dlat = (radius_m / MIN_RADIUS_M).to_degrees() * 1.000_001 + 1e-9;
+    let south = (lat - dlat).max(-90.0);
+    let north = (lat + dlat).min(90.0);
+    if south <= -90.0 || north >= 90.0 {
+        return BBox { west: -180.0, south, east: 180.0, north };
+    }
+    // Longitude: the parallel radius is smallest at the most poleward latitude the circle
+    // reaches; a geodesic of length r moves at most r / (N cos φ) radians in longitude there.
+    let phi = south.abs().max(north.abs()).to_radians();
+    let reduced = (1.0 - WGS84_F) * phi.tan();
+    let cos_beta = 1.0 / (1.0 + reduced * reduced).sqrt();
+    let parallel_r = WGS84_A * cos_beta; // radius of the parallel at that latitude
+    let dlon = (radius_m / parallel_r).to_degrees() * 1.000_001 + 1e-9;
+    if dlon >= 180.0 {
+        return BBox { west: -180.0, south, east: 180.0, north };
+    }
+    BBox {
+        west: wrap_lon(lon - dlon),
+        south,
+        east: {
+            let e = wrap_lon(lon + dlon);
+            if e == -180.0 { 180.0 } else { e }
+        },
+        north,
+    }
+}
+
+/// Parses exactly `n` comma-separated finite numbers.
+pub fn parse_floats(s: &str, n: usize) -> Result<Vec<f64>, String> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f64>().map_err(|_| format!("{:?} is not a number", p.trim())))
+        .collect::<Result<_, _>>()?;
+    if v.len() != n {
+        return Err(format!("{} numbers given, {n} expected", v.len()));
+    }
+    if let Some(bad) = v.iter().find(|x| !x.is_finite()) {
+        return Err(format!("{bad} is not finite"));
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn wraps() {
+        assert_eq!(wrap_lon(190.0), -170.0);
+        assert_eq!(wrap_lon(-190.0), 170.0);
+        assert_eq!(lon_delta(179.0, -179.0), 2.0);
+        assert_eq!(lon_delta(-179.0, 179.0), -2.0);
+    }
+
+    #[test]
+    fn circle_bbox_contains_the_circle() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for _ in 0..20_000 {
+            let lon = rng.gen_range(-180.0..180.0);
+            let lat = rng.gen_range(-89.9..89.9);
+            let r = 10f64.powf(rng.gen_range(0.0..6.5));
+            let b = circle_bbox(lon, lat, r);
+            let az: f64 = rng.gen_range(0.0..360.0);
+            let s = r * rng.gen_range(0.0..1.0f64).sqrt();
+            let (lat2, lon2): (f64, f64) = geographiclib_rs::DirectGeodesic::direct(wgs84(), lat, lon, az, s);
+            assert!(b.contains(wrap_lon(lon2), lat2), "{lon},{lat} r={r} az={az} -> {lon2},{lat2} not in {b:?}");
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Plain data: reports, areas, queries. No I/O here.
+
+mod report;
+
+pub use report::{
+    ALT_MAX_M, ALT_MIN_M, ALT_UNKNOWN, InvalidReport, MAX_ID_BYTES, Report, alt_from_mm, alt_to_mm, deg_from_e7,
+    deg_to_e7, write_e7,
+};
