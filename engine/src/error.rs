@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-const FORMAT_VERSION: u16 = 1;
+use crate::segment::FORMAT_VERSION;
 
 /// Result with the engine's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -52,7 +52,11 @@ impl Error {
         }
     }
 
-    pub(crate) fn corrupt(path: impl Into<PathBuf>, offset: Option<u64>, reason: impl Into<String>) -> Self {
+    pub(crate) fn corrupt(
+        path: impl Into<PathBuf>,
+        offset: Option<u64>,
+        reason: impl Into<String>,
+    ) -> Self {
         Error::Corrupt {
             path: path.into(),
             offset,

@@ -2,12 +2,25 @@
 //!
 //! A spatiotemporal index of track reports over immutable, memory-mapped segments, and the
 //! deconfliction rules of the Deconflict contract.
+//!
+//! Data flows: reports → [`ReportBatch`] → [`Writer`] (segments on disk) → commit (manifest
+//! renamed into place) → [`Snapshot`] published in the [`Engine`] → queries.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod engine;
 pub mod error;
 pub mod geodesy;
+mod index;
 pub mod model;
+pub mod query;
+pub(crate) mod segment;
+mod snapshot;
 pub mod time;
+mod write;
 
+pub use engine::Engine;
 pub use error::{Error, Result};
+pub use segment::FORMAT_VERSION;
+pub use snapshot::{QueryPlan, SegmentInfo, Snapshot};
+pub use write::{AddOutcome, BATCH_BYTES_PER_REPORT, ReportBatch, Writer};

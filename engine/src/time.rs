@@ -26,7 +26,9 @@ pub const MIN_MS: i64 = -62_167_219_200_000;
 pub const MAX_MS: i64 = 253_402_300_799_999;
 
 /// A point in time: milliseconds since 1970-01-01T00:00:00Z.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Timestamp(pub i64);
 
 /// Why a time or duration string was refused.
@@ -64,7 +66,11 @@ impl Timestamp {
             return Err(TimeError::Empty);
         }
         let b = s.as_bytes();
-        let digits = if b[0] == b'-' || b[0] == b'+' { &b[1..] } else { b };
+        let digits = if b[0] == b'-' || b[0] == b'+' {
+            &b[1..]
+        } else {
+            b
+        };
         if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) {
             let ms: i64 = s.parse().map_err(|_| TimeError::OutOfRange(s.to_owned()))?;
             return Timestamp::from_ms(ms).ok_or_else(|| TimeError::OutOfRange(s.to_owned()));
@@ -218,7 +224,16 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_time() {
-        for bad in ["", "  ", "2021-10-07T10:00:00", "yesterday", "12:00", "1e3", "NaN", "99999999999999999999"] {
+        for bad in [
+            "",
+            "  ",
+            "2021-10-07T10:00:00",
+            "yesterday",
+            "12:00",
+            "1e3",
+            "NaN",
+            "99999999999999999999",
+        ] {
             assert!(Timestamp::parse(bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -227,8 +242,14 @@ mod tests {
     fn formats_utc_with_millis() {
         assert_eq!(Timestamp(0).to_string(), "1970-01-01T00:00:00.000Z");
         assert_eq!(Timestamp(-1).to_string(), "1969-12-31T23:59:59.999Z");
-        assert_eq!(Timestamp(1_633_600_800_500).to_string(), "2021-10-07T10:00:00.500Z");
-        assert_eq!(Timestamp(951_782_400_000).to_string(), "2000-02-29T00:00:00.000Z");
+        assert_eq!(
+            Timestamp(1_633_600_800_500).to_string(),
+            "2021-10-07T10:00:00.500Z"
+        );
+        assert_eq!(
+            Timestamp(951_782_400_000).to_string(),
+            "2000-02-29T00:00:00.000Z"
+        );
     }
 
     #[test]

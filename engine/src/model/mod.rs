@@ -3,6 +3,6 @@
 mod report;
 
 pub use report::{
-    ALT_MAX_M, ALT_MIN_M, ALT_UNKNOWN, InvalidReport, MAX_ID_BYTES, Report, alt_from_mm, alt_to_mm, deg_from_e7,
-    deg_to_e7, write_e7,
+    ALT_MAX_M, ALT_MIN_M, ALT_UNKNOWN, InvalidReport, MAX_ID_BYTES, Report, alt_from_mm, alt_to_mm,
+    deg_from_e7, deg_to_e7, write_e7,
 };

@@ -50,6 +50,9 @@ pub enum InvalidReport {
     /// Id longer than [`MAX_ID_BYTES`].
     #[error("id is {0} bytes, longer than 64")]
     IdTooLong(usize),
+    /// More distinct sides in one batch than a segment can number (65 535).
+    #[error("more than 65535 distinct sides in one batch")]
+    TooManySides,
     /// A coordinate that is NaN or infinite.
     #[error("{0} is not a finite number")]
     NotFinite(&'static str),
@@ -202,11 +205,26 @@ mod tests {
         let ok = |lon, lat, alt| Report::new("a", "s", Timestamp(0), lon, lat, alt);
         assert!(ok(180.0, 90.0, Some(100_000.0)).is_ok());
         assert!(ok(-180.0, -90.0, Some(-1000.0)).is_ok());
-        assert!(matches!(ok(f64::NAN, 0.0, None), Err(InvalidReport::NotFinite("lon"))));
-        assert!(matches!(ok(0.0, 90.000_000_1, None), Err(InvalidReport::OutOfRange { field: "lat", .. })));
-        assert!(matches!(ok(-180.000_000_1, 0.0, None), Err(InvalidReport::OutOfRange { field: "lon", .. })));
-        assert!(matches!(ok(0.0, 0.0, Some(f64::INFINITY)), Err(InvalidReport::NotFinite("alt"))));
-        assert_eq!(validate_id(&"x".repeat(65)), Err(InvalidReport::IdTooLong(65)));
+        assert!(matches!(
+            ok(f64::NAN, 0.0, None),
+            Err(InvalidReport::NotFinite("lon"))
+        ));
+        assert!(matches!(
+            ok(0.0, 90.000_000_1, None),
+            Err(InvalidReport::OutOfRange { field: "lat", .. })
+        ));
+        assert!(matches!(
+            ok(-180.000_000_1, 0.0, None),
+            Err(InvalidReport::OutOfRange { field: "lon", .. })
+        ));
+        assert!(matches!(
+            ok(0.0, 0.0, Some(f64::INFINITY)),
+            Err(InvalidReport::NotFinite("alt"))
+        ));
+        assert_eq!(
+            validate_id(&"x".repeat(65)),
+            Err(InvalidReport::IdTooLong(65))
+        );
         assert_eq!(validate_id(""), Err(InvalidReport::EmptyId));
     }
 }

@@ -1,0 +1,7 @@
+//! The index directory: manifest, segment files, writer lock, cleanup.
+
+pub(crate) mod dir;
+pub(crate) mod manifest;
+
+pub(crate) use dir::{IndexDir, WriterLock};
+pub(crate) use manifest::{Manifest, SegmentMeta};

@@ -1,0 +1,10 @@
+//! Queries over a snapshot: windows (box, circle, polygon × time × altitude × side) and tracks.
+
+mod range;
+mod report;
+mod track;
+
+pub(crate) use range::ReportIter;
+pub use range::{Area, WindowQuery};
+pub use report::ReportRef;
+pub use track::TrackIter;

@@ -1,0 +1,535 @@
+//! Segment format v1: the only code that knows byte offsets.
+//!
+//! A segment is one immutable file. All integers are little-endian. Sections start on 64-byte
+//! boundaries; fixed-width records are read in place with `from_le_bytes`, never deserialised.
+//!
+//! ```text
+//! header (HEADER_LEN = 384 bytes)
+//! off  len  field
+//!   0    8  magic b"DCNFSEG\0"
+//!   8    2  format version (FORMAT_VERSION)
+//!  10    2  section count (SECTION_COUNT)
+//!  12    4  crc32c of the header with this field zeroed
+//!  16    8  reports (rows)                      u64, < 2^32
+//!  24    4  entities                            u32
+//!  28    4  sides                               u32
+//!  32    4  runs                                u32
+//!  36    4  nodes                               u32
+//!  40    4  leaf nodes (the first `leaves` nodes) u32
+//!  44    4  reserved (0)
+//!  48    8  t_min of all reports               i64 ms
+//!  56    8  t_max of all reports               i64 ms
+//!  64   16  lon_min, lat_min, lon_max, lat_max  i32 1e-7 degree (of the reports)
+//!  80    8  file length                         u64
+//!  88    8  reserved (0)
+//!  96  240  section table: SECTION_COUNT × { offset u64, len u64, crc32c u32, reserved u32 }
+//! 336   48  reserved (0)
+//! ```
+//! Sections, in this order (see [`Section`]): `time` i64 × rows, `lon` i32 × rows, `lat` i32 ×
+//! rows, `alt` i32 × rows (millimetres, `i32::MIN` = unknown), `side` u16 × rows, `entities`
+//! [`ENTITY_LEN`] × entities, `sides` [`SIDE_LEN`] × sides, `names` (UTF-8 bytes of entity ids
+//! and side names), `runs` [`RUN_LEN`] × runs, `nodes` [`NODE_LEN`] × nodes.
+//!
+//! Rows are sorted by entity (ids in byte order), then time, with no repeated `(entity, time)`.
+//! A *run* is up to [`RUN_MAX_ROWS`] consecutive rows of one entity; its box bounds its rows
+//! and, when the entity's next row is in this segment, that row too, so that every
+//! interpolation piece between two rows of the segment lies in some run's box. The nodes form
+//! a packed R-tree over the runs: leaves first (each covering a contiguous range of runs), then
+//! each higher level covering a contiguous range of the level below; the root is the last node.
+//! Longitude bounds of runs and nodes may extend beyond ±180° (unwrapped across the
+//! antimeridian, at most ±214°): a position lies in a box when its longitude, or that
+//! longitude ± 360°, lies within the bounds.
+
+/// File magic.
+pub(crate) const MAGIC: [u8; 8] = *b"DCNFSEG\0";
+/// The format version this build reads and writes.
+pub const FORMAT_VERSION: u16 = 1;
+/// Header length in bytes.
+pub(crate) const HEADER_LEN: usize = 384;
+/// Section alignment in bytes.
+pub(crate) const ALIGN: usize = 64;
+/// Number of sections.
+pub(crate) const SECTION_COUNT: usize = 10;
+const TABLE_AT: usize = 96;
+const TABLE_ENTRY: usize = 24;
+
+/// Bytes per entity record: first_row u32, rows u32, name_off u32, name_len u32, t_min i64,
+/// t_max i64, crc32c u32 of the entity's column bytes (time, lon, lat, alt, side, in that
+/// order), reserved u32.
+pub(crate) const ENTITY_LEN: usize = 40;
+/// Bytes per side record: name_off u32, name_len u32.
+pub(crate) const SIDE_LEN: usize = 8;
+/// Bytes per run record: lon_min, lat_min, lon_max, lat_max, alt_min, alt_max i32; t_min,
+/// t_max i64; first_row u32, rows u32, entity u32, crc32c u32 of the run's column bytes.
+pub(crate) const RUN_LEN: usize = 56;
+/// Bytes per node record: the same 40-byte box as a run, first_child u32, children u32,
+/// crc32c u32 of the children's records, reserved u32.
+pub(crate) const NODE_LEN: usize = 56;
+/// Most rows in one run.
+pub(crate) const RUN_MAX_ROWS: usize = 32;
+/// Most children of one node.
+pub(crate) const NODE_FANOUT: usize = 16;
+/// Longitude bounds of boxes stay within ±LON_LIMIT_E7.
+pub(crate) const LON_LIMIT_E7: i32 = 2_140_000_000;
+
+/// The sections, in file order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Section {
+    Time = 0,
+    Lon = 1,
+    Lat = 2,
+    Alt = 3,
+    Side = 4,
+    Entities = 5,
+    Sides = 6,
+    Names = 7,
+    Runs = 8,
+    Nodes = 9,
+}
+
+impl Section {
+    pub(crate) const ALL: [Section; SECTION_COUNT] = [
+        Section::Time,
+        Section::Lon,
+        Section::Lat,
+        Section::Alt,
+        Section::Side,
+        Section::Entities,
+        Section::Sides,
+        Section::Names,
+        Section::Runs,
+        Section::Nodes,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        [
+            "time", "lon", "lat", "alt", "side", "entities", "sides", "names", "runs", "nodes",
+        ][self as usize]
+    }
+}
+
+/// One entry of the section table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SectionEntry {
+    pub offset: u64,
+    pub len: u64,
+    pub crc: u32,
+}
+
+/// The decoded header.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub version: u16,
+    pub rows: u64,
+    pub entities: u32,
+    pub sides: u32,
+    pub runs: u32,
+    pub nodes: u32,
+    pub leaves: u32,
+    pub t_min: i64,
+    pub t_max: i64,
+    pub bbox: [i32; 4],
+    pub file_len: u64,
+    pub sections: [SectionEntry; SECTION_COUNT],
+}
+
+impl Header {
+    /// Encodes the header, crc included.
+    pub(crate) fn encode(&self) -> [u8; HEADER_LEN] {
+        let mut b = [0u8; HEADER_LEN];
+        b[0..8].copy_from_slice(&MAGIC);
+        b[8..10].copy_from_slice(&self.version.to_le_bytes());
+        b[10..12].copy_from_slice(&(SECTION_COUNT as u16).to_le_bytes());
+        b[16..24].copy_from_slice(&self.rows.to_le_bytes());
+        b[24..28].copy_from_slice(&self.entities.to_le_bytes());
+        b[28..32].copy_from_slice(&self.sides.to_le_bytes());
+        b[32..36].copy_from_slice(&self.runs.to_le_bytes());
+        b[36..40].copy_from_slice(&self.nodes.to_le_bytes());
+        b[40..44].copy_from_slice(&self.leaves.to_le_bytes());
+        b[48..56].copy_from_slice(&self.t_min.to_le_bytes());
+        b[56..64].copy_from_slice(&self.t_max.to_le_bytes());
+        for (i, v) in self.bbox.iter().enumerate() {
+            b[64 + 4 * i..68 + 4 * i].copy_from_slice(&v.to_le_bytes());
+        }
+        b[80..88].copy_from_slice(&self.file_len.to_le_bytes());
+        for (i, s) in self.sections.iter().enumerate() {
+            let at = TABLE_AT + i * TABLE_ENTRY;
+            b[at..at + 8].copy_from_slice(&s.offset.to_le_bytes());
+            b[at + 8..at + 16].copy_from_slice(&s.len.to_le_bytes());
+            b[at + 16..at + 20].copy_from_slice(&s.crc.to_le_bytes());
+        }
+        let crc = crc32c::crc32c(&b);
+        b[12..16].copy_from_slice(&crc.to_le_bytes());
+        b
+    }
+
+    /// Decodes and checks a header: magic, version, crc, section table bounds. Returns the
+    /// reason and the offset of the first problem.
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Header, HeaderError> {
+        let bad = |offset: u64, reason: &'static str| Err(HeaderError::Corrupt { offset, reason });
+        let Some(b) = bytes.get(..HEADER_LEN) else {
+            return bad(bytes.len() as u64, "file shorter than the header");
+        };
+        if b[0..8] != MAGIC {
+            return bad(0, "bad magic: not a deconflict segment");
+        }
+        let version = u16_at(b, 8);
+        let mut zeroed = [0u8; HEADER_LEN];
+        zeroed.copy_from_slice(b);
+        zeroed[12..16].fill(0);
+        if crc32c::crc32c(&zeroed) != u32_at(b, 12) {
+            return bad(12, "header checksum mismatch");
+        }
+        if version != FORMAT_VERSION {
+            return Err(HeaderError::Version(version));
+        }
+        if usize::from(u16_at(b, 10)) != SECTION_COUNT {
+            return bad(10, "wrong section count");
+        }
+        let mut h = Header {
+            version,
+            rows: u64_at(b, 16),
+            entities: u32_at(b, 24),
+            sides: u32_at(b, 28),
+            runs: u32_at(b, 32),
+            nodes: u32_at(b, 36),
+            leaves: u32_at(b, 40),
+            t_min: i64_at(b, 48),
+            t_max: i64_at(b, 56),
+            bbox: [i32_at(b, 64), i32_at(b, 68), i32_at(b, 72), i32_at(b, 76)],
+            file_len: u64_at(b, 80),
+            sections: [SectionEntry::default(); SECTION_COUNT],
+        };
+        if h.file_len != bytes.len() as u64 {
+            return bad(
+                80,
+                "file length differs from the header (truncated or extended)",
+            );
+        }
+        if h.rows > u64::from(u32::MAX) {
+            return bad(16, "too many rows");
+        }
+        let expected = |s: Section| -> Option<u64> {
+            let n = match s {
+                Section::Time => h.rows * 8,
+                Section::Lon | Section::Lat | Section::Alt => h.rows * 4,
+                Section::Side => h.rows * 2,
+                Section::Entities => u64::from(h.entities) * ENTITY_LEN as u64,
+                Section::Sides => u64::from(h.sides) * SIDE_LEN as u64,
+                Section::Names => return None,
+                Section::Runs => u64::from(h.runs) * RUN_LEN as u64,
+                Section::Nodes => u64::from(h.nodes) * NODE_LEN as u64,
+            };
+            Some(n)
+        };
+        for s in Section::ALL {
+            let at = TABLE_AT + s as usize * TABLE_ENTRY;
+            let e = SectionEntry {
+                offset: u64_at(b, at),
+                len: u64_at(b, at + 8),
+                crc: u32_at(b, at + 16),
+            };
+            if e.offset < HEADER_LEN as u64 || e.offset % ALIGN as u64 != 0 {
+                return bad(at as u64, "misplaced section");
+            }
+            if e.offset
+                .checked_add(e.len)
+                .is_none_or(|end| end > h.file_len)
+            {
+                return bad(at as u64, "section extends past the end of the file");
+            }
+            if expected(s).is_some_and(|n| n != e.len) {
+                return bad(at as u64 + 8, "section length disagrees with the counts");
+            }
+            h.sections[s as usize] = e;
+        }
+        if h.leaves > h.nodes || (h.runs > 0) != (h.nodes > 0) || (h.nodes > 0 && h.leaves == 0) {
+            return bad(36, "inconsistent node counts");
+        }
+        Ok(h)
+    }
+
+    /// The byte range of a section (validated by [`Header::decode`]).
+    pub(crate) fn range(&self, s: Section) -> std::ops::Range<usize> {
+        let e = self.sections[s as usize];
+        e.offset as usize..(e.offset + e.len) as usize
+    }
+}
+
+/// Why a header was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HeaderError {
+    Corrupt { offset: u64, reason: &'static str },
+    Version(u16),
+}
+
+/// A box over positions and time: the first 40 bytes of runs and nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Bounds {
+    pub lon_min: i32,
+    pub lat_min: i32,
+    pub lon_max: i32,
+    pub lat_max: i32,
+    pub alt_min: i32,
+    pub alt_max: i32,
+    pub t_min: i64,
+    pub t_max: i64,
+}
+
+impl Bounds {
+    pub(crate) const EMPTY: Bounds = Bounds {
+        lon_min: i32::MAX,
+        lat_min: i32::MAX,
+        lon_max: i32::MIN,
+        lat_max: i32::MIN,
+        alt_min: i32::MAX,
+        alt_max: i32::MIN,
+        t_min: i64::MAX,
+        t_max: i64::MIN,
+    };
+
+    pub(crate) fn union(&self, o: &Bounds) -> Bounds {
+        Bounds {
+            lon_min: self.lon_min.min(o.lon_min),
+            lat_min: self.lat_min.min(o.lat_min),
+            lon_max: self.lon_max.max(o.lon_max),
+            lat_max: self.lat_max.max(o.lat_max),
+            alt_min: self.alt_min.min(o.alt_min),
+            alt_max: self.alt_max.max(o.alt_max),
+            t_min: self.t_min.min(o.t_min),
+            t_max: self.t_max.max(o.t_max),
+        }
+    }
+
+    pub(crate) fn contains(&self, o: &Bounds) -> bool {
+        self.lon_min <= o.lon_min
+            && self.lat_min <= o.lat_min
+            && self.lon_max >= o.lon_max
+            && self.lat_max >= o.lat_max
+            && self.alt_min <= o.alt_min
+            && self.alt_max >= o.alt_max
+            && self.t_min <= o.t_min
+            && self.t_max >= o.t_max
+    }
+
+    pub(crate) fn encode_into(&self, b: &mut [u8]) {
+        b[0..4].copy_from_slice(&self.lon_min.to_le_bytes());
+        b[4..8].copy_from_slice(&self.lat_min.to_le_bytes());
+        b[8..12].copy_from_slice(&self.lon_max.to_le_bytes());
+        b[12..16].copy_from_slice(&self.lat_max.to_le_bytes());
+        b[16..20].copy_from_slice(&self.alt_min.to_le_bytes());
+        b[20..24].copy_from_slice(&self.alt_max.to_le_bytes());
+        b[24..32].copy_from_slice(&self.t_min.to_le_bytes());
+        b[32..40].copy_from_slice(&self.t_max.to_le_bytes());
+    }
+
+    pub(crate) fn decode(b: &[u8]) -> Bounds {
+        Bounds {
+            lon_min: i32_at(b, 0),
+            lat_min: i32_at(b, 4),
+            lon_max: i32_at(b, 8),
+            lat_max: i32_at(b, 12),
+            alt_min: i32_at(b, 16),
+            alt_max: i32_at(b, 20),
+            t_min: i64_at(b, 24),
+            t_max: i64_at(b, 32),
+        }
+    }
+
+    /// Structural sanity: min ≤ max in every dimension, longitudes within the limit.
+    pub(crate) fn is_well_formed(&self) -> bool {
+        self.lon_min <= self.lon_max
+            && self.lat_min <= self.lat_max
+            && self.alt_min <= self.alt_max
+            && self.t_min <= self.t_max
+            && self.lon_min >= -LON_LIMIT_E7
+            && self.lon_max <= LON_LIMIT_E7
+    }
+}
+
+/// A run record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Run {
+    pub bounds: Bounds,
+    pub first_row: u32,
+    pub rows: u32,
+    pub entity: u32,
+    pub crc: u32,
+}
+
+impl Run {
+    pub(crate) fn encode(&self) -> [u8; RUN_LEN] {
+        let mut b = [0u8; RUN_LEN];
+        self.bounds.encode_into(&mut b[..40]);
+        b[40..44].copy_from_slice(&self.first_row.to_le_bytes());
+        b[44..48].copy_from_slice(&self.rows.to_le_bytes());
+        b[48..52].copy_from_slice(&self.entity.to_le_bytes());
+        b[52..56].copy_from_slice(&self.crc.to_le_bytes());
+        b
+    }
+
+    pub(crate) fn decode(b: &[u8]) -> Run {
+        Run {
+            bounds: Bounds::decode(b),
+            first_row: u32_at(b, 40),
+            rows: u32_at(b, 44),
+            entity: u32_at(b, 48),
+            crc: u32_at(b, 52),
+        }
+    }
+}
+
+/// A node record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Node {
+    pub bounds: Bounds,
+    pub first_child: u32,
+    pub children: u32,
+    pub crc: u32,
+}
+
+impl Node {
+    pub(crate) fn encode(&self) -> [u8; NODE_LEN] {
+        let mut b = [0u8; NODE_LEN];
+        self.bounds.encode_into(&mut b[..40]);
+        b[40..44].copy_from_slice(&self.first_child.to_le_bytes());
+        b[44..48].copy_from_slice(&self.children.to_le_bytes());
+        b[48..52].copy_from_slice(&self.crc.to_le_bytes());
+        b
+    }
+
+    pub(crate) fn decode(b: &[u8]) -> Node {
+        Node {
+            bounds: Bounds::decode(b),
+            first_child: u32_at(b, 40),
+            children: u32_at(b, 44),
+            crc: u32_at(b, 48),
+        }
+    }
+}
+
+/// An entity record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EntityRec {
+    pub first_row: u32,
+    pub rows: u32,
+    pub name_off: u32,
+    pub name_len: u32,
+    pub t_min: i64,
+    pub t_max: i64,
+    pub crc: u32,
+}
+
+impl EntityRec {
+    pub(crate) fn encode(&self) -> [u8; ENTITY_LEN] {
+        let mut b = [0u8; ENTITY_LEN];
+        b[0..4].copy_from_slice(&self.first_row.to_le_bytes());
+        b[4..8].copy_from_slice(&self.rows.to_le_bytes());
+        b[8..12].copy_from_slice(&self.name_off.to_le_bytes());
+        b[12..16].copy_from_slice(&self.name_len.to_le_bytes());
+        b[16..24].copy_from_slice(&self.t_min.to_le_bytes());
+        b[24..32].copy_from_slice(&self.t_max.to_le_bytes());
+        b[32..36].copy_from_slice(&self.crc.to_le_bytes());
+        b
+    }
+
+    pub(crate) fn decode(b: &[u8]) -> EntityRec {
+        EntityRec {
+            first_row: u32_at(b, 0),
+            rows: u32_at(b, 4),
+            name_off: u32_at(b, 8),
+            name_len: u32_at(b, 12),
+            t_min: i64_at(b, 16),
+            t_max: i64_at(b, 24),
+            crc: u32_at(b, 32),
+        }
+    }
+}
+
+pub(crate) fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+
+pub(crate) fn i32_at(b: &[u8], at: usize) -> i32 {
+    i32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+
+pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+}
+
+pub(crate) fn i64_at(b: &[u8], at: usize) -> i64 {
+    i64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Header {
+        let mut h = Header {
+            version: FORMAT_VERSION,
+            rows: 2,
+            entities: 1,
+            sides: 1,
+            runs: 1,
+            nodes: 1,
+            leaves: 1,
+            t_min: 5,
+            t_max: 9,
+            bbox: [1, 2, 3, 4],
+            file_len: 4096,
+            ..Header::default()
+        };
+        let lens = [
+            16,
+            8,
+            8,
+            8,
+            4,
+            ENTITY_LEN as u64,
+            SIDE_LEN as u64,
+            3,
+            RUN_LEN as u64,
+            NODE_LEN as u64,
+        ];
+        let mut off = HEADER_LEN as u64;
+        for (i, len) in lens.into_iter().enumerate() {
+            off = off.next_multiple_of(ALIGN as u64);
+            h.sections[i] = SectionEntry {
+                offset: off,
+                len,
+                crc: i as u32,
+            };
+            off += len;
+        }
+        h
+    }
+
+    #[test]
+    fn header_round_trips() {
+        let h = sample();
+        let mut file = vec![0u8; 4096];
+        file[..HEADER_LEN].copy_from_slice(&h.encode());
+        assert_eq!(Header::decode(&file).unwrap(), h);
+    }
+
+    #[test]
+    fn every_header_bit_flip_is_caught() {
+        let mut file = vec![0u8; 4096];
+        file[..HEADER_LEN].copy_from_slice(&sample().encode());
+        for byte in 0..HEADER_LEN {
+            for bit in 0..8 {
+                let mut f = file.clone();
+                f[byte] ^= 1 << bit;
+                assert!(Header::decode(&f).is_err(), "flip at {byte}:{bit} accepted");
+            }
+        }
+        assert!(Header::decode(&file[..4095]).is_err());
+        assert!(Header::decode(&file[..100]).is_err());
+    }
+}

@@ -1,0 +1,71 @@
+//! The only `unsafe` in the project: mapping an immutable segment file read-only.
+//!
+//! Everything else reads the mapped bytes as a plain `&[u8]` and validates them before use.
+#![expect(
+    unsafe_code,
+    reason = "memory-mapping a file is inherently unsafe; this module is the one place it happens"
+)]
+
+use std::fs::File;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// A read-only mapping of a whole file.
+#[derive(Debug)]
+pub(crate) struct Mapped {
+    map: memmap2::Mmap,
+}
+
+impl Mapped {
+    /// Maps `file` (opened from `path`) read-only.
+    pub(crate) fn open(path: &Path) -> Result<Mapped> {
+        let file = File::open(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::corrupt(path, None, "segment file listed in the manifest is missing")
+            } else {
+                Error::io(path, e)
+            }
+        })?;
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        if len == 0 {
+            return Err(Error::corrupt(path, Some(0), "empty file"));
+        }
+        // SAFETY: segment files are immutable by protocol: they are written completely and
+        // fsynced before any manifest names them, and no code of this project ever writes to,
+        // truncates or renames over a committed segment (compaction writes new files; old ones
+        // are only unlinked, which on Linux leaves existing mappings intact). The mapping is
+        // read-only, and every byte read from it is validated before it is trusted, so even a
+        // file altered by a foreign process cannot make safe code read out of bounds.
+        let map =
+            unsafe { memmap2::MmapOptions::new().map(&file) }.map_err(|e| Error::io(path, e))?;
+        Ok(Mapped { map })
+    }
+
+    /// The mapped bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_what_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"hello segment").unwrap();
+        assert_eq!(Mapped::open(&p).unwrap().bytes(), b"hello segment");
+    }
+
+    #[test]
+    fn refuses_empty_and_missing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("empty");
+        std::fs::write(&p, b"").unwrap();
+        assert!(matches!(Mapped::open(&p), Err(Error::Corrupt { .. })));
+        assert!(Mapped::open(&dir.path().join("missing")).is_err());
+    }
+}

@@ -1,0 +1,527 @@
+//! Typed, validated views over a mapped segment.
+//!
+//! Opening checks the header, the checksums of the small sections (entities, sides, names,
+//! nodes) and the tree's structure. The large sections (columns and runs) are checked lazily:
+//! a leaf's run records and a run's rows are verified against their checksums the first time a
+//! query touches them (remembered in atomic bitmaps), and [`Segment::verify`] checks everything.
+//! After verification every index read below is in bounds, so no accessor can panic.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::format::{
+    Bounds, ENTITY_LEN, EntityRec, Header, HeaderError, NODE_LEN, Node, RUN_LEN, Run, SIDE_LEN,
+    Section, i32_at, i64_at, u16_at, u32_at,
+};
+use super::mmap::Mapped;
+use super::writer::{Row, piece_bounds, rows_crc};
+use crate::error::{Error, Result};
+
+/// Lazily-set "already verified" flags.
+#[derive(Debug)]
+struct Bits(Vec<AtomicU64>);
+
+impl Bits {
+    fn new(n: usize) -> Bits {
+        Bits((0..n.div_ceil(64)).map(|_| AtomicU64::new(0)).collect())
+    }
+    fn get(&self, i: usize) -> bool {
+        self.0[i / 64].load(Ordering::Relaxed) & (1 << (i % 64)) != 0
+    }
+    fn set(&self, i: usize) {
+        self.0[i / 64].fetch_or(1 << (i % 64), Ordering::Relaxed);
+    }
+}
+
+/// One open segment.
+#[derive(Debug)]
+pub(crate) struct Segment {
+    path: PathBuf,
+    map: Mapped,
+    h: Header,
+    time: Range<usize>,
+    lon: Range<usize>,
+    lat: Range<usize>,
+    alt: Range<usize>,
+    side: Range<usize>,
+    leaf_ok: Bits,
+    run_ok: Bits,
+    entity_ok: Bits,
+}
+
+/// A box filter in stored units. Longitude ranges are within [-180°, 180°] (two when a box
+/// crosses the antimeridian); a stored box matches a range shifted by ±360° too.
+#[derive(Debug, Clone)]
+pub(crate) struct BoxFilter {
+    pub lon: Vec<(i64, i64)>,
+    pub lat: (i32, i32),
+    pub alt: (i32, i32),
+    pub time: (i64, i64),
+}
+
+impl BoxFilter {
+    pub(crate) fn intersects(&self, b: &Bounds) -> bool {
+        if b.t_max < self.time.0 || b.t_min > self.time.1 {
+            return false;
+        }
+        if b.lat_max < self.lat.0 || b.lat_min > self.lat.1 {
+            return false;
+        }
+        if b.alt_max < self.alt.0 || b.alt_min > self.alt.1 {
+            return false;
+        }
+        let (lo, hi) = (i64::from(b.lon_min), i64::from(b.lon_max));
+        self.lon.iter().any(|&(a, z)| {
+            [-3_600_000_000i64, 0, 3_600_000_000]
+                .iter()
+                .any(|k| lo <= z + k && a + k <= hi)
+        })
+    }
+}
+
+impl Segment {
+    /// Opens and validates a segment file.
+    pub(crate) fn open(path: &Path) -> Result<Segment> {
+        let map = Mapped::open(path)?;
+        let bytes = map.bytes();
+        let h = Header::decode(bytes).map_err(|e| match e {
+            HeaderError::Corrupt { offset, reason } => Error::corrupt(path, Some(offset), reason),
+            HeaderError::Version(found) => Error::UnsupportedVersion {
+                path: path.into(),
+                found,
+            },
+        })?;
+        let seg = Segment {
+            path: path.into(),
+            time: h.range(Section::Time),
+            lon: h.range(Section::Lon),
+            lat: h.range(Section::Lat),
+            alt: h.range(Section::Alt),
+            side: h.range(Section::Side),
+            leaf_ok: Bits::new(h.leaves as usize),
+            run_ok: Bits::new(h.runs as usize),
+            entity_ok: Bits::new(h.entities as usize),
+            h,
+            map,
+        };
+        for s in [
+            Section::Entities,
+            Section::Sides,
+            Section::Names,
+            Section::Nodes,
+        ] {
+            seg.check_section_crc(s)?;
+        }
+        seg.check_entities()?;
+        seg.check_sides()?;
+        seg.check_tree()?;
+        Ok(seg)
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.map.bytes()
+    }
+
+    fn corrupt(&self, offset: usize, reason: impl Into<String>) -> Error {
+        Error::corrupt(&self.path, Some(offset as u64), reason)
+    }
+
+    fn section(&self, s: Section) -> &[u8] {
+        &self.bytes()[self.h.range(s)]
+    }
+
+    fn check_section_crc(&self, s: Section) -> Result<()> {
+        if crc32c::crc32c(self.section(s)) != self.h.sections[s as usize].crc {
+            return Err(self.corrupt(
+                self.h.range(s).start,
+                format!("{} section checksum mismatch", s.name()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_entities(&self) -> Result<()> {
+        let names = self.section(Section::Names);
+        let mut next_row = 0u64;
+        let mut prev: Option<&[u8]> = None;
+        for e in 0..self.h.entities {
+            let r = self.entity(e);
+            let at = self.h.range(Section::Entities).start + e as usize * ENTITY_LEN;
+            let name = names
+                .get(r.name_off as usize..r.name_off as usize + r.name_len as usize)
+                .filter(|n| !n.is_empty() && std::str::from_utf8(n).is_ok())
+                .ok_or_else(|| self.corrupt(at, "entity name out of bounds or not UTF-8"))?;
+            if prev.is_some_and(|p| p >= name) {
+                return Err(self.corrupt(at, "entity names not sorted"));
+            }
+            prev = Some(name);
+            if u64::from(r.first_row) != next_row || r.rows == 0 || r.t_min > r.t_max {
+                return Err(self.corrupt(at, "entity rows not contiguous"));
+            }
+            next_row += u64::from(r.rows);
+        }
+        if next_row != self.h.rows {
+            return Err(self.corrupt(
+                self.h.range(Section::Entities).start,
+                "entities do not cover the rows",
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_sides(&self) -> Result<()> {
+        let names = self.section(Section::Names);
+        let base = self.h.range(Section::Sides).start;
+        for s in 0..self.h.sides as usize {
+            let b = &self.section(Section::Sides)[s * SIDE_LEN..(s + 1) * SIDE_LEN];
+            let (off, len) = (u32_at(b, 0) as usize, u32_at(b, 4) as usize);
+            if names
+                .get(off..off + len)
+                .is_none_or(|n| std::str::from_utf8(n).is_err())
+            {
+                return Err(
+                    self.corrupt(base + s * SIDE_LEN, "side name out of bounds or not UTF-8")
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the tree's shape: leaves cover the runs in order, each internal level covers the
+    /// level below in order, every child precedes its parent (so traversal terminates).
+    fn check_tree(&self) -> Result<()> {
+        let (nodes, leaves, runs) = (
+            self.h.nodes as usize,
+            self.h.leaves as usize,
+            self.h.runs as usize,
+        );
+        let base = self.h.range(Section::Nodes).start;
+        let mut next_run = 0usize;
+        let mut next_node = 0usize;
+        for i in 0..nodes {
+            let n = self.node(i);
+            let (first, count) = (n.first_child as usize, n.children as usize);
+            let ok = n.bounds.is_well_formed()
+                && count > 0
+                && if i < leaves {
+                    let ok = first == next_run && first + count <= runs;
+                    next_run = first + count;
+                    ok
+                } else {
+                    let ok = first == next_node && first + count <= i;
+                    next_node = first + count;
+                    ok
+                };
+            if !ok {
+                return Err(self.corrupt(base + i * NODE_LEN, "malformed index node"));
+            }
+        }
+        let covered = if nodes > leaves {
+            next_node == nodes - 1
+        } else {
+            nodes <= 1
+        };
+        if next_run != runs || !covered {
+            return Err(self.corrupt(base, "index does not cover every run"));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        &self.h
+    }
+
+    pub(crate) fn rows(&self) -> usize {
+        self.h.rows as usize
+    }
+
+    pub(crate) fn entity_count(&self) -> u32 {
+        self.h.entities
+    }
+
+    pub(crate) fn file_len(&self) -> u64 {
+        self.h.file_len
+    }
+
+    pub(crate) fn entity(&self, e: u32) -> EntityRec {
+        let at = e as usize * ENTITY_LEN;
+        EntityRec::decode(&self.section(Section::Entities)[at..at + ENTITY_LEN])
+    }
+
+    /// An entity's id (validated UTF-8 at open).
+    pub(crate) fn entity_name(&self, e: u32) -> &str {
+        let r = self.entity(e);
+        let b =
+            &self.section(Section::Names)[r.name_off as usize..(r.name_off + r.name_len) as usize];
+        std::str::from_utf8(b).unwrap_or("")
+    }
+
+    /// A side's name (validated at open; rows' side numbers are validated with their run).
+    pub(crate) fn side_name(&self, s: u16) -> &str {
+        let b =
+            &self.section(Section::Sides)[usize::from(s) * SIDE_LEN..usize::from(s + 1) * SIDE_LEN];
+        let (off, len) = (u32_at(b, 0) as usize, u32_at(b, 4) as usize);
+        std::str::from_utf8(&self.section(Section::Names)[off..off + len]).unwrap_or("")
+    }
+
+    /// The number of a side name in this segment, if any row has it.
+    pub(crate) fn find_side(&self, name: &str) -> Option<u16> {
+        (0..self.h.sides)
+            .map(|s| s as u16)
+            .find(|&s| self.side_name(s) == name)
+    }
+
+    /// Binary search of the sorted entity table.
+    pub(crate) fn find_entity(&self, name: &str) -> Option<u32> {
+        let (mut lo, mut hi) = (0u32, self.h.entities);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.entity_name(mid).as_bytes().cmp(name.as_bytes()) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(mid),
+            }
+        }
+        None
+    }
+
+    pub(crate) fn node(&self, i: usize) -> Node {
+        Node::decode(&self.section(Section::Nodes)[i * NODE_LEN..(i + 1) * NODE_LEN])
+    }
+
+    fn run_raw(&self, i: usize) -> Run {
+        Run::decode(&self.section(Section::Runs)[i * RUN_LEN..(i + 1) * RUN_LEN])
+    }
+
+    #[inline]
+    pub(crate) fn time(&self, row: usize) -> i64 {
+        i64_at(self.bytes(), self.time.start + row * 8)
+    }
+    #[inline]
+    pub(crate) fn lon(&self, row: usize) -> i32 {
+        i32_at(self.bytes(), self.lon.start + row * 4)
+    }
+    #[inline]
+    pub(crate) fn lat(&self, row: usize) -> i32 {
+        i32_at(self.bytes(), self.lat.start + row * 4)
+    }
+    #[inline]
+    pub(crate) fn alt(&self, row: usize) -> i32 {
+        i32_at(self.bytes(), self.alt.start + row * 4)
+    }
+    #[inline]
+    pub(crate) fn side(&self, row: usize) -> u16 {
+        u16_at(self.bytes(), self.side.start + row * 2)
+    }
+
+    pub(crate) fn row(&self, entity: u32, row: usize) -> Row {
+        Row {
+            entity,
+            side: self.side(row),
+            time: self.time(row),
+            lon: self.lon(row),
+            lat: self.lat(row),
+            alt: self.alt(row),
+        }
+    }
+
+    /// The times of a verified row range, as a slice of raw bytes (8 per row).
+    pub(crate) fn time_bytes(&self, rows: Range<usize>) -> &[u8] {
+        &self.bytes()[self.time.start + rows.start * 8..self.time.start + rows.end * 8]
+    }
+
+    /// Rows `range` (within `entity`) hold valid sides and coordinates, strictly increasing
+    /// times, and match `crc`.
+    fn check_rows(
+        &self,
+        entity: u32,
+        range: Range<usize>,
+        crc: u32,
+        at: usize,
+        what: &str,
+    ) -> Result<()> {
+        let rows: Vec<Row> = range.clone().map(|i| self.row(entity, i)).collect();
+        if rows_crc(&rows) != crc {
+            return Err(self.corrupt(at, format!("{what}: column checksum mismatch")));
+        }
+        let sides = self.h.sides;
+        let sane = rows.iter().all(|r| {
+            u32::from(r.side) < sides && r.lon.abs() <= 1_800_000_000 && r.lat.abs() <= 900_000_000
+        }) && rows.windows(2).all(|w| w[0].time < w[1].time);
+        if !sane {
+            return Err(self.corrupt(at, format!("{what}: rows out of range or order")));
+        }
+        Ok(())
+    }
+
+    /// The verified row range of entity `e`.
+    pub(crate) fn entity_rows(&self, e: u32) -> Result<Range<usize>> {
+        let r = self.entity(e);
+        let range = r.first_row as usize..(r.first_row + r.rows) as usize;
+        if !self.entity_ok.get(e as usize) {
+            let at = self.h.range(Section::Entities).start + e as usize * ENTITY_LEN;
+            self.check_rows(e, range.clone(), r.crc, at, "entity")?;
+            if self.time(range.start) != r.t_min || self.time(range.end - 1) != r.t_max {
+                return Err(self.corrupt(at, "entity time bounds disagree with its rows"));
+            }
+            self.entity_ok.set(e as usize);
+        }
+        Ok(range)
+    }
+
+    /// Checks a leaf's run records against the checksum in the (already verified) node.
+    fn verify_leaf(&self, leaf: usize) -> Result<()> {
+        if !self.leaf_ok.get(leaf) {
+            let n = self.node(leaf);
+            let recs = &self.section(Section::Runs)
+                [n.first_child as usize * RUN_LEN..(n.first_child + n.children) as usize * RUN_LEN];
+            if crc32c::crc32c(recs) != n.crc {
+                let at = self.h.range(Section::Runs).start + n.first_child as usize * RUN_LEN;
+                return Err(self.corrupt(at, "run records checksum mismatch"));
+            }
+            self.leaf_ok.set(leaf);
+        }
+        Ok(())
+    }
+
+    /// A run of a verified leaf, its rows verified through its own checksum.
+    fn run(&self, i: usize) -> Result<Run> {
+        let run = self.run_raw(i);
+        if !self.run_ok.get(i) {
+            let at = self.h.range(Section::Runs).start + i * RUN_LEN;
+            let end = u64::from(run.first_row) + u64::from(run.rows);
+            if run.entity >= self.h.entities || run.rows == 0 || !run.bounds.is_well_formed() {
+                return Err(self.corrupt(at, "malformed run"));
+            }
+            let e = self.entity(run.entity);
+            if u64::from(run.first_row) < u64::from(e.first_row)
+                || end > u64::from(e.first_row) + u64::from(e.rows)
+            {
+                return Err(self.corrupt(at, "run rows outside its entity"));
+            }
+            self.check_rows(
+                run.entity,
+                run.first_row as usize..end as usize,
+                run.crc,
+                at,
+                "run",
+            )?;
+            self.run_ok.set(i);
+        }
+        Ok(run)
+    }
+
+    /// Runs whose boxes intersect `filter`, in index order, verified on first touch.
+    pub(crate) fn search<'s>(&'s self, filter: &'s BoxFilter) -> RunSearch<'s> {
+        let mut stack = Vec::with_capacity(64);
+        if self.h.nodes > 0 {
+            stack.push(self.h.nodes as usize - 1);
+        }
+        RunSearch {
+            seg: self,
+            filter,
+            stack,
+            leaf: None,
+        }
+    }
+
+    /// Checks every checksum and invariant; returns the first problem found.
+    pub(crate) fn verify(&self) -> Result<()> {
+        for s in Section::ALL {
+            self.check_section_crc(s)?;
+        }
+        for e in 0..self.h.entities {
+            self.entity_rows(e)?;
+        }
+        let mut covered = vec![false; self.rows()];
+        let runs_base = self.h.range(Section::Runs).start;
+        for leaf in 0..self.h.leaves as usize {
+            let n = self.node(leaf);
+            self.verify_leaf(leaf)?;
+            for i in n.first_child as usize..(n.first_child + n.children) as usize {
+                let run = self.run(i)?;
+                let rows = run.first_row as usize..(run.first_row + run.rows) as usize;
+                let e = self.entity(run.entity);
+                let ext_end = (rows.end + 1).min((e.first_row + e.rows) as usize);
+                let pieces: Vec<Row> = (rows.start..ext_end)
+                    .map(|r| self.row(run.entity, r))
+                    .collect();
+                if !run.bounds.contains(&piece_bounds(&pieces)) || !n.bounds.contains(&run.bounds) {
+                    return Err(
+                        self.corrupt(runs_base + i * RUN_LEN, "run box does not contain its rows")
+                    );
+                }
+                for r in rows {
+                    if std::mem::replace(&mut covered[r], true) {
+                        return Err(self.corrupt(runs_base + i * RUN_LEN, "row in two runs"));
+                    }
+                }
+            }
+        }
+        if let Some(r) = covered.iter().position(|c| !c) {
+            return Err(self.corrupt(self.time.start + r * 8, "row in no run"));
+        }
+        let nodes_base = self.h.range(Section::Nodes).start;
+        for i in self.h.leaves as usize..self.h.nodes as usize {
+            let n = self.node(i);
+            for c in n.first_child..n.first_child + n.children {
+                if !n.bounds.contains(&self.node(c as usize).bounds) {
+                    return Err(self.corrupt(
+                        nodes_base + i * NODE_LEN,
+                        "node box does not contain its children",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Depth-first search of the packed R-tree.
+pub(crate) struct RunSearch<'s> {
+    seg: &'s Segment,
+    filter: &'s BoxFilter,
+    stack: Vec<usize>,
+    leaf: Option<Range<usize>>,
+}
+
+impl Iterator for RunSearch<'_> {
+    type Item = Result<Run>;
+
+    fn next(&mut self) -> Option<Result<Run>> {
+        loop {
+            if let Some(runs) = &mut self.leaf {
+                for i in runs.by_ref() {
+                    if self.filter.intersects(&self.seg.run_raw(i).bounds) {
+                        return Some(self.seg.run(i).map_err(|e| {
+                            self.stack.clear();
+                            self.leaf = None;
+                            e
+                        }));
+                    }
+                }
+                self.leaf = None;
+            }
+            let i = self.stack.pop()?;
+            let n = self.seg.node(i);
+            if !self.filter.intersects(&n.bounds) {
+                continue;
+            }
+            let children = n.first_child as usize..(n.first_child + n.children) as usize;
+            if i < self.seg.h.leaves as usize {
+                if let Err(e) = self.seg.verify_leaf(i) {
+                    self.stack.clear();
+                    return Some(Err(e));
+                }
+                self.leaf = Some(children);
+            } else {
+                self.stack.extend(children.rev());
+            }
+        }
+    }
+}

@@ -1,0 +1,402 @@
+//! Writes one segment: sorted fixed-width column arrays plus a packed spatiotemporal R-tree over
+//! runs, to a file that is synced before this returns.
+
+use std::fs::File;
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::path::Path;
+
+use super::format::{
+    ALIGN, Bounds, EntityRec, FORMAT_VERSION, HEADER_LEN, Header, LON_LIMIT_E7, NODE_FANOUT, Node,
+    RUN_MAX_ROWS, Run, SECTION_COUNT, Section, SectionEntry,
+};
+use crate::error::{Error, Result};
+use crate::model::ALT_UNKNOWN;
+
+/// A new run starts after a silence longer than this, so run boxes stay tight in time.
+const RUN_SPLIT_GAP_MS: i64 = 5 * 60 * 1000;
+
+/// One report in its stored form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Row {
+    pub entity: u32,
+    pub side: u16,
+    pub time: i64,
+    pub lon: i32,
+    pub lat: i32,
+    pub alt: i32,
+}
+
+/// What `write_segment` needs: entity ids in strictly ascending byte order (each with at least
+/// one row), side names, and rows sorted by `(entity, time)` with no repeated pair.
+pub(crate) struct SegmentInput<'a> {
+    pub names: &'a [String],
+    pub sides: &'a [String],
+    pub rows: &'a [Row],
+}
+
+impl SegmentInput<'_> {
+    fn check(&self) -> Result<()> {
+        let bad = |m: &str| Err(Error::Invalid(format!("segment input: {m}")));
+        if self.rows.is_empty() {
+            return bad("no rows");
+        }
+        if self.rows.len() > u32::MAX as usize || self.sides.len() > usize::from(u16::MAX) {
+            return bad("too many rows or sides for one segment");
+        }
+        if self
+            .names
+            .windows(2)
+            .any(|w| w[0].as_bytes() >= w[1].as_bytes())
+        {
+            return bad("entity names not strictly ascending");
+        }
+        let mut next_entity = 0u32;
+        for (i, r) in self.rows.iter().enumerate() {
+            if usize::from(r.side) >= self.sides.len() || r.entity as usize >= self.names.len() {
+                return bad("row refers to an unknown entity or side");
+            }
+            if i == 0 || r.entity != self.rows[i - 1].entity {
+                if r.entity != next_entity {
+                    return bad("an entity without rows, or rows out of entity order");
+                }
+                next_entity += 1;
+            } else if r.time <= self.rows[i - 1].time {
+                return bad("rows of an entity not strictly increasing in time");
+            }
+        }
+        if next_entity as usize != self.names.len() {
+            return bad("an entity without rows");
+        }
+        Ok(())
+    }
+}
+
+/// Writes the segment to `path` (created or truncated) and syncs it. Returns its header.
+pub(crate) fn write_segment(path: &Path, input: &SegmentInput<'_>) -> Result<Header> {
+    input.check()?;
+    let rows = input.rows;
+    let entities = entity_records(input);
+    let mut runs = build_runs(rows);
+    let nodes = build_tree(&mut runs);
+    let leaves = nodes.iter().take_while(|n| n.1).count();
+    let nodes: Vec<Node> = nodes.into_iter().map(|n| n.0).collect();
+
+    let io = |e| Error::io(path, e);
+    let file = File::create(path).map_err(io)?;
+    let mut w = SectionWriter {
+        out: BufWriter::with_capacity(1 << 20, file),
+        pos: 0,
+    };
+    w.put(&[0u8; HEADER_LEN]).map_err(io)?;
+    let mut sections = [SectionEntry::default(); SECTION_COUNT];
+    let mut names_blob = Vec::new();
+    for n in input.names {
+        names_blob.extend_from_slice(n.as_bytes());
+    }
+    let side_base = names_blob.len();
+    for s in input.sides {
+        names_blob.extend_from_slice(s.as_bytes());
+    }
+    for s in Section::ALL {
+        let entry = match s {
+            Section::Time => w.column(rows, |r| r.time.to_le_bytes()),
+            Section::Lon => w.column(rows, |r| r.lon.to_le_bytes()),
+            Section::Lat => w.column(rows, |r| r.lat.to_le_bytes()),
+            Section::Alt => w.column(rows, |r| r.alt.to_le_bytes()),
+            Section::Side => w.column(rows, |r| r.side.to_le_bytes()),
+            Section::Entities => w.column(&entities, EntityRec::encode),
+            Section::Sides => {
+                let mut off = side_base;
+                let recs: Vec<[u8; 8]> = input
+                    .sides
+                    .iter()
+                    .map(|s| {
+                        let mut b = [0u8; 8];
+                        b[..4].copy_from_slice(&(off as u32).to_le_bytes());
+                        b[4..].copy_from_slice(&(s.len() as u32).to_le_bytes());
+                        off += s.len();
+                        b
+                    })
+                    .collect();
+                w.column(&recs, |b| *b)
+            }
+            Section::Names => w.column(&names_blob, |b| [*b]),
+            Section::Runs => w.column(&runs, Run::encode),
+            Section::Nodes => w.column(&nodes, Node::encode),
+        }
+        .map_err(io)?;
+        sections[s as usize] = entry;
+    }
+    let bbox = rows
+        .iter()
+        .fold([i32::MAX, i32::MAX, i32::MIN, i32::MIN], |b, r| {
+            [
+                b[0].min(r.lon),
+                b[1].min(r.lat),
+                b[2].max(r.lon),
+                b[3].max(r.lat),
+            ]
+        });
+    let header = Header {
+        version: FORMAT_VERSION,
+        rows: rows.len() as u64,
+        entities: entities.len() as u32,
+        sides: input.sides.len() as u32,
+        runs: runs.len() as u32,
+        nodes: nodes.len() as u32,
+        leaves: leaves as u32,
+        t_min: rows.iter().map(|r| r.time).min().unwrap_or(0),
+        t_max: rows.iter().map(|r| r.time).max().unwrap_or(0),
+        bbox,
+        file_len: w.pos,
+        sections,
+    };
+    let mut out = w.out.into_inner().map_err(|e| io(e.into_error()))?;
+    out.seek(SeekFrom::Start(0)).map_err(io)?;
+    out.write_all(&header.encode()).map_err(io)?;
+    out.sync_all().map_err(io)?;
+    Ok(header)
+}
+
+struct SectionWriter {
+    out: BufWriter<File>,
+    pos: u64,
+}
+
+impl SectionWriter {
+    fn put(&mut self, b: &[u8]) -> std::io::Result<()> {
+        self.out.write_all(b)?;
+        self.pos += b.len() as u64;
+        Ok(())
+    }
+
+    /// Pads to the alignment, then writes one fixed-width record per item, checksummed.
+    fn column<T, const N: usize>(
+        &mut self,
+        items: &[T],
+        enc: impl Fn(&T) -> [u8; N],
+    ) -> std::io::Result<SectionEntry> {
+        let pad = (self.pos.next_multiple_of(ALIGN as u64) - self.pos) as usize;
+        self.put(&[0u8; ALIGN][..pad])?;
+        let offset = self.pos;
+        let mut crc = 0u32;
+        let mut buf = Vec::with_capacity(64 * 1024);
+        for chunk in items.chunks((64 * 1024 / N).max(1)) {
+            buf.clear();
+            for it in chunk {
+                buf.extend_from_slice(&enc(it));
+            }
+            crc = crc32c::crc32c_append(crc, &buf);
+            self.put(&buf)?;
+        }
+        Ok(SectionEntry {
+            offset,
+            len: self.pos - offset,
+            crc,
+        })
+    }
+}
+
+/// crc32c of the column bytes of `rows`, column after column (time, lon, lat, alt, side): the
+/// same bytes, in the same order, as they lie in the file's sections.
+pub(crate) fn rows_crc(rows: &[Row]) -> u32 {
+    fn col<const N: usize>(crc: u32, rows: &[Row], f: impl Fn(&Row) -> [u8; N]) -> u32 {
+        let mut buf = [0u8; 256];
+        let mut crc = crc;
+        for chunk in rows.chunks(256 / N) {
+            for (i, r) in chunk.iter().enumerate() {
+                buf[i * N..(i + 1) * N].copy_from_slice(&f(r));
+            }
+            crc = crc32c::crc32c_append(crc, &buf[..chunk.len() * N]);
+        }
+        crc
+    }
+    let c = col(0, rows, |r| r.time.to_le_bytes());
+    let c = col(c, rows, |r| r.lon.to_le_bytes());
+    let c = col(c, rows, |r| r.lat.to_le_bytes());
+    let c = col(c, rows, |r| r.alt.to_le_bytes());
+    col(c, rows, |r| r.side.to_le_bytes())
+}
+
+fn entity_records(input: &SegmentInput<'_>) -> Vec<EntityRec> {
+    let mut out = Vec::with_capacity(input.names.len());
+    let mut name_off = 0u32;
+    let mut start = 0usize;
+    let rows = input.rows;
+    while start < rows.len() {
+        let e = rows[start].entity;
+        let end = start + rows[start..].partition_point(|r| r.entity == e);
+        let name_len = input.names[e as usize].len() as u32;
+        out.push(EntityRec {
+            first_row: start as u32,
+            rows: (end - start) as u32,
+            name_off,
+            name_len,
+            t_min: rows[start].time,
+            t_max: rows[end - 1].time,
+            crc: rows_crc(&rows[start..end]),
+        });
+        name_off += name_len;
+        start = end;
+    }
+    out
+}
+
+/// Cuts each entity's rows into runs and computes their boxes (extended to the entity's next
+/// row so that interpolation pieces are covered).
+fn build_runs(rows: &[Row]) -> Vec<Run> {
+    let mut runs = Vec::with_capacity(rows.len() / RUN_MAX_ROWS * 2 + 1);
+    let mut start = 0;
+    while start < rows.len() {
+        let e = rows[start].entity;
+        let mut end = start + 1;
+        while end < rows.len()
+            && rows[end].entity == e
+            && end - start < RUN_MAX_ROWS
+            && rows[end].time - rows[end - 1].time <= RUN_SPLIT_GAP_MS
+        {
+            end += 1;
+        }
+        let next = (end < rows.len() && rows[end].entity == e).then_some(end);
+        let covered = &rows[start..next.map_or(end, |n| n + 1)];
+        runs.push(Run {
+            bounds: piece_bounds(covered),
+            first_row: start as u32,
+            rows: (end - start) as u32,
+            entity: 0, // set below, once entity numbering is known
+            crc: rows_crc(&rows[start..end]),
+        });
+        start = end;
+    }
+    // Entity numbers in the file are the order of first appearance, which equals `Row::entity`
+    // because `SegmentInput::check` requires every entity to have rows, in order.
+    for run in &mut runs {
+        run.entity = rows[run.first_row as usize].entity;
+    }
+    runs
+}
+
+/// The box of a sequence of consecutive rows of one entity, including the straight pieces
+/// between them; longitudes are unwrapped across the antimeridian.
+pub(crate) fn piece_bounds(rows: &[Row]) -> Bounds {
+    let mut b = Bounds::EMPTY;
+    let mut lon = i64::from(rows[0].lon);
+    let (mut lo, mut hi) = (lon, lon);
+    for (i, r) in rows.iter().enumerate() {
+        if i > 0 {
+            let mut d = i64::from(r.lon) - i64::from(rows[i - 1].lon);
+            if d > 1_800_000_000 {
+                d -= 3_600_000_000;
+            } else if d < -1_800_000_000 {
+                d += 3_600_000_000;
+            }
+            lon += d;
+            lo = lo.min(lon);
+            hi = hi.max(lon);
+        }
+        b.lat_min = b.lat_min.min(r.lat);
+        b.lat_max = b.lat_max.max(r.lat);
+        if r.alt == ALT_UNKNOWN {
+            b.alt_min = i32::MIN;
+            b.alt_max = i32::MAX;
+        } else {
+            b.alt_min = b.alt_min.min(r.alt);
+            b.alt_max = b.alt_max.max(r.alt);
+        }
+        b.t_min = b.t_min.min(r.time);
+        b.t_max = b.t_max.max(r.time);
+    }
+    // Shift so the box starts within [-180°, 180°); fall back to every longitude when the
+    // unwrapped box would leave the representable range.
+    let shift = if lo < -1_800_000_000 {
+        3_600_000_000
+    } else if lo >= 1_800_000_000 {
+        -3_600_000_000
+    } else {
+        0
+    };
+    let (lo, hi) = (lo + shift, hi + shift);
+    if hi - lo >= 3_600_000_000 || hi > i64::from(LON_LIMIT_E7) || lo < -i64::from(LON_LIMIT_E7) {
+        b.lon_min = -1_800_000_000;
+        b.lon_max = 1_800_000_000;
+    } else {
+        b.lon_min = lo as i32;
+        b.lon_max = hi as i32;
+    }
+    b
+}
+
+/// Sort-tile-recursive packing of the runs (reordered in place) in time, longitude and
+/// latitude; returns the nodes, leaves first, root last, each with `is_leaf`.
+fn build_tree(runs: &mut [Run]) -> Vec<(Node, bool)> {
+    if runs.is_empty() {
+        return Vec::new();
+    }
+    let leaves = runs.len().div_ceil(NODE_FANOUT);
+    let slabs = (leaves as f64).cbrt().ceil() as usize;
+    let per_slab = runs.len().div_ceil(slabs);
+    let centre = |b: &Bounds| {
+        (
+            b.t_min / 2 + b.t_max / 2,
+            i64::from(b.lon_min) + i64::from(b.lon_max),
+            i64::from(b.lat_min) + i64::from(b.lat_max),
+        )
+    };
+    runs.sort_unstable_by_key(|r| centre(&r.bounds).0);
+    for slab in runs.chunks_mut(per_slab) {
+        slab.sort_unstable_by_key(|r| centre(&r.bounds).1);
+        let slab_leaves = slab.len().div_ceil(NODE_FANOUT);
+        let stripes = (slab_leaves as f64).sqrt().ceil() as usize;
+        let per_stripe = slab.len().div_ceil(stripes).next_multiple_of(NODE_FANOUT);
+        for stripe in slab.chunks_mut(per_stripe) {
+            stripe.sort_unstable_by_key(|r| centre(&r.bounds).2);
+        }
+    }
+    let mut nodes: Vec<(Node, bool)> = runs
+        .chunks(NODE_FANOUT)
+        .enumerate()
+        .map(|(i, c)| {
+            let mut crc = 0;
+            for r in c {
+                crc = crc32c::crc32c_append(crc, &r.encode());
+            }
+            (
+                Node {
+                    bounds: c.iter().fold(Bounds::EMPTY, |b, r| b.union(&r.bounds)),
+                    first_child: (i * NODE_FANOUT) as u32,
+                    children: c.len() as u32,
+                    crc,
+                },
+                true,
+            )
+        })
+        .collect();
+    let mut level = 0..nodes.len();
+    while level.len() > 1 {
+        let start = nodes.len();
+        let parents: Vec<(Node, bool)> = nodes[level.clone()]
+            .chunks(NODE_FANOUT)
+            .enumerate()
+            .map(|(i, c)| {
+                let mut crc = 0;
+                for (n, _) in c {
+                    crc = crc32c::crc32c_append(crc, &n.encode());
+                }
+                (
+                    Node {
+                        bounds: c
+                            .iter()
+                            .fold(Bounds::EMPTY, |acc, (n, _)| acc.union(&n.bounds)),
+                        first_child: (level.start + i * NODE_FANOUT) as u32,
+                        children: c.len() as u32,
+                        crc,
+                    },
+                    false,
+                )
+            })
+            .collect();
+        nodes.extend(parents);
+        level = start..nodes.len();
+    }
+    nodes
+}

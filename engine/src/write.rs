@@ -1,0 +1,295 @@
+//! Adding reports: batches in memory, segments on disk, generations committed atomically.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::index::{SegmentMeta, WriterLock};
+use crate::model::{InvalidReport, Report, alt_to_mm, deg_to_e7};
+use crate::segment::{Row, Segment, SegmentInput, write_segment};
+use crate::snapshot::Snapshot;
+
+/// Bytes one buffered report costs in a [`ReportBatch`] (its row; ids and sides are interned).
+pub const BATCH_BYTES_PER_REPORT: usize = std::mem::size_of::<Row>();
+
+/// Reports gathered in memory before they become one segment. Ids and sides are interned, so
+/// a report costs [`BATCH_BYTES_PER_REPORT`] bytes.
+#[derive(Debug, Default)]
+pub struct ReportBatch {
+    ids: HashMap<Box<str>, u32>,
+    names: Vec<Box<str>>,
+    side_codes: HashMap<String, u16>,
+    sides: Vec<String>,
+    rows: Vec<Row>,
+}
+
+impl ReportBatch {
+    /// An empty batch.
+    pub fn new() -> ReportBatch {
+        ReportBatch::default()
+    }
+
+    /// An empty batch with room for `n` reports.
+    pub fn with_capacity(n: usize) -> ReportBatch {
+        ReportBatch {
+            rows: Vec::with_capacity(n),
+            ..ReportBatch::default()
+        }
+    }
+
+    /// Adds a report after checking it; order matters: of several reports of one entity at
+    /// one time, the first pushed is kept.
+    pub fn push(&mut self, r: &Report) -> Result<(), InvalidReport> {
+        r.validate()?;
+        let entity = match self.ids.get(r.id.as_str()) {
+            Some(&e) => e,
+            None => {
+                let e = self.names.len() as u32;
+                self.names.push(r.id.as_str().into());
+                self.ids.insert(r.id.as_str().into(), e);
+                e
+            }
+        };
+        let side = match self.side_codes.get(r.side.as_str()) {
+            Some(&s) => s,
+            None if self.sides.len() < usize::from(u16::MAX) => {
+                let s = self.sides.len() as u16;
+                self.sides.push(r.side.clone());
+                self.side_codes.insert(r.side.clone(), s);
+                s
+            }
+            None => return Err(InvalidReport::TooManySides),
+        };
+        self.rows.push(Row {
+            entity,
+            side,
+            time: r.time.0,
+            lon: deg_to_e7(r.lon),
+            lat: deg_to_e7(r.lat),
+            alt: alt_to_mm(r.alt),
+        });
+        Ok(())
+    }
+
+    /// Reports buffered.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Sorts by (id, time) keeping the first of repeated pairs; returns the sorted names and
+    /// the number of repeats removed.
+    fn into_sorted(self) -> (Vec<String>, Vec<String>, Vec<Row>, u64) {
+        let ReportBatch {
+            names,
+            sides,
+            mut rows,
+            ..
+        } = self;
+        let mut order: Vec<u32> = (0..names.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| {
+            names[a as usize]
+                .as_bytes()
+                .cmp(names[b as usize].as_bytes())
+        });
+        let mut rank = vec![0u32; names.len()];
+        for (r, &e) in order.iter().enumerate() {
+            rank[e as usize] = r as u32;
+        }
+        for row in &mut rows {
+            row.entity = rank[row.entity as usize];
+        }
+        rows.sort_by_key(|r| (r.entity, r.time)); // stable: the first pushed stays first
+        let before = rows.len();
+        rows.dedup_by_key(|r| (r.entity, r.time));
+        let dups = (before - rows.len()) as u64;
+        let names = order
+            .into_iter()
+            .map(|e| names[e as usize].to_string())
+            .collect();
+        (names, sides, rows, dups)
+    }
+}
+
+/// What one [`Writer::add`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AddOutcome {
+    /// Reports that will become visible on commit.
+    pub accepted: u64,
+    /// Reports dropped because an earlier one had the same (id, time).
+    pub duplicates: u64,
+}
+
+/// Builds one new generation. Holds the index's writer lock from creation until commit or
+/// drop; dropping without commit removes the files written so far (nothing became visible).
+pub struct Writer<'e> {
+    engine: &'e Engine,
+    _lock: WriterLock,
+    base: Arc<Snapshot>,
+    pending: Vec<(SegmentMeta, Arc<Segment>)>,
+    next_file: u64,
+    committed: bool,
+}
+
+impl<'e> Writer<'e> {
+    pub(crate) fn new(engine: &'e Engine, lock: WriterLock, base: Arc<Snapshot>) -> Writer<'e> {
+        let next_file = base.manifest().next_file;
+        Writer {
+            engine,
+            _lock: lock,
+            base,
+            pending: Vec::new(),
+            next_file,
+            committed: false,
+        }
+    }
+
+    /// The generation this writer builds on (the newest committed when it was created).
+    pub fn base(&self) -> &Arc<Snapshot> {
+        &self.base
+    }
+
+    /// The generation number the commit will create.
+    pub fn generation(&self) -> u64 {
+        self.base.generation() + 1
+    }
+
+    /// Writes a batch as a new segment, after dropping reports whose (id, time) is already
+    /// in the index or in an earlier batch of this writer. The segment is synced to disk but
+    /// invisible until [`Writer::commit`].
+    pub fn add(&mut self, batch: ReportBatch) -> Result<AddOutcome> {
+        let (names, sides, rows, mut duplicates) = batch.into_sorted();
+        let existing: Vec<&Segment> = self
+            .base
+            .segments()
+            .iter()
+            .chain(self.pending.iter().map(|p| &p.1))
+            .map(|s| &**s)
+            .collect();
+        let (names, rows, dups) = drop_existing(&existing, names, rows)?;
+        duplicates += dups;
+        let accepted = rows.len() as u64;
+        if rows.is_empty() {
+            return Ok(AddOutcome {
+                accepted,
+                duplicates,
+            });
+        }
+        let file = format!("seg-{:06}-{:06}.dcs", self.generation(), self.next_file);
+        self.next_file += 1;
+        let path = self.engine.dir().file(&file);
+        let header = write_segment(
+            &path,
+            &SegmentInput {
+                names: &names,
+                sides: &sides,
+                rows: &rows,
+            },
+        )?;
+        let seg = Arc::new(Segment::open(&path)?);
+        let meta = SegmentMeta {
+            file,
+            generation: self.generation(),
+            rows: header.rows,
+            entities: header.entities,
+            t_min: header.t_min,
+            t_max: header.t_max,
+            bbox: header.bbox,
+            bytes: header.file_len,
+        };
+        self.pending.push((meta, seg));
+        Ok(AddOutcome {
+            accepted,
+            duplicates,
+        })
+    }
+
+    /// Makes everything added visible at once: fsyncs the directory, then renames the new
+    /// manifest into place (the commit point), then publishes the snapshot to this process's
+    /// readers. Returns the new snapshot.
+    pub fn commit(mut self) -> Result<Arc<Snapshot>> {
+        let dir = self.engine.dir();
+        dir.sync_dir()?;
+        let mut manifest = self.base.manifest().clone();
+        manifest.generation += 1;
+        manifest.next_file = self.next_file;
+        let mut segments = self.base.segments().to_vec();
+        for (meta, seg) in self.pending.drain(..) {
+            manifest.segments.push(meta);
+            segments.push(seg);
+        }
+        dir.commit_manifest(&manifest)?;
+        self.committed = true;
+        let snap = Arc::new(Snapshot::new(dir.path(), manifest, segments));
+        self.engine.publish(Arc::clone(&snap));
+        let _ = dir.cleanup(snap.manifest());
+        Ok(snap)
+    }
+}
+
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            for (meta, _) in &self.pending {
+                let _ = std::fs::remove_file(self.engine.dir().file(&meta.file));
+            }
+        }
+    }
+}
+
+/// Removes rows whose (entity, time) exists in one of `existing`; returns the names that still
+/// have rows (renumbered) and the rows.
+fn drop_existing(
+    existing: &[&Segment],
+    names: Vec<String>,
+    rows: Vec<Row>,
+) -> Result<(Vec<String>, Vec<Row>, u64)> {
+    if existing.is_empty() {
+        return Ok((names, rows, 0));
+    }
+    let mut out_names = Vec::with_capacity(names.len());
+    let mut out = Vec::with_capacity(rows.len());
+    let mut dups = 0u64;
+    let mut start = 0;
+    while start < rows.len() {
+        let e = rows[start].entity;
+        let end = start + rows[start..].partition_point(|r| r.entity == e);
+        let mut keep: Vec<Row> = rows[start..end].to_vec();
+        for seg in existing {
+            if let Some(se) = seg.find_entity(&names[e as usize]) {
+                let range = seg.entity_rows(se)?;
+                let times = seg.time_bytes(range);
+                let mut j = 0;
+                let n = times.len() / 8;
+                let time_at = |i: usize| {
+                    i64::from_le_bytes(times[i * 8..i * 8 + 8].try_into().expect("8 bytes"))
+                };
+                keep.retain(|r| {
+                    while j < n && time_at(j) < r.time {
+                        j += 1;
+                    }
+                    !(j < n && time_at(j) == r.time)
+                });
+            }
+        }
+        dups += (end - start - keep.len()) as u64;
+        if !keep.is_empty() {
+            let new_e = out_names.len() as u32;
+            out_names.push(names[e as usize].clone());
+            out.extend(keep.into_iter().map(|r| Row { entity: new_e, ..r }));
+        }
+        start = end;
+    }
+    Ok((out_names, out, dups))
+}
+
+impl From<InvalidReport> for Error {
+    fn from(e: InvalidReport) -> Self {
+        Error::Invalid(e.to_string())
+    }
+}

@@ -1,0 +1,167 @@
+//! Every query kind against a brute-force scan of the same reports, over several generations
+//! with duplicates inside and across them.
+
+use std::collections::{BTreeSet, HashSet};
+
+use deconflict_engine::geodesy::BBox;
+use deconflict_engine::model::{Report, alt_from_mm, alt_to_mm, deg_from_e7, deg_to_e7};
+use deconflict_engine::query::{Area, WindowQuery};
+use deconflict_engine::time::{TimeRange, Timestamp};
+use deconflict_engine::{Engine, ReportBatch};
+use proptest::prelude::*;
+
+/// The stored form of a report: what queries must return.
+fn stored(r: &Report) -> Report {
+    Report {
+        lon: deg_from_e7(deg_to_e7(r.lon)),
+        lat: deg_from_e7(deg_to_e7(r.lat)),
+        alt: alt_from_mm(alt_to_mm(r.alt)),
+        ..r.clone()
+    }
+}
+
+type Key = (String, i64, i64, i64, Option<i64>, String);
+fn key(r: &Report) -> Key {
+    (
+        r.id.clone(),
+        r.time.0,
+        deg_to_e7(r.lon) as i64,
+        deg_to_e7(r.lat) as i64,
+        r.alt.map(|a| (a * 1000.0).round() as i64),
+        r.side.clone(),
+    )
+}
+
+fn report() -> impl Strategy<Value = Report> {
+    // A small id space and clustered places and times, so queries and duplicates hit.
+    let lon = prop_oneof![
+        -180.0..180.0f64,
+        170.0..180.0f64,
+        -180.0..-170.0f64,
+        0.0..2.0f64,
+        Just(180.0),
+        Just(-180.0)
+    ];
+    let lat = prop_oneof![-90.0..90.0f64, 80.0..90.0f64, 0.0..2.0f64];
+    (
+        0..12u8,
+        0..3u8,
+        0..200i64,
+        lon,
+        lat,
+        prop::option::of(-1000.0..12_000.0f64),
+    )
+        .prop_map(|(id, side, t, lon, lat, alt)| Report {
+            id: format!("E{id}"),
+            side: ["blue", "red", "green"][side as usize].into(),
+            time: Timestamp(t * 1000),
+            lon,
+            lat,
+            alt,
+        })
+}
+
+fn area() -> impl Strategy<Value = Area> {
+    prop_oneof![
+        Just(Area::All),
+        (
+            -180.0..180.0f64,
+            -90.0..90.0f64,
+            -180.0..180.0f64,
+            -90.0..90.0f64
+        )
+            .prop_map(|(w, s, e, n)| { Area::BBox(BBox::new(w, s.min(n), e, s.max(n)).unwrap()) }),
+        (-180.0..180.0f64, -90.0..90.0f64, 1.0..3_000_000.0f64)
+            .prop_map(|(lon, lat, radius_m)| Area::Circle { lon, lat, radius_m }),
+        (-20.0..20.0f64, -20.0..20.0f64, 1.0..60.0f64).prop_map(|(x, y, r)| {
+            Area::polygon_from_wkt(
+                &format!(
+                    "POLYGON(({} {}, {} {}, {} {}, {} {}))",
+                    x - r,
+                    y - r / 2.0,
+                    x + r,
+                    y,
+                    x,
+                    y + r / 2.0,
+                    x - r,
+                    y - r / 2.0
+                )
+                .replace("--", ""),
+            )
+            .unwrap_or(Area::All)
+        }),
+    ]
+}
+
+fn query() -> impl Strategy<Value = WindowQuery> {
+    (
+        area(),
+        0..200i64,
+        0..200i64,
+        prop::option::of((-1000.0..12_000.0f64, 0.0..12_000.0f64)),
+        prop::option::of(0..3u8),
+    )
+        .prop_map(|(area, a, b, alt, side)| WindowQuery {
+            area,
+            time: TimeRange::new(Timestamp(a.min(b) * 1000), Timestamp(a.max(b) * 1000)).unwrap(),
+            alt: alt.map(|(lo, w)| (lo, lo + w)),
+            side: side.map(|s| ["blue", "red", "green"][s as usize].to_owned()),
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn window_and_track_queries_match_brute_force(
+        generations in prop::collection::vec(prop::collection::vec(prop::collection::vec(report(), 0..120), 1..3), 1..4),
+        queries in prop::collection::vec(query(), 8),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::create(dir.path()).unwrap();
+        let mut model: Vec<Report> = Vec::new();
+        let mut seen = HashSet::new();
+        for generation in &generations {
+            let mut w = engine.writer().unwrap();
+            for batch in generation {
+                let mut b = ReportBatch::new();
+                for r in batch {
+                    b.push(r).unwrap();
+                    if seen.insert((r.id.clone(), r.time)) {
+                        model.push(stored(r));
+                    }
+                }
+                w.add(b).unwrap();
+            }
+            w.commit().unwrap();
+        }
+        // A fresh engine (reading from disk) must agree with the one that wrote.
+        let reopened = Engine::open(dir.path()).unwrap();
+        for engine in [&engine, &reopened] {
+            let snap = engine.snapshot();
+            prop_assert_eq!(snap.report_count(), model.len() as u64);
+            for q in &queries {
+                let mut got = Vec::new();
+                snap.for_each_report(q, |r| got.push(key(&r.to_report()))).unwrap();
+                let n = got.len();
+                let got: BTreeSet<Key> = got.into_iter().collect();
+                prop_assert_eq!(n, got.len(), "a report returned twice");
+                let want: BTreeSet<Key> = model
+                    .iter()
+                    .filter(|r| q.matches(r.lon, r.lat, r.time, r.alt, &r.side))
+                    .map(key)
+                    .collect();
+                prop_assert_eq!(got, want, "query {:?}", q);
+            }
+            for id in 0..12 {
+                let id = format!("E{id}");
+                let range = TimeRange::new(Timestamp(20_000), Timestamp(150_000)).unwrap();
+                let got: Vec<Key> = snap.track(&id, range).unwrap().map(|r| key(&r.to_report())).collect();
+                let mut want: Vec<&Report> = model.iter().filter(|r| r.id == id && range.contains(r.time)).collect();
+                want.sort_by_key(|r| r.time);
+                prop_assert_eq!(got, want.into_iter().map(key).collect::<Vec<_>>());
+            }
+            snap.verify().unwrap();
+        }
+    }
+}
