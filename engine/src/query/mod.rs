@@ -2,7 +2,7 @@
 
 mod range;
 mod report;
-mod track;
+pub(crate) mod track;
 
 pub(crate) use range::ReportIter;
 pub use range::{Area, WindowQuery};

@@ -1,0 +1,218 @@
+//! Trajectories: the one home of interpolation and `max_gap`.
+//!
+//! An entity's trajectory is its reports from every segment of a snapshot, sorted by time.
+//! Between consecutive reports at most `max_gap` apart the position is interpolated linearly
+//! in time — latitude and altitude linearly, longitude linearly the short way across the
+//! antimeridian; an unknown altitude at either end leaves the altitude unknown. Across a longer
+//! gap there is no position, except at a report's own time.
+
+use crate::error::Result;
+use crate::geodesy::{lon_delta, wrap_lon};
+use crate::model::{alt_from_mm, deg_from_e7};
+use crate::query::track::partition;
+use crate::segment::Segment;
+use crate::time::{TimeRange, Timestamp};
+
+/// Default `max_gap`: 60 s.
+pub const DEFAULT_MAX_GAP_MS: i64 = 60_000;
+
+/// One report as a trajectory vertex, in degrees and metres.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fix {
+    /// Time of the report.
+    pub time: Timestamp,
+    /// Longitude, degrees.
+    pub lon: f64,
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Altitude, metres; `None` when unknown.
+    pub alt: Option<f64>,
+}
+
+impl Fix {
+    pub(crate) fn from_row(seg: &Segment, row: usize) -> Fix {
+        Fix {
+            time: Timestamp(seg.time(row)),
+            lon: deg_from_e7(seg.lon(row)),
+            lat: deg_from_e7(seg.lat(row)),
+            alt: alt_from_mm(seg.alt(row)),
+        }
+    }
+}
+
+/// A stretch of trajectory: from `a` to `b` (interpolated in between), or a lone report when
+/// `a == b`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Piece {
+    /// Start.
+    pub a: Fix,
+    /// End (equal to `a` for a lone report).
+    pub b: Fix,
+}
+
+impl Piece {
+    /// True for a lone report.
+    pub fn is_point(&self) -> bool {
+        self.a.time == self.b.time
+    }
+
+    /// The time span `[a.time, b.time]`.
+    pub fn span(&self) -> TimeRange {
+        TimeRange {
+            start: self.a.time,
+            end: self.b.time,
+        }
+    }
+
+    /// The position at `t` (which must lie in the span).
+    pub fn at(&self, t: Timestamp) -> Fix {
+        interpolate(&self.a, &self.b, t)
+    }
+}
+
+/// The position between two fixes at `t`, linear in time; lon the short way.
+pub fn interpolate(a: &Fix, b: &Fix, t: Timestamp) -> Fix {
+    if t <= a.time || a.time == b.time {
+        return Fix { time: t, ..*a };
+    }
+    if t >= b.time {
+        return Fix { time: t, ..*b };
+    }
+    let f = (t.0 - a.time.0) as f64 / (b.time.0 - a.time.0) as f64;
+    let lon = wrap_lon(a.lon + f * lon_delta(a.lon, b.lon));
+    Fix {
+        time: t,
+        lon: if lon == -180.0 && a.lon > 0.0 { 180.0 } else { lon },
+        lat: a.lat + f * (b.lat - a.lat),
+        alt: match (a.alt, b.alt) {
+            (Some(x), Some(y)) => Some(x + f * (y - x)),
+            _ => None,
+        },
+    }
+}
+
+/// Where one entity's rows lie in one segment.
+#[derive(Debug, Clone)]
+pub(crate) struct EntityRows<'s> {
+    pub seg: &'s Segment,
+    pub rows: std::ops::Range<usize>,
+}
+
+/// An entity's rows in every segment (each range verified).
+pub(crate) fn entity_rows<'s>(segments: &'s [std::sync::Arc<Segment>], id: &str) -> Result<Vec<EntityRows<'s>>> {
+    let mut out = Vec::new();
+    for seg in segments {
+        if let Some(e) = seg.find_entity(id) {
+            out.push(EntityRows {
+                seg,
+                rows: seg.entity_rows(e)?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn time_in(seg: &Segment, rows: &std::ops::Range<usize>, i: usize) -> i64 {
+    seg.time(rows.start + i)
+}
+
+/// The entity's position at `t`, from its rows in every segment.
+pub(crate) fn position_at(parts: &[EntityRows<'_>], t: Timestamp, max_gap_ms: i64) -> Option<Fix> {
+    let mut before: Option<Fix> = None;
+    let mut after: Option<Fix> = None;
+    for p in parts {
+        let n = p.rows.len();
+        // first row with time >= t
+        let i = partition(n, |i| time_in(p.seg, &p.rows, i) < t.0);
+        if i < n {
+            let f = Fix::from_row(p.seg, p.rows.start + i);
+            if f.time == t {
+                return Some(f);
+            }
+            if after.is_none_or(|a| f.time < a.time) {
+                after = Some(f);
+            }
+        }
+        if i > 0 {
+            let f = Fix::from_row(p.seg, p.rows.start + i - 1);
+            if before.is_none_or(|b| f.time > b.time) {
+                before = Some(f);
+            }
+        }
+    }
+    let (a, b) = (before?, after?);
+    (b.time.0 - a.time.0 <= max_gap_ms).then(|| interpolate(&a, &b, t))
+}
+
+/// The entity's reports with time in `range`, merged across segments in time order.
+pub(crate) fn fixes_in(parts: &[EntityRows<'_>], range: TimeRange) -> Vec<Fix> {
+    let mut out = Vec::new();
+    for p in parts {
+        let n = p.rows.len();
+        let lo = partition(n, |i| time_in(p.seg, &p.rows, i) < range.start.0);
+        let hi = partition(n, |i| time_in(p.seg, &p.rows, i) <= range.end.0);
+        out.extend((lo..hi).map(|i| Fix::from_row(p.seg, p.rows.start + i)));
+    }
+    if parts.len() > 1 {
+        out.sort_unstable_by_key(|f| f.time);
+    }
+    out
+}
+
+/// The pieces of the entity's trajectory that overlap `range`: interpolation pieces between
+/// consecutive reports at most `max_gap_ms` apart, and lone reports (reports with no
+/// neighbour within `max_gap_ms`) inside `range`. Pieces come in time order.
+pub(crate) fn pieces_in(parts: &[EntityRows<'_>], range: TimeRange, max_gap_ms: i64) -> Vec<Piece> {
+    let fixes = fixes_in(parts, range.widen(max_gap_ms));
+    let mut out = Vec::new();
+    for (i, f) in fixes.iter().enumerate() {
+        let joined_before = i > 0 && f.time.0 - fixes[i - 1].time.0 <= max_gap_ms;
+        let next = fixes.get(i + 1).filter(|n| n.time.0 - f.time.0 <= max_gap_ms);
+        match next {
+            Some(n) => {
+                if n.time >= range.start && f.time <= range.end {
+                    out.push(Piece { a: *f, b: *n });
+                }
+            }
+            None if !joined_before && range.contains(f.time) => out.push(Piece { a: *f, b: *f }),
+            None => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fix(t: i64, lon: f64, lat: f64, alt: Option<f64>) -> Fix {
+        Fix {
+            time: Timestamp(t),
+            lon,
+            lat,
+            alt,
+        }
+    }
+
+    #[test]
+    fn interpolates_the_short_way_across_the_antimeridian() {
+        let a = fix(0, 179.0, 10.0, Some(1000.0));
+        let b = fix(100, -179.0, 12.0, Some(2000.0));
+        let m = interpolate(&a, &b, Timestamp(25));
+        assert!((m.lon - 179.5).abs() < 1e-12);
+        assert!((m.lat - 10.5).abs() < 1e-12);
+        assert_eq!(m.alt, Some(1250.0));
+        let m = interpolate(&a, &b, Timestamp(75));
+        assert!((m.lon + 179.5).abs() < 1e-12);
+        let m = interpolate(&a, &b, Timestamp(50));
+        assert_eq!(m.lon.abs(), 180.0);
+    }
+
+    #[test]
+    fn unknown_altitude_stays_unknown() {
+        let a = fix(0, 0.0, 0.0, None);
+        let b = fix(10, 1.0, 0.0, Some(5.0));
+        assert_eq!(interpolate(&a, &b, Timestamp(5)).alt, None);
+        assert_eq!(interpolate(&a, &b, Timestamp(10)).alt, Some(5.0));
+    }
+}

@@ -1,0 +1,201 @@
+//! Raw flags (clap) and their conversion into validated engine values.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use deconflict_engine::geodesy::{BBox, parse_floats};
+use deconflict_engine::query::{Area, WindowQuery};
+use deconflict_engine::time::{TimeRange, Timestamp};
+
+use crate::CliError;
+
+/// Deconflict: is an operation deconflicted by time and geography from everyone else's
+/// forces, plans and off-limits areas?
+#[derive(Debug, Parser)]
+#[command(name = "deconflict", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Add a new generation to the index atomically (all of it or none of it).
+    Ingest(IngestArgs),
+    /// Raw reports inside a window, as NDJSON.
+    Query(QueryArgs),
+    /// One entity's reports in time order, as NDJSON.
+    Track(TrackArgs),
+    /// Generations, segments, reports, entities, time span, bytes per report (JSON).
+    Stats(IndexArgs),
+    /// Check every checksum and invariant of the index.
+    Verify(IndexArgs),
+    /// Write a reproducible synthetic scenario.
+    Gen(GenArgs),
+    /// Generate, ingest, query and check a built-in scenario; print what was found and how fast.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// Index directory.
+    #[arg(long)]
+    pub index: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Index directory (created if missing).
+    #[arg(long)]
+    pub index: PathBuf,
+    /// Track file (CSV or NDJSON, optionally gzip'd; `-` for stdin). Repeatable.
+    #[arg(long)]
+    pub tracks: Vec<String>,
+    /// Zones file (GeoJSON FeatureCollection). Repeatable.
+    #[arg(long)]
+    pub zones: Vec<String>,
+    /// Operations file (JSON or NDJSON). Repeatable.
+    #[arg(long)]
+    pub operations: Vec<String>,
+    /// Commit nothing and exit 1 when more rows than this are rejected.
+    #[arg(long)]
+    pub max_rejects: Option<u64>,
+    /// Parser threads (default: available cores).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Reports buffered per segment (bounds memory: about 32 bytes each, ×3 in flight).
+    #[arg(long, default_value_t = deconflict_ingest::pipeline::DEFAULT_BATCH_REPORTS)]
+    pub batch_reports: usize,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// Index directory.
+    #[arg(long)]
+    pub index: PathBuf,
+    /// Start of the time range (inclusive): RFC 3339 or epoch milliseconds.
+    #[arg(long, allow_hyphen_values = true)]
+    pub from: String,
+    /// End of the time range (inclusive).
+    #[arg(long, allow_hyphen_values = true)]
+    pub to: String,
+    /// Box W,S,E,N in degrees (W > E crosses the antimeridian).
+    #[arg(long, allow_hyphen_values = true, conflicts_with_all = ["near", "polygon"])]
+    pub bbox: Option<String>,
+    /// Centre LON,LAT of a circle (with --radius-m).
+    #[arg(long, allow_hyphen_values = true, requires = "radius_m", conflicts_with = "polygon")]
+    pub near: Option<String>,
+    /// Radius of the circle in metres (geodesic, WGS84).
+    #[arg(long, requires = "near")]
+    pub radius_m: Option<f64>,
+    /// Polygon as WKT (POLYGON or MULTIPOLYGON, lon lat).
+    #[arg(long)]
+    pub polygon: Option<String>,
+    /// Altitude band MIN,MAX in metres; reports of unknown altitude do not match.
+    #[arg(long, allow_hyphen_values = true)]
+    pub alt: Option<String>,
+    /// Only reports of this side.
+    #[arg(long)]
+    pub side: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TrackArgs {
+    /// Index directory.
+    #[arg(long)]
+    pub index: PathBuf,
+    /// Entity id.
+    #[arg(long)]
+    pub id: String,
+    /// Start of the time range (inclusive).
+    #[arg(long, allow_hyphen_values = true, requires = "to")]
+    pub from: Option<String>,
+    /// End of the time range (inclusive).
+    #[arg(long, allow_hyphen_values = true, requires = "from")]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// Output directory (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Number of entities.
+    #[arg(long)]
+    pub entities: Option<usize>,
+    /// Scenario length in hours.
+    #[arg(long)]
+    pub hours: Option<f64>,
+    /// Seconds between reports (or a duration: 5s, 1m).
+    #[arg(long)]
+    pub interval: Option<String>,
+    /// Random seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the scenario and index in this directory instead of a temporary one.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Number of entities (default scenario ≈ 1 M reports).
+    #[arg(long)]
+    pub entities: Option<usize>,
+}
+
+pub fn parse_time(flag: &str, s: &str) -> Result<Timestamp, CliError> {
+    Timestamp::parse(s).map_err(|e| CliError::usage(format!("--{flag}: {e}")))
+}
+
+pub fn parse_range(from: &str, to: &str) -> Result<TimeRange, CliError> {
+    let (f, t) = (parse_time("from", from)?, parse_time("to", to)?);
+    TimeRange::new(f, t).ok_or_else(|| CliError::usage(format!("--to {t} is before --from {f}")))
+}
+
+impl QueryArgs {
+    /// The validated query.
+    pub fn to_query(&self) -> Result<WindowQuery, CliError> {
+        let time = parse_range(&self.from, &self.to)?;
+        let area = if let Some(b) = &self.bbox {
+            Area::BBox(BBox::parse(b).map_err(|e| CliError::usage(format!("--bbox: {e}")))?)
+        } else if let Some(n) = &self.near {
+            let v = parse_floats(n, 2).map_err(|e| CliError::usage(format!("--near: {e}; expected LON,LAT")))?;
+            let r = self.radius_m.unwrap_or(0.0);
+            if !(v[0].abs() <= 180.0 && v[1].abs() <= 90.0) {
+                return Err(CliError::usage("--near: lon must be in [-180, 180] and lat in [-90, 90]"));
+            }
+            if !(r.is_finite() && r >= 0.0) {
+                return Err(CliError::usage("--radius-m must be a finite number ≥ 0"));
+            }
+            Area::Circle {
+                lon: v[0],
+                lat: v[1],
+                radius_m: r,
+            }
+        } else if let Some(p) = &self.polygon {
+            Area::polygon_from_wkt(p).map_err(|e| CliError::usage(format!("--polygon: {e}")))?
+        } else {
+            Area::All
+        };
+        let alt = match &self.alt {
+            None => None,
+            Some(a) => {
+                let v = parse_floats(a, 2).map_err(|e| CliError::usage(format!("--alt: {e}; expected MIN,MAX")))?;
+                if v[0] > v[1] {
+                    return Err(CliError::usage("--alt: MIN is above MAX"));
+                }
+                Some((v[0], v[1]))
+            }
+        };
+        Ok(WindowQuery {
+            area,
+            time,
+            alt,
+            side: self.side.clone(),
+        })
+    }
+}
