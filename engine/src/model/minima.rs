@@ -40,6 +40,9 @@ impl Default for Minima {
 
 impl Minima {
     /// Distances finite and within [0, 20 000 km]; durations non-negative.
+    ///
+    /// # Errors
+    /// [`InvalidObject::NotFinite`] or [`InvalidObject::OutOfRange`] naming the field.
     pub fn validate(&self) -> Result<(), InvalidObject> {
         check_value("horizontal_m", self.horizontal_m, 0.0, 20_000_000.0)?;
         check_value("vertical_m", self.vertical_m, 0.0, 200_000.0)?;

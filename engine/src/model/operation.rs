@@ -98,6 +98,9 @@ pub struct Operation {
 impl Operation {
     /// Checks every invariant listed in the [module docs](self); the first violation found is
     /// returned.
+    ///
+    /// # Errors
+    /// The first [`InvalidObject`] reason found.
     pub fn validate(&self) -> Result<(), InvalidObject> {
         check_id("id", &self.id)?;
         check_id("side", &self.side)?;

@@ -147,6 +147,9 @@ pub struct Zone {
 impl Zone {
     /// Checks every invariant listed in the [module docs](self); the first violation found is
     /// returned.
+    ///
+    /// # Errors
+    /// The first [`InvalidObject`] reason found.
     pub fn validate(&self) -> Result<(), InvalidObject> {
         check_id("id", &self.id)?;
         if let Some(side) = &self.side {
