@@ -1142,4 +1142,60 @@ mod tests {
             r#"{"file":"f","line":3,"reason":"why","raw":"{}"}"#
         );
     }
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            (-1e6f64..1e6).prop_map(Value::from),
+            "[a-z\\\\\"{}\\[\\],: \n\t\u{e9}\u{1F600}]{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::vec(("[a-z\\\\\"{]{0,6}", inner), 0..6)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// The scanner finds exactly the spans serde_json parses, compact or pretty-printed.
+        #[test]
+        fn scanner_spans_match_parser(items in proptest::collection::vec(json_value(), 0..8), other in json_value(), pretty: bool, first: bool) {
+            let array = Value::Array(items.clone());
+            let mut root = Map::new();
+            if first {
+                root.insert("features".into(), array.clone());
+                root.insert("other".into(), other);
+            } else {
+                root.insert("other".into(), other);
+                root.insert("features".into(), array.clone());
+            }
+            let root = Value::Object(root);
+            for (text, open) in [
+                (if pretty { serde_json::to_string_pretty(&array) } else { serde_json::to_string(&array) }.unwrap(), None),
+                (if pretty { serde_json::to_string_pretty(&root) } else { serde_json::to_string(&root) }.unwrap(), Some(())),
+            ] {
+                let b = text.as_bytes();
+                let open_at = match open {
+                    None => skip_ws(b, 0),
+                    Some(()) => member_value(b, skip_ws(b, 0), "features").unwrap(),
+                };
+                let spans = array_elements(b, open_at);
+                // Compare with the whole text's parse: floats may not round-trip exactly.
+                let whole: Value = serde_json::from_str(&text).unwrap();
+                let expected = if open.is_some() { &whole["features"] } else { &whole };
+                let expected = expected.as_array().unwrap();
+                proptest::prop_assert_eq!(spans.len(), items.len());
+                proptest::prop_assert_eq!(spans.len(), expected.len());
+                for (span, item) in spans.into_iter().zip(expected) {
+                    let parsed: Value = serde_json::from_str(&text[span]).unwrap();
+                    proptest::prop_assert_eq!(&parsed, item);
+                }
+            }
+        }
+    }
 }

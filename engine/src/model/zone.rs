@@ -829,6 +829,37 @@ mod tests {
     }
 
     #[test]
+    fn large_rings_are_checked_by_sweep() {
+        let n = 50_000;
+        let mut ring: Vec<Pt> = (0..n)
+            .map(|i| {
+                let a = std::f64::consts::TAU * f64::from(i) / f64::from(n);
+                (10.0 * a.cos(), 10.0 * a.sin())
+            })
+            .collect();
+        ring.push(ring[0]);
+        assert_eq!(zone(vec![vec![ring.clone()]]).validate(), Ok(()));
+        // swap two far-apart vertices: the ring now crosses itself
+        ring.swap(10, 30_000);
+        assert!(matches!(
+            err(vec![vec![ring]]),
+            InvalidObject::SelfIntersecting { .. }
+        ));
+    }
+
+    #[test]
+    fn hole_touching_exterior_is_refused() {
+        let touching = vec![
+            square(0.0, 0.0, 4.0),
+            vec![(0.0, 2.0), (1.0, 1.0), (1.0, 3.0), (0.0, 2.0)],
+        ];
+        assert!(matches!(
+            err(vec![touching]),
+            InvalidObject::RingsCross { .. }
+        ));
+    }
+
+    #[test]
     fn kinds_round_trip_and_unknown_lists_known() {
         for k in ZoneKind::ALL {
             assert_eq!(k.as_str().parse::<ZoneKind>(), Ok(k));
