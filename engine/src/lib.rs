@@ -14,13 +14,15 @@ pub mod geodesy;
 mod index;
 pub mod model;
 pub mod query;
+mod seams;
 pub(crate) mod segment;
 mod snapshot;
 pub mod time;
+pub mod trajectory;
 mod write;
 
 pub use engine::Engine;
 pub use error::{Error, Result};
 pub use segment::FORMAT_VERSION;
 pub use snapshot::{QueryPlan, SegmentInfo, Snapshot};
-pub use write::{AddOutcome, BATCH_BYTES_PER_REPORT, ReportBatch, Writer};
+pub use write::{AddOutcome, CompactOutcome, BATCH_BYTES_PER_REPORT, ReportBatch, Writer};

@@ -1,12 +1,14 @@
 //! One generation of the index, immutable: what every query runs on.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::error::Result;
 use crate::index::Manifest;
 use crate::query::{ReportIter, ReportRef, TrackIter, WindowQuery};
+use crate::seams::Seams;
 use crate::segment::Segment;
+use crate::trajectory::{Fix, Piece, entity_rows, pieces_in, position_at};
 use crate::time::{TimeRange, Timestamp};
 
 /// An immutable view of one generation. Cheap to share (`Arc<Snapshot>`); queries on it never
@@ -16,6 +18,7 @@ pub struct Snapshot {
     dir: PathBuf,
     manifest: Manifest,
     segments: Vec<Arc<Segment>>,
+    seams: OnceLock<Seams>,
 }
 
 /// What `stats` reports about one segment.
@@ -43,7 +46,31 @@ impl Snapshot {
             dir: dir.to_owned(),
             manifest,
             segments,
+            seams: OnceLock::new(),
         }
+    }
+
+    /// The cross-segment pieces, computed on first use.
+    pub(crate) fn seams(&self) -> Result<&Seams> {
+        if let Some(s) = self.seams.get() {
+            return Ok(s);
+        }
+        let built = Seams::build(&self.segments)?;
+        Ok(self.seams.get_or_init(|| built))
+    }
+
+    /// Where entity `id` is at `t` (interpolated between reports at most `max_gap_ms` apart;
+    /// exactly at a report at its own time); `None` when it has no position then.
+    pub fn position_at(&self, id: &str, t: Timestamp, max_gap_ms: i64) -> Result<Option<Fix>> {
+        let parts = entity_rows(&self.segments, id)?;
+        Ok(position_at(&parts, t, max_gap_ms).map(|(f, _)| f))
+    }
+
+    /// The pieces of `id`'s trajectory overlapping `range`, in time order: interpolation
+    /// pieces between reports at most `max_gap_ms` apart, and lone reports.
+    pub fn trajectory(&self, id: &str, range: TimeRange, max_gap_ms: i64) -> Result<Vec<Piece>> {
+        let parts = entity_rows(&self.segments, id)?;
+        Ok(pieces_in(&parts, range, max_gap_ms))
     }
 
     pub(crate) fn manifest(&self) -> &Manifest {

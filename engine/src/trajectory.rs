@@ -116,32 +116,35 @@ fn time_in(seg: &Segment, rows: &std::ops::Range<usize>, i: usize) -> i64 {
     seg.time(rows.start + i)
 }
 
-/// The entity's position at `t`, from its rows in every segment.
-pub(crate) fn position_at(parts: &[EntityRows<'_>], t: Timestamp, max_gap_ms: i64) -> Option<Fix> {
-    let mut before: Option<Fix> = None;
+/// The entity's position at `t`, from its rows in every segment, with the side of the report
+/// at or before `t`.
+pub(crate) fn position_at<'s>(parts: &[EntityRows<'s>], t: Timestamp, max_gap_ms: i64) -> Option<(Fix, &'s str)> {
+    let mut before: Option<(Fix, &'s Segment, usize)> = None;
     let mut after: Option<Fix> = None;
     for p in parts {
         let n = p.rows.len();
         // first row with time >= t
         let i = partition(n, |i| time_in(p.seg, &p.rows, i) < t.0);
         if i < n {
-            let f = Fix::from_row(p.seg, p.rows.start + i);
+            let row = p.rows.start + i;
+            let f = Fix::from_row(p.seg, row);
             if f.time == t {
-                return Some(f);
+                return Some((f, p.seg.side_name(p.seg.side(row))));
             }
             if after.is_none_or(|a| f.time < a.time) {
                 after = Some(f);
             }
         }
         if i > 0 {
-            let f = Fix::from_row(p.seg, p.rows.start + i - 1);
-            if before.is_none_or(|b| f.time > b.time) {
-                before = Some(f);
+            let row = p.rows.start + i - 1;
+            let f = Fix::from_row(p.seg, row);
+            if before.is_none_or(|b| f.time > b.0.time) {
+                before = Some((f, p.seg, row));
             }
         }
     }
-    let (a, b) = (before?, after?);
-    (b.time.0 - a.time.0 <= max_gap_ms).then(|| interpolate(&a, &b, t))
+    let ((a, seg, row), b) = (before?, after?);
+    (b.time.0 - a.time.0 <= max_gap_ms).then(|| (interpolate(&a, &b, t), seg.side_name(seg.side(row))))
 }
 
 /// The entity's reports with time in `range`, merged across segments in time order.

@@ -132,8 +132,21 @@ pub struct Writer<'e> {
     _lock: WriterLock,
     base: Arc<Snapshot>,
     pending: Vec<(SegmentMeta, Arc<Segment>)>,
+    /// Files of `base` that the commit drops (merged by compaction into pending ones).
+    replaced: Vec<String>,
     next_file: u64,
     committed: bool,
+}
+
+/// What [`Writer::compact`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CompactOutcome {
+    /// Segments merged away.
+    pub merged: usize,
+    /// Segments written in their place.
+    pub written: usize,
+    /// Reports rewritten.
+    pub reports: u64,
 }
 
 impl<'e> Writer<'e> {
@@ -144,6 +157,7 @@ impl<'e> Writer<'e> {
             _lock: lock,
             base,
             pending: Vec::new(),
+            replaced: Vec::new(),
             next_file,
             committed: false,
         }
@@ -174,23 +188,20 @@ impl<'e> Writer<'e> {
         let (names, rows, dups) = drop_existing(&existing, names, rows)?;
         duplicates += dups;
         let accepted = rows.len() as u64;
-        if rows.is_empty() {
-            return Ok(AddOutcome {
-                accepted,
-                duplicates,
-            });
+        if !rows.is_empty() {
+            self.write_pending(&names, &sides, &rows)?;
         }
+        Ok(AddOutcome {
+            accepted,
+            duplicates,
+        })
+    }
+
+    fn write_pending(&mut self, names: &[String], sides: &[String], rows: &[Row]) -> Result<()> {
         let file = format!("seg-{:06}-{:06}.dcs", self.generation(), self.next_file);
         self.next_file += 1;
         let path = self.engine.dir().file(&file);
-        let header = write_segment(
-            &path,
-            &SegmentInput {
-                names: &names,
-                sides: &sides,
-                rows: &rows,
-            },
-        )?;
+        let header = write_segment(&path, &SegmentInput { names, sides, rows })?;
         let seg = Arc::new(Segment::open(&path)?);
         let meta = SegmentMeta {
             file,
@@ -203,10 +214,37 @@ impl<'e> Writer<'e> {
             bytes: header.file_len,
         };
         self.pending.push((meta, seg));
-        Ok(AddOutcome {
-            accepted,
-            duplicates,
-        })
+        Ok(())
+    }
+
+    /// Merges the committed segments into fewer, larger ones of at most `max_rows` reports
+    /// each (consecutive segments in manifest order are packed greedily; a group of one is
+    /// left alone). Every query answers the same before and after. Becomes visible on
+    /// commit, atomically; snapshots taken before keep reading the old files.
+    pub fn compact(&mut self, max_rows: usize) -> Result<CompactOutcome> {
+        let base = Arc::clone(&self.base);
+        let metas = &base.manifest().segments;
+        let mut out = CompactOutcome::default();
+        let mut groups: Vec<Vec<usize>> = vec![Vec::new()];
+        let mut rows = 0usize;
+        for (i, m) in metas.iter().enumerate() {
+            if rows + m.rows as usize > max_rows && !groups.last().is_none_or(Vec::is_empty) {
+                groups.push(Vec::new());
+                rows = 0;
+            }
+            groups.last_mut().expect("one group").push(i);
+            rows += m.rows as usize;
+        }
+        for group in groups.into_iter().filter(|g| g.len() >= 2) {
+            let segs: Vec<&Segment> = group.iter().map(|&i| &*base.segments()[i]).collect();
+            let (names, sides, merged) = merge_segments(&segs)?;
+            out.reports += merged.len() as u64;
+            self.write_pending(&names, &sides, &merged)?;
+            out.written += 1;
+            out.merged += group.len();
+            self.replaced.extend(group.iter().map(|&i| metas[i].file.clone()));
+        }
+        Ok(out)
     }
 
     /// Makes everything added visible at once: fsyncs the directory, then renames the new
@@ -218,7 +256,17 @@ impl<'e> Writer<'e> {
         let mut manifest = self.base.manifest().clone();
         manifest.generation += 1;
         manifest.next_file = self.next_file;
-        let mut segments = self.base.segments().to_vec();
+        let keep: Vec<bool> = manifest.segments.iter().map(|m| !self.replaced.contains(&m.file)).collect();
+        let mut segments: Vec<Arc<Segment>> = self
+            .base
+            .segments()
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(s, _)| Arc::clone(s))
+            .collect();
+        let mut k = keep.iter();
+        manifest.segments.retain(|_| *k.next().unwrap_or(&true));
         for (meta, seg) in self.pending.drain(..) {
             manifest.segments.push(meta);
             segments.push(seg);
@@ -286,6 +334,59 @@ fn drop_existing(
         start = end;
     }
     Ok((out_names, out, dups))
+}
+
+/// All rows of `segs`, merged in (id, time) order, with side names re-numbered.
+fn merge_segments(segs: &[&Segment]) -> Result<(Vec<String>, Vec<String>, Vec<Row>)> {
+    let mut names = Vec::new();
+    let mut sides: Vec<String> = Vec::new();
+    let mut side_maps: Vec<Vec<u16>> = Vec::with_capacity(segs.len());
+    for s in segs {
+        let mut map = Vec::new();
+        for code in 0..s.side_count() {
+            let name = s.side_name(code);
+            let global = match sides.iter().position(|x| x == name) {
+                Some(g) => g,
+                None => {
+                    sides.push(name.to_owned());
+                    sides.len() - 1
+                }
+            };
+            map.push(u16::try_from(global).map_err(|_| Error::Invalid("too many sides to merge".into()))?);
+        }
+        side_maps.push(map);
+    }
+    let total: usize = segs.iter().map(|s| s.rows()).sum();
+    let mut rows: Vec<Row> = Vec::with_capacity(total);
+    let mut heads = vec![0u32; segs.len()];
+    loop {
+        let mut min: Option<&str> = None;
+        for (i, s) in segs.iter().enumerate() {
+            if heads[i] < s.entity_count() {
+                let n = s.entity_name(heads[i]);
+                if min.is_none_or(|m| n < m) {
+                    min = Some(n);
+                }
+            }
+        }
+        let Some(name) = min else { break };
+        let entity = names.len() as u32;
+        names.push(name.to_owned());
+        let start = rows.len();
+        for (i, s) in segs.iter().enumerate() {
+            if heads[i] < s.entity_count() && s.entity_name(heads[i]) == name {
+                let e = heads[i];
+                for r in s.entity_rows(e)? {
+                    let mut row = s.row(entity, r);
+                    row.side = side_maps[i][usize::from(row.side)];
+                    rows.push(row);
+                }
+                heads[i] += 1;
+            }
+        }
+        rows[start..].sort_unstable_by_key(|r| r.time);
+    }
+    Ok((names, sides, rows))
 }
 
 impl From<InvalidReport> for Error {

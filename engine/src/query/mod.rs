@@ -1,10 +1,12 @@
 //! Queries over a snapshot: windows (box, circle, polygon × time × altitude × side) and tracks.
 
+mod nearest;
 mod range;
 mod report;
 pub(crate) mod track;
 
 pub(crate) use range::ReportIter;
+pub use nearest::Neighbour;
 pub use range::{Area, WindowQuery};
 pub use report::ReportRef;
 pub use track::TrackIter;

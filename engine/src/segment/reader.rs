@@ -228,16 +228,12 @@ impl Segment {
         Ok(())
     }
 
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
-    pub(crate) fn header(&self) -> &Header {
-        &self.h
-    }
-
     pub(crate) fn rows(&self) -> usize {
         self.h.rows as usize
+    }
+
+    pub(crate) fn side_count(&self) -> u16 {
+        self.h.sides as u16
     }
 
     pub(crate) fn entity_count(&self) -> u32 {

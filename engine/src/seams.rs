@@ -1,0 +1,116 @@
+//! Seams: interpolation pieces whose two reports lie in different segments.
+//!
+//! Within a segment, every piece between two consecutive rows of an entity is covered by a
+//! run's box. When an entity's reports are spread over several segments (several generations,
+//! or a generation cut into several segments), the pieces that join reports of different
+//! segments are covered by no box; they are gathered here, once per snapshot (lazily), so that
+//! spatial candidate searches over pieces (nearest, deconfliction) miss none of them.
+//!
+//! Rows of one segment that are no longer consecutive in the merged trajectory (another
+//! segment has a report in between) only make their run's box a little too large: candidates
+//! are always re-checked against the exact merged trajectory.
+
+use std::sync::Arc;
+
+use crate::error::Result;
+use crate::segment::{Row, Segment, writer::piece_bounds};
+use crate::segment::format::Bounds;
+use crate::trajectory::Fix;
+
+/// One cross-segment piece.
+#[derive(Debug, Clone)]
+pub(crate) struct Seam {
+    pub id: Arc<str>,
+    pub a: Fix,
+    pub b: Fix,
+    pub bounds: Bounds,
+}
+
+/// All seams of a snapshot, sorted by start time.
+#[derive(Debug, Default)]
+pub(crate) struct Seams {
+    pub seams: Vec<Seam>,
+}
+
+impl Seams {
+    pub(crate) fn build(segments: &[Arc<Segment>]) -> Result<Seams> {
+        let mut seams = Vec::new();
+        if segments.len() < 2 {
+            return Ok(Seams { seams });
+        }
+        // k-way walk over the sorted entity tables finds entities present in several segments.
+        let mut heads = vec![0u32; segments.len()];
+        loop {
+            let mut min: Option<&str> = None;
+            for (s, &e) in heads.iter().enumerate() {
+                if e < segments[s].entity_count() {
+                    let n = segments[s].entity_name(e);
+                    if min.is_none_or(|m| n < m) {
+                        min = Some(n);
+                    }
+                }
+            }
+            let Some(name) = min else { break };
+            let mut parts = Vec::new();
+            for (s, e) in heads.iter_mut().enumerate() {
+                if *e < segments[s].entity_count() && segments[s].entity_name(*e) == name {
+                    parts.push((s, *e));
+                    *e += 1;
+                }
+            }
+            if parts.len() > 1 {
+                entity_seams(segments, name, &parts, &mut seams)?;
+            }
+        }
+        seams.sort_unstable_by_key(|s: &Seam| s.a.time);
+        Ok(Seams { seams })
+    }
+
+    /// Seams that may be alive at some instant of `[t0, t1]` and are at most `max_gap_ms` long.
+    pub(crate) fn overlapping(&self, t0: i64, t1: i64, max_gap_ms: i64) -> impl Iterator<Item = &Seam> {
+        let lo = self.seams.partition_point(|s| s.a.time.0 < t0.saturating_sub(max_gap_ms));
+        let hi = self.seams.partition_point(|s| s.a.time.0 <= t1);
+        self.seams[lo..hi.max(lo)]
+            .iter()
+            .filter(move |s| s.b.time.0 >= t0 && s.b.time.0 - s.a.time.0 <= max_gap_ms)
+    }
+}
+
+fn entity_seams(segments: &[Arc<Segment>], name: &str, parts: &[(usize, u32)], out: &mut Vec<Seam>) -> Result<()> {
+    let id: Arc<str> = Arc::from(name);
+    let mut spans: Vec<(usize, std::ops::Range<usize>)> = Vec::with_capacity(parts.len());
+    for &(s, e) in parts {
+        spans.push((s, segments[s].entity_rows(e)?));
+    }
+    spans.sort_by_key(|(s, r)| segments[*s].time(r.start));
+    let disjoint = spans
+        .windows(2)
+        .all(|w| segments[w[0].0].time(w[0].1.end - 1) < segments[w[1].0].time(w[1].1.start));
+    let mut push = |sa: usize, ra: usize, sb: usize, rb: usize| {
+        let (ra_row, rb_row) = (segments[sa].row(0, ra), segments[sb].row(0, rb));
+        out.push(Seam {
+            id: Arc::clone(&id),
+            a: Fix::from_row(&segments[sa], ra),
+            b: Fix::from_row(&segments[sb], rb),
+            bounds: piece_bounds(&[ra_row, rb_row] as &[Row]),
+        });
+    };
+    if disjoint {
+        for w in spans.windows(2) {
+            push(w[0].0, w[0].1.end - 1, w[1].0, w[1].1.start);
+        }
+        return Ok(());
+    }
+    // Interleaved deliveries: merge all rows by time and keep the pairs that change segment.
+    let mut all: Vec<(i64, usize, usize)> = spans
+        .iter()
+        .flat_map(|(s, r)| r.clone().map(move |row| (segments[*s].time(row), *s, row)))
+        .collect();
+    all.sort_unstable();
+    for w in all.windows(2) {
+        if w[0].1 != w[1].1 {
+            push(w[0].1, w[0].2, w[1].1, w[1].2);
+        }
+    }
+    Ok(())
+}
