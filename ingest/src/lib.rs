@@ -1,1 +1,13 @@
-//! x
+//! # Deconflict ingest
+//!
+//! The ingest pipeline and the `deconflict` command-line tool. Track files flow
+//! [`source`] (file, `-` or gzip) → [`chunk`] (record-aligned pieces) → [`parse`] (CSV or NDJSON,
+//! in parallel, in input order) → [`validate`] (a [`deconflict_engine::model::Report`] or a
+//! [`reject::Reject`] with its reason and line).
+
+pub mod chunk;
+pub mod error;
+pub mod parse;
+pub mod reject;
+pub mod source;
+pub mod validate;
