@@ -167,7 +167,9 @@ impl Chunker {
                     self.buf.truncate(old);
                     let corrupt = matches!(
                         e.kind(),
-                        io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::UnexpectedEof
+                        io::ErrorKind::InvalidData
+                            | io::ErrorKind::InvalidInput
+                            | io::ErrorKind::UnexpectedEof
                     );
                     if self.source.is_gzip() && corrupt {
                         self.eof = true;
@@ -208,7 +210,10 @@ impl Chunker {
 
     /// Takes the first record (the CSV header) and returns it with its line number; `None`
     /// when the content is empty or broke before one complete record.
-    pub(crate) fn take_first_record(&mut self, framing: Framing) -> Result<Option<(u64, Vec<u8>)>, IngestError> {
+    pub(crate) fn take_first_record(
+        &mut self,
+        framing: Framing,
+    ) -> Result<Option<(u64, Vec<u8>)>, IngestError> {
         let mut scanner = Scanner::new(framing);
         let mut seen = 0;
         loop {
@@ -237,7 +242,8 @@ impl Chunker {
 
     fn check_record_len(&self, pending: usize) -> Result<(), IngestError> {
         if pending > MAX_RECORD_BYTES {
-            let line = self.next_line + memchr::memchr_iter(b'\n', &self.buf[..self.boundary]).count() as u64;
+            let line = self.next_line
+                + memchr::memchr_iter(b'\n', &self.buf[..self.boundary]).count() as u64;
             return Err(IngestError::RecordTooLong {
                 path: self.source.name.clone(),
                 line,
@@ -265,7 +271,11 @@ impl Chunker {
             }
             if self.eof {
                 self.done = true;
-                let end = if self.damage.is_some() { self.boundary } else { self.buf.len() };
+                let end = if self.damage.is_some() {
+                    self.boundary
+                } else {
+                    self.buf.len()
+                };
                 let mut chunk = self.split(end);
                 if let Some(reason) = self.damage.take() {
                     chunk.damage = Some((self.next_line, reason));
@@ -290,7 +300,8 @@ impl Chunker {
 
     /// Cuts `buf[..end]` off as a chunk.
     fn split(&mut self, end: usize) -> RawChunk {
-        let mut rest = Vec::with_capacity(self.chunk_size.min(DEFAULT_CHUNK_SIZE) + (self.buf.len() - end));
+        let mut rest =
+            Vec::with_capacity(self.chunk_size.min(DEFAULT_CHUNK_SIZE) + (self.buf.len() - end));
         rest.extend_from_slice(&self.buf[end..]);
         let mut bytes = std::mem::replace(&mut self.buf, rest);
         bytes.truncate(end);

@@ -43,7 +43,9 @@ pub enum IngestError {
         source: io::Error,
     },
     /// The CSV header row lacks a required column.
-    #[error("{path}: line {line}: CSV header lacks required column {column:?} (header: {header:?})")]
+    #[error(
+        "{path}: line {line}: CSV header lacks required column {column:?} (header: {header:?})"
+    )]
     MissingColumn {
         /// The file.
         path: String,
@@ -106,7 +108,11 @@ impl IngestError {
 
 /// `ELOOP`: `ErrorKind::FilesystemLoop` is not stable yet.
 fn is_symlink_loop(e: &io::Error) -> bool {
-    const ELOOP: i32 = if cfg!(any(target_os = "macos", target_os = "ios", target_os = "freebsd")) {
+    const ELOOP: i32 = if cfg!(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    )) {
         62
     } else {
         40

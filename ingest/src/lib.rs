@@ -4,6 +4,8 @@
 //! [`source`] (file, `-` or gzip) → [`chunk`] (record-aligned pieces) → [`parse`] (CSV or NDJSON,
 //! in parallel, in input order) → [`validate`] (a [`deconflict_engine::model::Report`] or a
 //! [`reject::Reject`] with its reason and line).
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod chunk;
 pub mod error;

@@ -86,7 +86,10 @@ impl RejectWriter {
 
     /// Flushes and syncs the file; returns how many rejects were written.
     pub fn finish(self) -> io::Result<u64> {
-        let file = self.out.into_inner().map_err(io::IntoInnerError::into_error)?;
+        let file = self
+            .out
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)?;
         file.sync_all()?;
         Ok(self.written)
     }

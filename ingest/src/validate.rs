@@ -83,7 +83,9 @@ fn time_of(f: Field<'_>) -> Result<Timestamp, String> {
         Field::Text(s) if !s.trim_ascii().is_empty() => s,
         Field::Number(s) => s,
         Field::Missing | Field::Null | Field::Text(_) => return Err("missing field time".into()),
-        Field::Other(kind) => return Err(format!("time must be a string or an integer, not {kind}")),
+        Field::Other(kind) => {
+            return Err(format!("time must be a string or an integer, not {kind}"));
+        }
     };
     Timestamp::parse(s).map_err(|e| e.to_string())
 }
@@ -116,14 +118,38 @@ mod tests {
     #[test]
     fn reasons_are_specific() {
         let t = Text("10");
-        assert_eq!(reason([Missing, t, t, t, Missing, Missing]), "missing field id");
-        assert_eq!(reason([Text(" "), t, t, t, Missing, Missing]), "missing field id");
-        assert_eq!(reason([Text("a"), Null, t, t, Missing, Missing]), "missing field time");
-        assert_eq!(reason([Text("a"), t, Text(""), t, Missing, Missing]), "missing field lon");
-        assert_eq!(reason([Text("a"), t, t, Missing, Missing, Missing]), "missing field lat");
-        assert_eq!(reason([Text("a"), t, Text("NaN"), t, Missing, Missing]), "lon is not a finite number");
-        assert_eq!(reason([Text("a"), t, Text("1"), Text("-inf"), Missing, Missing]), "lat is not a finite number");
-        assert_eq!(reason([Text("a"), t, Text("x1"), t, Missing, Missing]), "lon \"x1\" is not a number");
+        assert_eq!(
+            reason([Missing, t, t, t, Missing, Missing]),
+            "missing field id"
+        );
+        assert_eq!(
+            reason([Text(" "), t, t, t, Missing, Missing]),
+            "missing field id"
+        );
+        assert_eq!(
+            reason([Text("a"), Null, t, t, Missing, Missing]),
+            "missing field time"
+        );
+        assert_eq!(
+            reason([Text("a"), t, Text(""), t, Missing, Missing]),
+            "missing field lon"
+        );
+        assert_eq!(
+            reason([Text("a"), t, t, Missing, Missing, Missing]),
+            "missing field lat"
+        );
+        assert_eq!(
+            reason([Text("a"), t, Text("NaN"), t, Missing, Missing]),
+            "lon is not a finite number"
+        );
+        assert_eq!(
+            reason([Text("a"), t, Text("1"), Text("-inf"), Missing, Missing]),
+            "lat is not a finite number"
+        );
+        assert_eq!(
+            reason([Text("a"), t, Text("x1"), t, Missing, Missing]),
+            "lon \"x1\" is not a number"
+        );
         assert_eq!(
             reason([Text("a"), t, Text("-180.0000001"), t, Missing, Missing]),
             "lon -180.0000001 out of range [-180, 180]"
@@ -132,20 +158,54 @@ mod tests {
             reason([Text("a"), Text("soon"), t, t, Missing, Missing]),
             "invalid time \"soon\": expected RFC 3339 with an offset or epoch milliseconds"
         );
-        assert_eq!(reason([Text("a"), t, t, t, Other("a boolean"), Missing]), "alt must be a number, not a boolean");
-        assert_eq!(reason([Number("7"), t, t, t, Missing, Missing]), "id must be a string, not a number");
-        assert_eq!(reason([Text(&"x".repeat(65)), t, t, t, Missing, Missing]), "id is 65 bytes, longer than 64");
-        assert_eq!(reason([Text("a"), t, t, t, Text("100000.1"), Missing]), "alt 100000.1 out of range [-1000, 100000]");
+        assert_eq!(
+            reason([Text("a"), t, t, t, Other("a boolean"), Missing]),
+            "alt must be a number, not a boolean"
+        );
+        assert_eq!(
+            reason([Number("7"), t, t, t, Missing, Missing]),
+            "id must be a string, not a number"
+        );
+        assert_eq!(
+            reason([Text(&"x".repeat(65)), t, t, t, Missing, Missing]),
+            "id is 65 bytes, longer than 64"
+        );
+        assert_eq!(
+            reason([Text("a"), t, t, t, Text("100000.1"), Missing]),
+            "alt 100000.1 out of range [-1000, 100000]"
+        );
     }
 
     #[test]
     fn accepts_and_trims() {
         let id = "y".repeat(64);
-        let r = report_from(&[Text(&id), Number("5"), Text(" -180 "), Number("90"), Text(" "), Text(" red ")]).unwrap();
+        let r = report_from(&[
+            Text(&id),
+            Number("5"),
+            Text(" -180 "),
+            Number("90"),
+            Text(" "),
+            Text(" red "),
+        ])
+        .unwrap();
         assert_eq!(r.id, id);
-        assert_eq!((r.time.ms(), r.lon, r.lat, r.alt, r.side.as_str()), (5, -180.0, 90.0, None, "red"));
-        let r = report_from(&[Text("a"), Text("2021-10-07T12:00:00.5+02:00"), t1(), t1(), Number("-12.5"), Null]).unwrap();
-        assert_eq!((r.time.ms(), r.alt, r.side.as_str()), (1_633_600_800_500, Some(-12.5), "unknown"));
+        assert_eq!(
+            (r.time.ms(), r.lon, r.lat, r.alt, r.side.as_str()),
+            (5, -180.0, 90.0, None, "red")
+        );
+        let r = report_from(&[
+            Text("a"),
+            Text("2021-10-07T12:00:00.5+02:00"),
+            t1(),
+            t1(),
+            Number("-12.5"),
+            Null,
+        ])
+        .unwrap();
+        assert_eq!(
+            (r.time.ms(), r.alt, r.side.as_str()),
+            (1_633_600_800_500, Some(-12.5), "unknown")
+        );
     }
 
     fn t1() -> Field<'static> {

@@ -31,7 +31,10 @@ impl CsvHeader {
         let mut cols = [None; 6];
         for (i, name) in rec.fields().enumerate() {
             let name = name.trim_ascii();
-            if let Some(k) = COLUMNS.iter().position(|c| c.as_bytes().eq_ignore_ascii_case(name)) {
+            if let Some(k) = COLUMNS
+                .iter()
+                .position(|c| c.as_bytes().eq_ignore_ascii_case(name))
+            {
                 if cols[k].is_some() {
                     return Err(IngestError::DuplicateColumn {
                         path: path.to_owned(),
@@ -67,7 +70,9 @@ struct Record {
 impl Record {
     fn fields(&self) -> impl Iterator<Item = &[u8]> {
         let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        starts.zip(self.ends.iter().copied()).map(|(s, e)| &self.bytes[s..e])
+        starts
+            .zip(self.ends.iter().copied())
+            .map(|(s, e)| &self.bytes[s..e])
     }
 
     fn end_field(&mut self) {
@@ -160,7 +165,13 @@ fn read_record(buf: &[u8], start: usize, rec: &mut Record) -> RecordEnd {
 }
 
 /// Parses the records of `bytes`, whose first byte is on line `first_line` of `file`.
-pub(crate) fn parse_chunk(header: &CsvHeader, file: &str, bytes: &[u8], first_line: u64, out: &mut ParsedChunk) {
+pub(crate) fn parse_chunk(
+    header: &CsvHeader,
+    file: &str,
+    bytes: &[u8],
+    first_line: u64,
+    out: &mut ParsedChunk,
+) {
     let mut rec = Record::default();
     let mut pos = 0;
     let mut line = first_line;
@@ -181,7 +192,12 @@ pub(crate) fn parse_chunk(header: &CsvHeader, file: &str, bytes: &[u8], first_li
     }
 }
 
-fn row(header: &CsvHeader, raw: &[u8], rec: &Record, end: &RecordEnd) -> Result<deconflict_engine::model::Report, String> {
+fn row(
+    header: &CsvHeader,
+    raw: &[u8],
+    rec: &Record,
+    end: &RecordEnd,
+) -> Result<deconflict_engine::model::Report, String> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err("empty line".into());
     }
@@ -220,14 +236,22 @@ mod tests {
     fn fields(line: &[u8]) -> (Vec<String>, RecordEnd) {
         let mut rec = Record::default();
         let end = read_record(line, 0, &mut rec);
-        (rec.fields().map(|f| String::from_utf8_lossy(f).into_owned()).collect(), end)
+        (
+            rec.fields()
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect(),
+            end,
+        )
     }
 
     #[test]
     fn splits_quoted_fields() {
         let (f, e) = fields(b"a,\"b,c\",\"d\"\"e\",\"x\ny\"z,\r\nnext");
         assert_eq!(f, ["a", "b,c", "d\"e", "x\nyz", ""]);
-        assert_eq!((e.next, e.text_end, e.inner_newlines, e.unterminated), (24, 22, 1, false));
+        assert_eq!(
+            (e.next, e.text_end, e.inner_newlines, e.unterminated),
+            (24, 22, 1, false)
+        );
         let (f, e) = fields(b"a,b\r");
         assert_eq!(f, ["a", "b"]);
         assert_eq!(e.text_end, 3);

@@ -36,13 +36,13 @@ use std::thread;
 use crossbeam_channel::{Receiver, Sender, bounded};
 use deconflict_engine::model::Report;
 
+use self::csv::CsvHeader;
 pub use crate::chunk::DEFAULT_CHUNK_SIZE;
 use crate::chunk::{Chunker, Framing, RawChunk};
-pub use crate::error::ReadError;
 use crate::error::IngestError;
+pub use crate::error::ReadError;
 use crate::reject::Reject;
 use crate::source::Source;
-use self::csv::CsvHeader;
 
 /// The rows of one chunk of one file.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -198,7 +198,10 @@ pub fn read_tracks_with<E: Send>(
 }
 
 /// Hands finished chunks to `on_chunk` in order; returns when every sender is gone.
-fn deliver<E>(done_rx: &Receiver<Done>, on_chunk: &mut impl FnMut(ParsedChunk) -> Result<(), E>) -> Result<(), ReadError<E>> {
+fn deliver<E>(
+    done_rx: &Receiver<Done>,
+    on_chunk: &mut impl FnMut(ParsedChunk) -> Result<(), E>,
+) -> Result<(), ReadError<E>> {
     let mut next = 0u64;
     let mut pending = BTreeMap::new();
     for done in done_rx {
@@ -219,7 +222,12 @@ fn deliver<E>(done_rx: &Receiver<Done>, on_chunk: &mut impl FnMut(ParsedChunk) -
 }
 
 /// The reader thread: every source in turn, cut into jobs.
-fn read_all(sources: Vec<Source>, chunk_size: usize, jobs: &Sender<Job>, stop: &AtomicBool) -> Result<(), IngestError> {
+fn read_all(
+    sources: Vec<Source>,
+    chunk_size: usize,
+    jobs: &Sender<Job>,
+    stop: &AtomicBool,
+) -> Result<(), IngestError> {
     let mut order = 0u64;
     for (file, source) in sources.into_iter().enumerate() {
         let name: Arc<str> = Arc::from(source.name.as_str());
@@ -234,7 +242,9 @@ fn read_all(sources: Vec<Source>, chunk_size: usize, jobs: &Sender<Job>, stop: &
         let header = match format {
             Format::Ndjson => None,
             Format::Csv => match chunker.take_first_record(Framing::Csv)? {
-                Some((line, record)) => Some(Arc::new(CsvHeader::parse(&record, chunker.name(), line)?)),
+                Some((line, record)) => {
+                    Some(Arc::new(CsvHeader::parse(&record, chunker.name(), line)?))
+                }
                 None => None,
             },
         };

@@ -156,22 +156,52 @@ mod tests {
     #[test]
     fn objects_with_any_key_case() {
         let r = one(r#"{"ID":"a\"b","Time":1633600800500,"LON":"36.61","lat":35.93,"alt":null,"x":[1,{"y":2}]}"#).unwrap();
-        assert_eq!((r.id.as_str(), r.time.ms(), r.lon, r.lat, r.alt), ("a\"b", 1_633_600_800_500, 36.61, 35.93, None));
+        assert_eq!(
+            (r.id.as_str(), r.time.ms(), r.lon, r.lat, r.alt),
+            ("a\"b", 1_633_600_800_500, 36.61, 35.93, None)
+        );
         assert_eq!(r.side, "unknown");
         let r = one(r#"{"id":"a","time":"2021-10-07T12:00:00.5+02:00","lon":1e1,"lat":-0.5,"alt":12.25,"side":"red"}"#).unwrap();
-        assert_eq!((r.time.ms(), r.lon, r.alt, r.side.as_str()), (1_633_600_800_500, 10.0, Some(12.25), "red"));
+        assert_eq!(
+            (r.time.ms(), r.lon, r.alt, r.side.as_str()),
+            (1_633_600_800_500, 10.0, Some(12.25), "red")
+        );
     }
 
     #[test]
     fn reasons() {
-        assert_eq!(one(r#"{"id":"a","time":1,"lon":1}"#).unwrap_err(), "missing field lat");
-        assert_eq!(one(r#"{"id":"a","time":1,"lon":1,"lat":2,"LAT":3}"#).unwrap_err(), "duplicate field lat");
-        assert_eq!(one(r#"{"id":"a","time":1,"lon":true,"lat":2}"#).unwrap_err(), "lon must be a number, not a boolean");
-        assert!(one(r#"{"id":"a","time":1.5,"lon":1,"lat":2}"#).unwrap_err().starts_with("invalid time \"1.5\""));
-        assert!(one(r#"{"id":"a","#).unwrap_err().starts_with("invalid JSON: "));
+        assert_eq!(
+            one(r#"{"id":"a","time":1,"lon":1}"#).unwrap_err(),
+            "missing field lat"
+        );
+        assert_eq!(
+            one(r#"{"id":"a","time":1,"lon":1,"lat":2,"LAT":3}"#).unwrap_err(),
+            "duplicate field lat"
+        );
+        assert_eq!(
+            one(r#"{"id":"a","time":1,"lon":true,"lat":2}"#).unwrap_err(),
+            "lon must be a number, not a boolean"
+        );
+        assert!(
+            one(r#"{"id":"a","time":1.5,"lon":1,"lat":2}"#)
+                .unwrap_err()
+                .starts_with("invalid time \"1.5\"")
+        );
+        assert!(
+            one(r#"{"id":"a","#)
+                .unwrap_err()
+                .starts_with("invalid JSON: ")
+        );
         assert!(one("[1,2]").unwrap_err().starts_with("not a JSON object"));
-        assert!(one(r#"{"id":"a"} x"#).unwrap_err().starts_with("invalid JSON: trailing characters"));
+        assert!(
+            one(r#"{"id":"a"} x"#)
+                .unwrap_err()
+                .starts_with("invalid JSON: trailing characters")
+        );
         assert_eq!(one(" \t").unwrap_err(), "empty line");
-        assert_eq!(row(b"{\"id\":\"\xff\"}", &mut Default::default()).unwrap_err(), "invalid UTF-8");
+        assert_eq!(
+            row(b"{\"id\":\"\xff\"}", &mut Default::default()).unwrap_err(),
+            "invalid UTF-8"
+        );
     }
 }
