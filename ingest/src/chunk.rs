@@ -266,6 +266,8 @@ impl Chunker {
             return Ok(None);
         }
         loop {
+            // Bytes read before the framing was known (BOM, sniffing, header) are scanned here.
+            self.scan_new();
             if self.boundary > 0 && self.buf.len() >= self.chunk_size {
                 return Ok(Some(self.split(self.boundary)));
             }
@@ -291,11 +293,14 @@ impl Chunker {
                 self.chunk_size
             };
             self.fill(want)?;
-            if let Some(end) = self.scanner.scan(&self.buf[self.scanned..], false) {
-                self.boundary = self.scanned + end;
-            }
-            self.scanned = self.buf.len();
         }
+    }
+
+    fn scan_new(&mut self) {
+        if let Some(end) = self.scanner.scan(&self.buf[self.scanned..], false) {
+            self.boundary = self.scanned + end;
+        }
+        self.scanned = self.buf.len();
     }
 
     /// Cuts `buf[..end]` off as a chunk.

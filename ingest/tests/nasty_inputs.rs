@@ -363,3 +363,73 @@ fn default_read_tracks_reads_files_from_disk() {
     .unwrap();
     assert_eq!(got, want);
 }
+
+/// Throughput smoke run (no timing assert): `cargo test --release -p deconflict-ingest --test
+/// nasty_inputs -- --ignored --nocapture throughput`.
+#[test]
+#[ignore = "manual throughput measurement"]
+fn throughput_epoch_ms_csv() {
+    let (csv, _) = many_rows(2_000_000, "ENTITY");
+    for workers in [1, 2] {
+        let start = std::time::Instant::now();
+        let mut n = 0;
+        read_tracks(vec![src("t.csv", &csv)], workers, |c| {
+            n += c.reports.len();
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        let s = start.elapsed().as_secs_f64();
+        eprintln!(
+            "{workers} worker(s): {n} rows in {s:.3}s = {:.2} M rows/s",
+            n as f64 / s / 1e6
+        );
+    }
+}
+
+mod random_inputs {
+    use super::*;
+    use proptest::prelude::*;
+
+    const ALPHABET: &[u8] = b"a1,\"\n\r .-{}:\xff9";
+
+    fn body() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(proptest::sample::select(ALPHABET), 0..300)
+    }
+
+    fn outcome(chunks: &[ParsedChunk]) -> Vec<(u64, String)> {
+        let (reports, rejects) = flatten(chunks);
+        let mut v: Vec<(u64, String)> = rejects.into_iter().map(|r| (r.line, r.reason)).collect();
+        v.extend(reports.into_iter().map(|r| (0, format!("{r:?}"))));
+        v
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn csv_results_do_not_depend_on_chunking(body in body(), chunk in 1usize..40, workers in 1usize..4) {
+            let mut data = b"id,time,lon,lat,side\n".to_vec();
+            data.extend_from_slice(&body);
+            let base = run(&[("r.csv", &data)], 1 << 20, 1).unwrap();
+            let got = run(&[("r.csv", &data)], chunk, workers).unwrap();
+            prop_assert_eq!(outcome(&got), outcome(&base));
+            let lines = 1 + data.iter().filter(|&&b| b == b'\n').count() as u64;
+            let (_, rejects) = flatten(&got);
+            prop_assert!(rejects.windows(2).all(|w| w[0].line < w[1].line));
+            prop_assert!(rejects.iter().all(|r| (2..=lines).contains(&r.line)));
+        }
+
+        #[test]
+        fn ndjson_reads_every_line_once(body in body(), chunk in 1usize..40, workers in 1usize..4) {
+            let got = run(&[("r.ndjson", &body)], chunk, workers).unwrap();
+            let (reports, rejects) = flatten(&got);
+            let mut lines = body.iter().filter(|&&b| b == b'\n').count();
+            if body.last().is_some_and(|&b| b != b'\n') {
+                lines += 1;
+            }
+            // a leading BOM is not in the alphabet, so every line is a row
+            prop_assert_eq!(reports.len() + rejects.len(), lines);
+            prop_assert_eq!(outcome(&got), outcome(&run(&[("r.ndjson", &body)], 1 << 20, 1).unwrap()));
+        }
+    }
+}

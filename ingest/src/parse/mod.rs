@@ -29,6 +29,7 @@ pub mod csv;
 pub mod ndjson;
 
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -145,18 +146,23 @@ pub fn read_tracks_with<E: Send>(
 ) -> Result<(), ReadError<E>> {
     let workers = workers.max(1);
     let stop = Arc::new(AtomicBool::new(false));
-    let (job_tx, job_rx) = bounded::<Job>(workers);
-    let (done_tx, done_rx) = bounded::<Done>(workers * 2);
+    // A chunk takes a credit when read and gives it back once delivered, so at most
+    // `in_flight` chunks exist at once, even when one slow chunk holds back delivery.
+    let in_flight = 2 * workers + 2;
+    let (credit_tx, credit_rx) = bounded::<()>(in_flight);
+    for _ in 0..in_flight {
+        let _ = credit_tx.send(());
+    }
+    let (job_tx, job_rx) = bounded::<Job>(in_flight);
+    let (done_tx, done_rx) = bounded::<Done>(in_flight);
 
-    // The reader is not joined on early exit: it may be blocked reading stdin. It stops at its
-    // next send (the channels are gone) or at the next check of `stop`.
     let reader = {
         let done_tx = done_tx.clone();
         let stop = Arc::clone(&stop);
         thread::Builder::new()
             .name("ingest-reader".into())
             .spawn(move || {
-                if let Err(e) = read_all(sources, config.chunk_size, &job_tx, &stop) {
+                if let Err(e) = read_all(sources, config.chunk_size, &job_tx, &credit_rx, &stop) {
                     let _ = done_tx.send(Done::Failed(e));
                 }
             })
@@ -179,19 +185,20 @@ pub fn read_tracks_with<E: Send>(
     }
     drop((job_rx, done_tx));
 
-    let result = deliver(&done_rx, &mut on_chunk);
+    let result = deliver(&done_rx, &credit_tx, &mut on_chunk);
     if result.is_err() {
+        // Do not wait: the reader may be blocked reading stdin, and the parsers wait for it.
+        // Every thread ends on its own at its next channel operation or check of `stop`.
         stop.store(true, Ordering::Relaxed);
+        return result;
     }
-    drop(done_rx);
+    // Every sender is gone, so every thread has finished; join to surface a panic.
     for p in parsers {
         if let Err(panic) = p.join() {
             std::panic::resume_unwind(panic);
         }
     }
-    if result.is_ok()
-        && let Err(panic) = reader.join()
-    {
+    if let Err(panic) = reader.join() {
         std::panic::resume_unwind(panic);
     }
     result
@@ -200,6 +207,7 @@ pub fn read_tracks_with<E: Send>(
 /// Hands finished chunks to `on_chunk` in order; returns when every sender is gone.
 fn deliver<E>(
     done_rx: &Receiver<Done>,
+    credits: &Sender<()>,
     on_chunk: &mut impl FnMut(ParsedChunk) -> Result<(), E>,
 ) -> Result<(), ReadError<E>> {
     let mut next = 0u64;
@@ -212,6 +220,7 @@ fn deliver<E>(
                 while let Some(chunk) = pending.remove(&next) {
                     next += 1;
                     on_chunk(chunk).map_err(ReadError::Consumer)?;
+                    let _ = credits.send(());
                 }
             }
         }
@@ -226,6 +235,7 @@ fn read_all(
     sources: Vec<Source>,
     chunk_size: usize,
     jobs: &Sender<Job>,
+    credits: &Receiver<()>,
     stop: &AtomicBool,
 ) -> Result<(), IngestError> {
     let mut order = 0u64;
@@ -254,8 +264,8 @@ fn read_all(
         });
         let mut seq = 0;
         while let Some(chunk) = chunker.next_chunk()? {
-            if stop.load(Ordering::Relaxed) {
-                return Ok(());
+            if stop.load(Ordering::Relaxed) || credits.recv().is_err() {
+                return Ok(()); // the consumer stopped
             }
             let job = Job {
                 order,
@@ -281,8 +291,23 @@ fn parse_jobs(jobs: &Receiver<Job>, done: &Sender<Done>, stop: &AtomicBool) {
         if stop.load(Ordering::Relaxed) {
             return;
         }
-        let order = job.order;
-        if done.send(Done::Chunk(order, parse_job(job))).is_err() {
+        let (order, name) = (job.order, Arc::clone(&job.name));
+        // A panic would leave a hole in the output order and hang delivery: report it instead.
+        let msg = match std::panic::catch_unwind(AssertUnwindSafe(|| parse_job(job))) {
+            Ok(chunk) => Done::Chunk(order, chunk),
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(ToString::to_string)
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Done::Failed(IngestError::Io {
+                    path: name.to_string(),
+                    source: std::io::Error::other(format!("internal error while parsing: {what}")),
+                })
+            }
+        };
+        if done.send(msg).is_err() {
             return;
         }
     }
