@@ -79,6 +79,7 @@ pub enum IngestError {
 }
 
 impl IngestError {
+    #[must_use]
     /// An I/O error on `path`, mapped to the specific variant when there is one.
     pub fn io(path: &str, source: io::Error) -> Self {
         let path = path.to_owned();
@@ -92,6 +93,7 @@ impl IngestError {
     }
 
     /// The file the error is about.
+    #[must_use]
     pub fn path(&self) -> &str {
         match self {
             IngestError::NotFound { path }

@@ -35,6 +35,7 @@ pub struct Reject {
 /// assert_eq!(long.len(), RAW_CAP + '…'.len_utf8());
 /// assert!(long.ends_with('…'));
 /// ```
+#[must_use]
 pub fn raw_text(bytes: &[u8]) -> String {
     let capped = &bytes[..bytes.len().min(RAW_CAP + 4)];
     let mut s = String::from_utf8_lossy(capped).into_owned();
@@ -69,6 +70,9 @@ pub struct RejectWriter {
 
 impl RejectWriter {
     /// Creates (or truncates) the file at `path`.
+    ///
+    /// # Errors
+    /// The error of creating the file.
     pub fn create(path: impl AsRef<Path>) -> io::Result<RejectWriter> {
         Ok(RejectWriter {
             out: BufWriter::with_capacity(256 * 1024, File::create(path)?),
@@ -77,6 +81,9 @@ impl RejectWriter {
     }
 
     /// Appends one reject as a JSON line.
+    ///
+    /// # Errors
+    /// A write error.
     pub fn write(&mut self, reject: &Reject) -> io::Result<()> {
         serde_json::to_writer(&mut self.out, reject)?;
         self.out.write_all(b"\n")?;
@@ -85,6 +92,9 @@ impl RejectWriter {
     }
 
     /// Flushes and syncs the file; returns how many rejects were written.
+    ///
+    /// # Errors
+    /// A flush or sync error.
     pub fn finish(self) -> io::Result<u64> {
         let file = self
             .out

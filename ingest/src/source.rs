@@ -44,6 +44,9 @@ impl fmt::Debug for Source {
 
 impl Source {
     /// A source over any reader; gzip is detected from its first two bytes.
+    ///
+    /// # Errors
+    /// An error of the first read.
     pub fn from_reader(
         name: impl Into<String>,
         mut reader: impl Read + Send + 'static,
@@ -75,6 +78,7 @@ impl Source {
         })
     }
 
+    #[must_use]
     /// True when the content is gzip-compressed (reads yield decompressed bytes).
     pub fn is_gzip(&self) -> bool {
         self.gzip
@@ -87,7 +91,11 @@ impl Read for Source {
     }
 }
 
-/// Opens `path` for reading; `-` is standard input. Errors name the path.
+/// Opens `path` for reading; `-` is standard input.
+///
+/// # Errors
+/// [`IngestError`] naming the path: missing, a directory, permission denied, a symlink loop,
+/// or another I/O error.
 pub fn open_source(path: &str) -> Result<Source, IngestError> {
     if path == "-" {
         return Source::from_reader("-", io::stdin()).map_err(|e| IngestError::io(path, e));

@@ -35,7 +35,10 @@ pub enum Field<'a> {
 /// The six fields of a track row, in the order `id, time, lon, lat, alt, side`.
 pub type RowFields<'a> = [Field<'a>; 6];
 
-/// Builds a validated report from raw fields, or returns the reason it is rejected.
+/// Builds a validated report from raw fields.
+///
+/// # Errors
+/// The reason the row is rejected, ready for [`crate::reject::Reject::reason`].
 ///
 /// ```
 /// use deconflict_ingest::validate::{report_from, Field::*};

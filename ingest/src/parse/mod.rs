@@ -78,6 +78,7 @@ impl Format {
     /// assert_eq!(Format::from_name("x.jsonl"), Some(Format::Ndjson));
     /// assert_eq!(Format::from_name("-"), None);
     /// ```
+    #[must_use]
     pub fn from_name(name: &str) -> Option<Format> {
         let lower = name.to_ascii_lowercase();
         let base = lower.strip_suffix(".gz").unwrap_or(&lower);
@@ -109,8 +110,9 @@ impl Default for ReadConfig {
 /// Reads every source with `workers` parser threads and calls `on_chunk` on the calling thread
 /// for each chunk, in input order (file by file, `seq` ascending).
 ///
-/// Returns the first file-level error (it names the file), or the first error of `on_chunk`;
-/// either stops all threads promptly. Bad rows are never errors: they are [`Reject`]s.
+/// # Errors
+/// The first file-level error ([`ReadError::File`], naming the file), or the first error of
+/// `on_chunk` ([`ReadError::Consumer`]); either stops all threads promptly. Bad rows are never errors: they are [`Reject`]s.
 pub fn read_tracks<E: Send>(
     sources: Vec<Source>,
     workers: usize,
