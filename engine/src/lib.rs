@@ -25,4 +25,4 @@ pub use engine::Engine;
 pub use error::{Error, Result};
 pub use segment::FORMAT_VERSION;
 pub use snapshot::{QueryPlan, SegmentInfo, Snapshot};
-pub use write::{AddOutcome, CompactOutcome, BATCH_BYTES_PER_REPORT, ReportBatch, Writer};
+pub use write::{AddOutcome, BATCH_BYTES_PER_REPORT, CompactOutcome, ReportBatch, Writer};

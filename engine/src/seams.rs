@@ -13,8 +13,8 @@
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::segment::{Row, Segment, writer::piece_bounds};
 use crate::segment::format::Bounds;
+use crate::segment::{Row, Segment, writer::piece_bounds};
 use crate::trajectory::Fix;
 
 /// One cross-segment piece.
@@ -67,8 +67,15 @@ impl Seams {
     }
 
     /// Seams that may be alive at some instant of `[t0, t1]` and are at most `max_gap_ms` long.
-    pub(crate) fn overlapping(&self, t0: i64, t1: i64, max_gap_ms: i64) -> impl Iterator<Item = &Seam> {
-        let lo = self.seams.partition_point(|s| s.a.time.0 < t0.saturating_sub(max_gap_ms));
+    pub(crate) fn overlapping(
+        &self,
+        t0: i64,
+        t1: i64,
+        max_gap_ms: i64,
+    ) -> impl Iterator<Item = &Seam> {
+        let lo = self
+            .seams
+            .partition_point(|s| s.a.time.0 < t0.saturating_sub(max_gap_ms));
         let hi = self.seams.partition_point(|s| s.a.time.0 <= t1);
         self.seams[lo..hi.max(lo)]
             .iter()
@@ -76,7 +83,12 @@ impl Seams {
     }
 }
 
-fn entity_seams(segments: &[Arc<Segment>], name: &str, parts: &[(usize, u32)], out: &mut Vec<Seam>) -> Result<()> {
+fn entity_seams(
+    segments: &[Arc<Segment>],
+    name: &str,
+    parts: &[(usize, u32)],
+    out: &mut Vec<Seam>,
+) -> Result<()> {
     let id: Arc<str> = Arc::from(name);
     let mut spans: Vec<(usize, std::ops::Range<usize>)> = Vec::with_capacity(parts.len());
     for &(s, e) in parts {

@@ -8,8 +8,8 @@ use crate::index::Manifest;
 use crate::query::{ReportIter, ReportRef, TrackIter, WindowQuery};
 use crate::seams::Seams;
 use crate::segment::Segment;
-use crate::trajectory::{Fix, Piece, entity_rows, pieces_in, position_at};
 use crate::time::{TimeRange, Timestamp};
+use crate::trajectory::{Fix, Piece, entity_rows, pieces_in, position_at};
 
 /// An immutable view of one generation. Cheap to share (`Arc<Snapshot>`); queries on it never
 /// see later commits and are never blocked by them.
@@ -33,8 +33,10 @@ pub struct SegmentInfo {
     /// Distinct entities stored.
     pub entities: u32,
     /// Earliest report.
+    #[serde(serialize_with = "crate::time::serialize_rfc3339")]
     pub start: Timestamp,
     /// Latest report.
+    #[serde(serialize_with = "crate::time::serialize_rfc3339")]
     pub end: Timestamp,
     /// File size.
     pub bytes: u64,

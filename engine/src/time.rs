@@ -139,6 +139,11 @@ impl FromStr for Timestamp {
     }
 }
 
+/// Serde helper: writes a [`Timestamp`] as an RFC 3339 UTC string (`#[serde(serialize_with)]`).
+pub fn serialize_rfc3339<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(t)
+}
+
 /// An inclusive time interval `[start, end]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TimeRange {

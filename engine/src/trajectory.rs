@@ -82,7 +82,11 @@ pub fn interpolate(a: &Fix, b: &Fix, t: Timestamp) -> Fix {
     let lon = wrap_lon(a.lon + f * lon_delta(a.lon, b.lon));
     Fix {
         time: t,
-        lon: if lon == -180.0 && a.lon > 0.0 { 180.0 } else { lon },
+        lon: if lon == -180.0 && a.lon > 0.0 {
+            180.0
+        } else {
+            lon
+        },
         lat: a.lat + f * (b.lat - a.lat),
         alt: match (a.alt, b.alt) {
             (Some(x), Some(y)) => Some(x + f * (y - x)),
@@ -99,7 +103,10 @@ pub(crate) struct EntityRows<'s> {
 }
 
 /// An entity's rows in every segment (each range verified).
-pub(crate) fn entity_rows<'s>(segments: &'s [std::sync::Arc<Segment>], id: &str) -> Result<Vec<EntityRows<'s>>> {
+pub(crate) fn entity_rows<'s>(
+    segments: &'s [std::sync::Arc<Segment>],
+    id: &str,
+) -> Result<Vec<EntityRows<'s>>> {
     let mut out = Vec::new();
     for seg in segments {
         if let Some(e) = seg.find_entity(id) {
@@ -118,7 +125,11 @@ fn time_in(seg: &Segment, rows: &std::ops::Range<usize>, i: usize) -> i64 {
 
 /// The entity's position at `t`, from its rows in every segment, with the side of the report
 /// at or before `t`.
-pub(crate) fn position_at<'s>(parts: &[EntityRows<'s>], t: Timestamp, max_gap_ms: i64) -> Option<(Fix, &'s str)> {
+pub(crate) fn position_at<'s>(
+    parts: &[EntityRows<'s>],
+    t: Timestamp,
+    max_gap_ms: i64,
+) -> Option<(Fix, &'s str)> {
     let mut before: Option<(Fix, &'s Segment, usize)> = None;
     let mut after: Option<Fix> = None;
     for p in parts {
@@ -144,7 +155,8 @@ pub(crate) fn position_at<'s>(parts: &[EntityRows<'s>], t: Timestamp, max_gap_ms
         }
     }
     let ((a, seg, row), b) = (before?, after?);
-    (b.time.0 - a.time.0 <= max_gap_ms).then(|| (interpolate(&a, &b, t), seg.side_name(seg.side(row))))
+    (b.time.0 - a.time.0 <= max_gap_ms)
+        .then(|| (interpolate(&a, &b, t), seg.side_name(seg.side(row))))
 }
 
 /// The entity's reports with time in `range`, merged across segments in time order.
@@ -170,13 +182,12 @@ pub(crate) fn pieces_in(parts: &[EntityRows<'_>], range: TimeRange, max_gap_ms: 
     let mut out = Vec::new();
     for (i, f) in fixes.iter().enumerate() {
         let joined_before = i > 0 && f.time.0 - fixes[i - 1].time.0 <= max_gap_ms;
-        let next = fixes.get(i + 1).filter(|n| n.time.0 - f.time.0 <= max_gap_ms);
+        let next = fixes
+            .get(i + 1)
+            .filter(|n| n.time.0 - f.time.0 <= max_gap_ms);
         match next {
-            Some(n) => {
-                if n.time >= range.start && f.time <= range.end {
-                    out.push(Piece { a: *f, b: *n });
-                }
-            }
+            Some(n) if n.time >= range.start && f.time <= range.end => out.push(Piece { a: *f, b: *n }),
+            Some(_) => {}
             None if !joined_before && range.contains(f.time) => out.push(Piece { a: *f, b: *f }),
             None => {}
         }

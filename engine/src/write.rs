@@ -242,7 +242,8 @@ impl<'e> Writer<'e> {
             self.write_pending(&names, &sides, &merged)?;
             out.written += 1;
             out.merged += group.len();
-            self.replaced.extend(group.iter().map(|&i| metas[i].file.clone()));
+            self.replaced
+                .extend(group.iter().map(|&i| metas[i].file.clone()));
         }
         Ok(out)
     }
@@ -256,7 +257,11 @@ impl<'e> Writer<'e> {
         let mut manifest = self.base.manifest().clone();
         manifest.generation += 1;
         manifest.next_file = self.next_file;
-        let keep: Vec<bool> = manifest.segments.iter().map(|m| !self.replaced.contains(&m.file)).collect();
+        let keep: Vec<bool> = manifest
+            .segments
+            .iter()
+            .map(|m| !self.replaced.contains(&m.file))
+            .collect();
         let mut segments: Vec<Arc<Segment>> = self
             .base
             .segments()
@@ -352,7 +357,10 @@ fn merge_segments(segs: &[&Segment]) -> Result<(Vec<String>, Vec<String>, Vec<Ro
                     sides.len() - 1
                 }
             };
-            map.push(u16::try_from(global).map_err(|_| Error::Invalid("too many sides to merge".into()))?);
+            map.push(
+                u16::try_from(global)
+                    .map_err(|_| Error::Invalid("too many sides to merge".into()))?,
+            );
         }
         side_maps.push(map);
     }

@@ -2,8 +2,8 @@
 //! changes no answer, old snapshots keep working.
 
 use std::collections::{BTreeSet, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use deconflict_engine::model::Report;
 use deconflict_engine::query::WindowQuery;
@@ -12,10 +12,20 @@ use deconflict_engine::{Engine, ReportBatch, Snapshot};
 use proptest::prelude::*;
 
 fn report(id: usize, t: i64, lon: f64) -> Report {
-    Report::new(format!("E{id}"), "blue", Timestamp(t), lon, 45.0, Some(1000.0)).unwrap()
+    Report::new(
+        format!("E{id}"),
+        "blue",
+        Timestamp(t),
+        lon,
+        45.0,
+        Some(1000.0),
+    )
+    .unwrap()
 }
 
-fn all_keys(s: &Snapshot) -> BTreeSet<(String, i64)> {
+type Keys = BTreeSet<(String, i64)>;
+
+fn all_keys(s: &Snapshot) -> Keys {
     let mut out = BTreeSet::new();
     s.for_each_report(&WindowQuery::all(), |r| {
         out.insert((r.id().to_owned(), r.time().0));
@@ -31,11 +41,18 @@ fn readers_see_whole_generations(generations: u64, per_generation: usize, reader
     let engine = Arc::new(Engine::create(dir.path()).unwrap());
     let stop = Arc::new(AtomicBool::new(false));
     // expected[g] = (reports, reports of E0) of generation g, written before g is published.
-    let expected: Arc<Vec<(AtomicU64, AtomicU64)>> =
-        Arc::new((0..=generations * 2).map(|_| (AtomicU64::new(0), AtomicU64::new(0))).collect());
+    let expected: Arc<Vec<(AtomicU64, AtomicU64)>> = Arc::new(
+        (0..=generations * 2)
+            .map(|_| (AtomicU64::new(0), AtomicU64::new(0)))
+            .collect(),
+    );
     let handles: Vec<_> = (0..readers)
         .map(|_| {
-            let (engine, stop, expected) = (Arc::clone(&engine), Arc::clone(&stop), Arc::clone(&expected));
+            let (engine, stop, expected) = (
+                Arc::clone(&engine),
+                Arc::clone(&stop),
+                Arc::clone(&expected),
+            );
             std::thread::spawn(move || {
                 let mut last = 0u64;
                 let mut checks = 0u64;
@@ -46,12 +63,18 @@ fn readers_see_whole_generations(generations: u64, per_generation: usize, reader
                     last = g;
                     let (want, want_e0) = &expected[g as usize];
                     let n = snap.for_each_report(&WindowQuery::all(), |_| {}).unwrap();
-                    assert_eq!(n, want.load(Ordering::SeqCst), "generation {g} answered {n}");
+                    assert_eq!(
+                        n,
+                        want.load(Ordering::SeqCst),
+                        "generation {g} answered {n}"
+                    );
                     // Every ingest adds one report of entity E0: the track shows all of them.
                     let e0 = want_e0.load(Ordering::SeqCst);
                     assert_eq!(snap.track("E0", TimeRange::ALL).unwrap().count() as u64, e0);
                     if e0 > 0 {
-                        let p = snap.position_at("E0", Timestamp(e0 as i64 * 1000), 60_000).unwrap();
+                        let p = snap
+                            .position_at("E0", Timestamp(e0 as i64 * 1000), 60_000)
+                            .unwrap();
                         assert!(p.is_some());
                     }
                     checks += 1;
@@ -68,7 +91,8 @@ fn readers_see_whole_generations(generations: u64, per_generation: usize, reader
         let mut w = engine.writer().unwrap();
         let mut b = ReportBatch::new();
         for i in 0..per_generation {
-            b.push(&report(i, g as i64 * 1000, (i % 90) as f64)).unwrap();
+            b.push(&report(i, g as i64 * 1000, (i % 90) as f64))
+                .unwrap();
         }
         w.add(b).unwrap();
         set(w.generation(), g * per_generation as u64, g);
@@ -161,7 +185,7 @@ proptest! {
         let engine = Engine::create(dir.path()).unwrap();
         let mut model: Vec<Report> = Vec::new();
         let mut seen = HashSet::new();
-        let mut held: Vec<(Arc<Snapshot>, BTreeSet<(String, i64)>)> = Vec::new();
+        let mut held: Vec<(Arc<Snapshot>, Keys)> = Vec::new();
         for op in ops {
             match op {
                 Op::Ingest(rows) => {

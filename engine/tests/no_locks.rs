@@ -36,7 +36,12 @@ fn no_lock_on_the_query_path() {
         for (n, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or("");
             for banned in ["Mutex", "RwLock", "Condvar", ".lock()", "parking_lot"] {
-                assert!(!code.contains(banned), "{}:{}: `{banned}` on the query path", f.display(), n + 1);
+                assert!(
+                    !code.contains(banned),
+                    "{}:{}: `{banned}` on the query path",
+                    f.display(),
+                    n + 1
+                );
             }
         }
     }

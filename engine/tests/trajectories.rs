@@ -23,37 +23,60 @@ fn stored(r: &Report) -> Report {
 
 /// One entity's path: a start, steps of (gap ms, dlon, dlat, alt).
 fn entity(idx: usize) -> impl Strategy<Value = Vec<Report>> {
-    let start = prop_oneof![(170.0..180.0f64, -10.0..10.0f64), (-180.0..-170.0f64, 70.0..85.0f64), (-1.0..1.0f64, -1.0..1.0f64)];
-    let gap = prop_oneof![Just(59_999i64), Just(60_000), Just(60_001), 1_000..30_000i64, 61_000..200_000i64];
-    let step = (gap, -0.3..0.3f64, -0.2..0.2f64, prop::option::of(0.0..5000.0f64));
-    (start, 0..100_000i64, prop::collection::vec(step, 1..25)).prop_map(move |((lon, lat), t0, steps)| {
-        let mut out = Vec::new();
-        let (mut lon, mut lat, mut t) = (lon, lat, t0);
-        for (gap, dlon, dlat, alt) in steps {
-            out.push(Report {
-                id: format!("E{idx:02}"),
-                side: if idx % 2 == 0 { "blue".into() } else { "red".into() },
-                time: Timestamp(t),
-                lon,
-                lat,
-                alt,
-            });
-            t += gap;
-            lon += dlon;
-            if lon > 180.0 {
-                lon -= 360.0;
+    let start = prop_oneof![
+        (170.0..180.0f64, -10.0..10.0f64),
+        (-180.0..-170.0f64, 70.0..85.0f64),
+        (-1.0..1.0f64, -1.0..1.0f64)
+    ];
+    let gap = prop_oneof![
+        Just(59_999i64),
+        Just(60_000),
+        Just(60_001),
+        1_000..30_000i64,
+        61_000..200_000i64
+    ];
+    let step = (
+        gap,
+        -0.3..0.3f64,
+        -0.2..0.2f64,
+        prop::option::of(0.0..5000.0f64),
+    );
+    (start, 0..100_000i64, prop::collection::vec(step, 1..25)).prop_map(
+        move |((lon, lat), t0, steps)| {
+            let mut out = Vec::new();
+            let (mut lon, mut lat, mut t) = (lon, lat, t0);
+            for (gap, dlon, dlat, alt) in steps {
+                out.push(Report {
+                    id: format!("E{idx:02}"),
+                    side: if idx.is_multiple_of(2) {
+                        "blue".into()
+                    } else {
+                        "red".into()
+                    },
+                    time: Timestamp(t),
+                    lon,
+                    lat,
+                    alt,
+                });
+                t += gap;
+                lon += dlon;
+                if lon > 180.0 {
+                    lon -= 360.0;
+                }
+                if lon < -180.0 {
+                    lon += 360.0;
+                }
+                lat = (lat + dlat).clamp(-89.0, 89.0);
             }
-            if lon < -180.0 {
-                lon += 360.0;
-            }
-            lat = (lat + dlat).clamp(-89.0, 89.0);
-        }
-        out
-    })
+            out
+        },
+    )
 }
 
 fn world() -> impl Strategy<Value = Vec<Report>> {
-    (1..10usize).prop_flat_map(|n| (0..n).map(entity).collect::<Vec<_>>()).prop_map(|v| v.concat())
+    (1..10usize)
+        .prop_flat_map(|n| (0..n).map(entity).collect::<Vec<_>>())
+        .prop_map(|v| v.concat())
 }
 
 /// Brute-force position: reports sorted by time, the contract's interpolation.
@@ -61,8 +84,14 @@ fn oracle_position(reports: &[&Report], t: i64) -> Option<(f64, f64, Option<f64>
     if let Some(r) = reports.iter().find(|r| r.time.0 == t) {
         return Some((r.lon, r.lat, r.alt));
     }
-    let a = reports.iter().filter(|r| r.time.0 < t).max_by_key(|r| r.time)?;
-    let b = reports.iter().filter(|r| r.time.0 > t).min_by_key(|r| r.time)?;
+    let a = reports
+        .iter()
+        .filter(|r| r.time.0 < t)
+        .max_by_key(|r| r.time)?;
+    let b = reports
+        .iter()
+        .filter(|r| r.time.0 > t)
+        .min_by_key(|r| r.time)?;
     if b.time.0 - a.time.0 > MAX_GAP {
         return None;
     }
@@ -88,7 +117,7 @@ fn oracle_position(reports: &[&Report], t: i64) -> Option<(f64, f64, Option<f64>
 
 fn same_lon(a: f64, b: f64) -> bool {
     let d = (a - b).rem_euclid(360.0);
-    d < 1e-9 || d > 360.0 - 1e-9
+    !(1e-9..=360.0 - 1e-9).contains(&d)
 }
 
 proptest! {

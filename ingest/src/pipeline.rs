@@ -113,10 +113,12 @@ pub fn ingest(opts: &IngestOptions, progress: &dyn Progress) -> Result<IngestSum
         .map(|t| open_source(t))
         .collect::<Result<Vec<_>, _>>()?;
 
-    let rejects_path = opts
-        .index
-        .join("rejects")
-        .join(format!("generation-{generation:06}.ndjson"));
+    let rejects_path = opts.index.join("rejects").join(format!(
+        "generation-{generation:06}-{}.ndjson",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis())
+    ));
     let mut rejects = LazyRejects::new(rejects_path);
     let mut summary = IngestSummary::default();
     let max_rejects = opts.max_rejects;
@@ -133,42 +135,50 @@ pub fn ingest(opts: &IngestOptions, progress: &dyn Progress) -> Result<IngestSum
             Ok((writer, total))
         });
         let mut batch = ReportBatch::with_capacity(opts.batch_reports.min(1 << 20));
-        let read = read_tracks(sources, opts.workers.max(1), |chunk: ParsedChunk| -> Result<(), IngestError> {
-            summary.read += chunk.read;
-            for r in chunk.rejects {
-                summary.rejected += 1;
-                rejects.write(&r)?;
-            }
-            for r in &chunk.reports {
-                if let Err(e) = batch.push(r) {
-                    // Parsers validate already; this only fires if the engine's rules are stricter.
+        let read = read_tracks(
+            sources,
+            opts.workers.max(1),
+            |chunk: ParsedChunk| -> Result<(), IngestError> {
+                summary.read += chunk.read;
+                for r in chunk.rejects {
                     summary.rejected += 1;
-                    rejects.write(&Reject {
-                        file: opts.tracks.get(chunk.file).cloned().unwrap_or_default(),
-                        line: 0,
-                        reason: e.to_string(),
-                        raw: String::new(),
-                    })?;
+                    rejects.write(&r)?;
                 }
-            }
-            if max_rejects.is_some_and(|m| summary.rejected > m) {
-                return Err(IngestError::TooManyRejects {
-                    rejected: summary.rejected,
-                    max: max_rejects.unwrap_or(0),
-                });
-            }
-            progress.rows(summary.read, summary.rejected);
-            if batch.len() >= opts.batch_reports {
-                let full = std::mem::replace(&mut batch, ReportBatch::with_capacity(opts.batch_reports.min(1 << 20)));
-                tx.send(full).map_err(|_| IngestError::BuilderStopped)?;
-            }
-            Ok(())
-        });
+                for r in &chunk.reports {
+                    if let Err(e) = batch.push(r) {
+                        // Parsers validate already; this only fires if the engine's rules are stricter.
+                        summary.rejected += 1;
+                        rejects.write(&Reject {
+                            file: opts.tracks.get(chunk.file).cloned().unwrap_or_default(),
+                            line: 0,
+                            reason: e.to_string(),
+                            raw: String::new(),
+                        })?;
+                    }
+                }
+                if max_rejects.is_some_and(|m| summary.rejected > m) {
+                    return Err(IngestError::TooManyRejects {
+                        rejected: summary.rejected,
+                        max: max_rejects.unwrap_or(0),
+                    });
+                }
+                progress.rows(summary.read, summary.rejected);
+                if batch.len() >= opts.batch_reports {
+                    let full = std::mem::replace(
+                        &mut batch,
+                        ReportBatch::with_capacity(opts.batch_reports.min(1 << 20)),
+                    );
+                    tx.send(full).map_err(|_| IngestError::BuilderStopped)?;
+                }
+                Ok(())
+            },
+        );
         let sent = read.map_err(IngestError::from).and_then(|()| {
             if batch.is_empty() {
                 Ok(())
             } else {
-                tx.send(std::mem::take(&mut batch)).map_err(|_| IngestError::BuilderStopped)
+                tx.send(std::mem::take(&mut batch))
+                    .map_err(|_| IngestError::BuilderStopped)
             }
         });
         drop(tx);
@@ -204,22 +214,27 @@ impl LazyRejects {
     fn write(&mut self, r: &Reject) -> Result<(), IngestError> {
         if self.writer.is_none() {
             if let Some(dir) = self.path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| IngestError::io(dir, e))?;
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| IngestError::io(&dir.display().to_string(), e))?;
             }
-            self.writer = Some(RejectWriter::create(&self.path).map_err(|e| IngestError::io(&self.path, e))?);
+            self.writer = Some(
+                RejectWriter::create(&self.path)
+                    .map_err(|e| IngestError::io(&self.path.display().to_string(), e))?,
+            );
         }
         self.writer
             .as_mut()
             .expect("just created")
             .write(r)
-            .map_err(|e| IngestError::io(&self.path, e))
+            .map_err(|e| IngestError::io(&self.path.display().to_string(), e))
     }
 
     fn finish(self) -> Result<Option<PathBuf>, IngestError> {
         match self.writer {
             None => Ok(None),
             Some(w) => {
-                w.finish().map_err(|e| IngestError::io(&self.path, e))?;
+                w.finish()
+                    .map_err(|e| IngestError::io(&self.path.display().to_string(), e))?;
                 Ok(Some(self.path))
             }
         }

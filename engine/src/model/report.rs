@@ -163,7 +163,7 @@ pub fn write_e7(out: &mut impl fmt::Write, v: i32, scale: u32) -> fmt::Result {
     let mut frac = a % p;
     if frac != 0 {
         let mut digits = scale as usize;
-        while frac % 10 == 0 {
+        while frac.is_multiple_of(10) {
             frac /= 10;
             digits -= 1;
         }

@@ -5,8 +5,8 @@ mod range;
 mod report;
 pub(crate) mod track;
 
-pub(crate) use range::ReportIter;
 pub use nearest::Neighbour;
+pub(crate) use range::ReportIter;
 pub use range::{Area, WindowQuery};
 pub use report::ReportRef;
 pub use track::TrackIter;

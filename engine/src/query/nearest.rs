@@ -49,7 +49,14 @@ impl Snapshot {
     /// let near = engine.snapshot().nearest(0.4, 0.0, Timestamp(30_000), 1, 60_000).unwrap();
     /// assert_eq!(near[0].id, "B");
     /// ```
-    pub fn nearest(&self, lon: f64, lat: f64, t: Timestamp, k: usize, max_gap_ms: i64) -> Result<Vec<Neighbour>> {
+    pub fn nearest(
+        &self,
+        lon: f64,
+        lat: f64,
+        t: Timestamp,
+        k: usize,
+        max_gap_ms: i64,
+    ) -> Result<Vec<Neighbour>> {
         if k == 0 {
             return Ok(Vec::new());
         }
@@ -62,7 +69,10 @@ impl Snapshot {
                     .lon_ranges()
                     .map(|(w, e)| ((w * 1e7).floor() as i64, (e * 1e7).ceil() as i64))
                     .collect(),
-                lat: ((b.south * 1e7).floor() as i32, (b.north * 1e7).ceil() as i32),
+                lat: (
+                    (b.south * 1e7).floor() as i32,
+                    (b.north * 1e7).ceil() as i32,
+                ),
                 alt: (i32::MIN, i32::MAX),
                 time: (t.0, t.0),
             };
@@ -97,10 +107,18 @@ impl Snapshot {
                     seen.insert(id, Some(n));
                 }
             }
-            let inside = seen.values().flatten().filter(|n| n.distance_m <= radius).count();
+            let inside = seen
+                .values()
+                .flatten()
+                .filter(|n| n.distance_m <= radius)
+                .count();
             if inside >= k || radius >= WORLD_RADIUS_M {
                 let mut all: Vec<Neighbour> = seen.into_values().flatten().collect();
-                all.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then_with(|| a.id.cmp(&b.id)));
+                all.sort_by(|a, b| {
+                    a.distance_m
+                        .total_cmp(&b.distance_m)
+                        .then_with(|| a.id.cmp(&b.id))
+                });
                 // Only answers inside the searched radius are certain to be the nearest.
                 all.retain(|n| n.distance_m <= radius);
                 all.truncate(k);

@@ -229,7 +229,7 @@ impl Header {
                 len: u64_at(b, at + 8),
                 crc: u32_at(b, at + 16),
             };
-            if e.offset < HEADER_LEN as u64 || e.offset % ALIGN as u64 != 0 {
+            if e.offset < HEADER_LEN as u64 || !e.offset.is_multiple_of(ALIGN as u64) {
                 return bad(at as u64, "misplaced section");
             }
             if e.offset

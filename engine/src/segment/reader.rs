@@ -494,11 +494,12 @@ impl Iterator for RunSearch<'_> {
             if let Some(runs) = &mut self.leaf {
                 for i in runs.by_ref() {
                     if self.filter.intersects(&self.seg.run_raw(i).bounds) {
-                        return Some(self.seg.run(i).map_err(|e| {
+                        let run = self.seg.run(i);
+                        if run.is_err() {
                             self.stack.clear();
                             self.leaf = None;
-                            e
-                        }));
+                        }
+                        return Some(run);
                     }
                 }
                 self.leaf = None;

@@ -86,7 +86,12 @@ pub struct QueryArgs {
     #[arg(long, allow_hyphen_values = true, conflicts_with_all = ["near", "polygon"])]
     pub bbox: Option<String>,
     /// Centre LON,LAT of a circle (with --radius-m).
-    #[arg(long, allow_hyphen_values = true, requires = "radius_m", conflicts_with = "polygon")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        requires = "radius_m",
+        conflicts_with = "polygon"
+    )]
     pub near: Option<String>,
     /// Radius of the circle in metres (geodesic, WGS84).
     #[arg(long, requires = "near")]
@@ -163,10 +168,13 @@ impl QueryArgs {
         let area = if let Some(b) = &self.bbox {
             Area::BBox(BBox::parse(b).map_err(|e| CliError::usage(format!("--bbox: {e}")))?)
         } else if let Some(n) = &self.near {
-            let v = parse_floats(n, 2).map_err(|e| CliError::usage(format!("--near: {e}; expected LON,LAT")))?;
+            let v = parse_floats(n, 2)
+                .map_err(|e| CliError::usage(format!("--near: {e}; expected LON,LAT")))?;
             let r = self.radius_m.unwrap_or(0.0);
             if !(v[0].abs() <= 180.0 && v[1].abs() <= 90.0) {
-                return Err(CliError::usage("--near: lon must be in [-180, 180] and lat in [-90, 90]"));
+                return Err(CliError::usage(
+                    "--near: lon must be in [-180, 180] and lat in [-90, 90]",
+                ));
             }
             if !(r.is_finite() && r >= 0.0) {
                 return Err(CliError::usage("--radius-m must be a finite number ≥ 0"));
@@ -184,7 +192,8 @@ impl QueryArgs {
         let alt = match &self.alt {
             None => None,
             Some(a) => {
-                let v = parse_floats(a, 2).map_err(|e| CliError::usage(format!("--alt: {e}; expected MIN,MAX")))?;
+                let v = parse_floats(a, 2)
+                    .map_err(|e| CliError::usage(format!("--alt: {e}; expected MIN,MAX")))?;
                 if v[0] > v[1] {
                     return Err(CliError::usage("--alt: MIN is above MAX"));
                 }

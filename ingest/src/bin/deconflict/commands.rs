@@ -44,14 +44,18 @@ impl Progress for Bar {
         ));
     }
     fn waiting(&self, index: &Path) {
-        self.0
-            .println(format!("waiting for another writer on {} to finish…", index.display()));
+        self.0.println(format!(
+            "waiting for another writer on {} to finish…",
+            index.display()
+        ));
     }
 }
 
 pub(crate) fn ingest(a: IngestArgs) -> Result<(), CliError> {
     if a.tracks.is_empty() && a.zones.is_empty() && a.operations.is_empty() {
-        return Err(CliError::usage("nothing to ingest: give --tracks, --zones or --operations"));
+        return Err(CliError::usage(
+            "nothing to ingest: give --tracks, --zones or --operations",
+        ));
     }
     let mut opts = IngestOptions::new(&a.index);
     opts.tracks = a.tracks;
@@ -154,7 +158,9 @@ pub(crate) fn stats(a: IndexArgs, out: &mut impl Write) -> Result<(), CliError> 
         st.reports,
         st.entities,
         st.bytes_on_disk,
-        st.bytes_per_report.map(|b| format!(" ({b:.1} B/report)")).unwrap_or_default()
+        st.bytes_per_report
+            .map(|b| format!(" ({b:.1} B/report)"))
+            .unwrap_or_default()
     );
     json_line(out, &st)?;
     Ok(())

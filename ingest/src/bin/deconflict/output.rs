@@ -20,7 +20,8 @@ impl<'w, W: Write> NdjsonWriter<'w, W> {
 
     pub fn report(&mut self, r: &ReportRef<'_>) -> std::io::Result<()> {
         self.line.clear();
-        r.write_json(&mut self.line).expect("writing to a String cannot fail");
+        r.write_json(&mut self.line)
+            .expect("writing to a String cannot fail");
         self.line.push('\n');
         self.out.write_all(self.line.as_bytes())
     }
