@@ -51,15 +51,40 @@ const V_MARGIN: f64 = 150.0;
 /// Extra time margin, ms.
 const T_MARGIN: i64 = 60_000;
 /// Theatre where the operations live (lon W, lat S, lon E, lat N).
-const THEATRE: Region = Region { w: 34.0, s: 31.5, e: 41.5, n: 37.5 };
+const THEATRE: Region = Region {
+    w: 34.0,
+    s: 31.5,
+    e: 41.5,
+    n: 37.5,
+};
 /// Operation routes must stay inside this box.
-const OPS_BOX: Region = Region { w: 33.3, s: 30.9, e: 42.3, n: 38.2 };
+const OPS_BOX: Region = Region {
+    w: 33.3,
+    s: 30.9,
+    e: 42.3,
+    n: 38.2,
+};
 /// Where traffic goes when it cannot be kept clear of the operations (open sea, west).
-const FALLBACK: Region = Region { w: 25.0, s: 32.5, e: 30.5, n: 36.0 };
+const FALLBACK: Region = Region {
+    w: 25.0,
+    s: 32.5,
+    e: 30.5,
+    n: 36.0,
+};
 /// A Pacific group across the antimeridian (east edge beyond 180, wrapped on output).
-const PACIFIC: Region = Region { w: 177.0, s: 18.0, e: 183.0, n: 28.0 };
+const PACIFIC: Region = Region {
+    w: 177.0,
+    s: 18.0,
+    e: 183.0,
+    n: 28.0,
+};
 /// A high-latitude group (Barents Sea / Svalbard).
-const ARCTIC: Region = Region { w: 5.0, s: 76.0, e: 45.0, n: 84.0 };
+const ARCTIC: Region = Region {
+    w: 5.0,
+    s: 76.0,
+    e: 45.0,
+    n: 84.0,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Configuration and public types
@@ -260,6 +285,7 @@ pub struct Target {
     /// Latitude.
     pub lat: f64,
     /// Radius, metres.
+    #[serde(serialize_with = "ser_num")]
     pub radius_m: f64,
 }
 
@@ -305,13 +331,32 @@ pub struct Operation {
     /// Time window.
     pub window: Window,
     /// Altitude band `[min, max]`, metres.
+    #[serde(serialize_with = "ser_band")]
     pub altitude_m: [f64; 2],
     /// Corridor half-width around the route, metres.
+    #[serde(serialize_with = "ser_num")]
     pub corridor_m: f64,
     /// Route points with times.
     pub route: Vec<RoutePoint>,
     /// Own forces (never conflict with it).
     pub own_tracks: Vec<String>,
+}
+
+/// A number as JSON: an integer when it is whole (`3000`, not `3000.0`).
+fn num(x: f64) -> Value {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        json!(x as i64)
+    } else {
+        json!(x)
+    }
+}
+
+fn ser_num<S: serde::Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+    num(*x).serialize(s)
+}
+
+fn ser_band<S: serde::Serializer>(x: &[f64; 2], s: S) -> Result<S::Ok, S::Error> {
+    [num(x[0]), num(x[1])].serialize(s)
 }
 
 fn ser_ts<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
@@ -411,7 +456,10 @@ struct Region {
 
 impl Region {
     fn sample(&self, rng: &mut ChaCha8Rng) -> Ll {
-        (wrap_lon(rng.gen_range(self.w..self.e)), rng.gen_range(self.s..self.n))
+        (
+            wrap_lon(rng.gen_range(self.w..self.e)),
+            rng.gen_range(self.s..self.n),
+        )
     }
     fn contains(&self, p: Ll) -> bool {
         let lon = if p.0 < self.w { p.0 + 360.0 } else { p.0 };
@@ -425,7 +473,10 @@ fn to_vec(p: Ll) -> [f64; 3] {
 }
 
 fn from_vec(v: [f64; 3]) -> Ll {
-    (v[1].atan2(v[0]).to_degrees(), v[2].atan2(v[0].hypot(v[1])).to_degrees())
+    (
+        v[1].atan2(v[0]).to_degrees(),
+        v[2].atan2(v[0].hypot(v[1])).to_degrees(),
+    )
 }
 
 fn dist(a: Ll, b: Ll) -> f64 {
@@ -475,7 +526,11 @@ fn midpoint(a: Ll, b: Ll) -> Ll {
 fn pt_seg_xy(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
     let l2 = dx * dx + dy * dy;
-    let t = if l2 > 0.0 { (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / l2).clamp(0.0, 1.0) } else { 0.0 };
+    let t = if l2 > 0.0 {
+        (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / l2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     (p.0 - a.0 - t * dx).hypot(p.1 - a.1 - t * dy)
 }
 
@@ -487,13 +542,18 @@ fn seg_point_dist(a: Ll, b: Ll, p: Ll) -> f64 {
 fn seg_seg_dist(a1: Ll, a2: Ll, b1: Ll, b2: Ll) -> f64 {
     let o = midpoint(midpoint(a1, a2), midpoint(b1, b2));
     let (p1, p2, q1, q2) = (enu(o, a1), enu(o, a2), enu(o, b1), enu(o, b2));
-    let cross = |o: (f64, f64), a: (f64, f64), b: (f64, f64)| (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0);
+    let cross = |o: (f64, f64), a: (f64, f64), b: (f64, f64)| {
+        (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0)
+    };
     let (d1, d2) = (cross(q1, q2, p1), cross(q1, q2, p2));
     let (d3, d4) = (cross(p1, p2, q1), cross(p1, p2, q2));
     if d1 * d2 < 0.0 && d3 * d4 < 0.0 {
         return 0.0;
     }
-    pt_seg_xy(p1, q1, q2).min(pt_seg_xy(p2, q1, q2)).min(pt_seg_xy(q1, p1, p2)).min(pt_seg_xy(q2, p1, p2))
+    pt_seg_xy(p1, q1, q2)
+        .min(pt_seg_xy(p2, q1, q2))
+        .min(pt_seg_xy(q1, p1, p2))
+        .min(pt_seg_xy(q2, p1, p2))
 }
 
 fn r6(x: f64) -> f64 {
@@ -541,7 +601,9 @@ fn foot_point(f: Foot, p: Ll) -> f64 {
 fn foot_foot(f: Foot, g: Foot) -> f64 {
     match (f, g) {
         (Foot::Seg(a, b), Foot::Seg(c, d)) => seg_seg_dist(a, b, c, d),
-        (Foot::Seg(a, b), Foot::Circle(c)) | (Foot::Circle(c), Foot::Seg(a, b)) => seg_point_dist(a, b, c),
+        (Foot::Seg(a, b), Foot::Circle(c)) | (Foot::Circle(c), Foot::Seg(a, b)) => {
+            seg_point_dist(a, b, c)
+        }
         (Foot::Circle(c), Foot::Circle(d)) => dist(c, d),
     }
 }
@@ -599,7 +661,10 @@ fn vol_zone_close(v: &Vol, z: &Zone) -> bool {
 }
 
 fn zone_blocks(z: &Zone) -> bool {
-    matches!(z.kind, ZoneKind::OffLimits | ZoneKind::Protected | ZoneKind::AirDefense)
+    matches!(
+        z.kind,
+        ZoneKind::OffLimits | ZoneKind::Protected | ZoneKind::AirDefense
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -627,7 +692,11 @@ impl EntityPlan {
         }
         let s0 = ((1.0 - f) * a.omega).sin() * a.inv_sin;
         let s1 = (f * a.omega).sin() * a.inv_sin;
-        let v = [a.v[0] * s0 + b.v[0] * s1, a.v[1] * s0 + b.v[1] * s1, a.v[2] * s0 + b.v[2] * s1];
+        let v = [
+            a.v[0] * s0 + b.v[0] * s1,
+            a.v[1] * s0 + b.v[1] * s1,
+            a.v[2] * s0 + b.v[2] * s1,
+        ];
         (from_vec(v), alt)
     }
 
@@ -646,11 +715,22 @@ impl EntityPlan {
     }
 
     fn cursor(&self, ent: u32) -> Cursor<'_> {
-        Cursor { p: self, ent, k: 0, gap: 0, leg: 0 }
+        Cursor {
+            p: self,
+            ent,
+            k: 0,
+            gap: 0,
+            leg: 0,
+        }
     }
 
     fn bbox(&self) -> Region {
-        let mut r = Region { w: 180.0, s: 90.0, e: -180.0, n: -90.0 };
+        let mut r = Region {
+            w: 180.0,
+            s: 90.0,
+            e: -180.0,
+            n: -90.0,
+        };
         for f in &self.fixes {
             let (lon, lat) = from_vec(f.v);
             r.w = r.w.min(lon);
@@ -715,7 +795,12 @@ struct Merge<'a> {
 
 impl<'a> Merge<'a> {
     fn new(s: &'a Scenario) -> Self {
-        let mut cursors: Vec<Cursor<'a>> = s.entities.iter().enumerate().map(|(i, p)| p.cursor(i as u32)).collect();
+        let mut cursors: Vec<Cursor<'a>> = s
+            .entities
+            .iter()
+            .enumerate()
+            .map(|(i, p)| p.cursor(i as u32))
+            .collect();
         let mut pending = Vec::with_capacity(cursors.len());
         let mut heap = BinaryHeap::with_capacity(cursors.len());
         for (i, c) in cursors.iter_mut().enumerate() {
@@ -724,10 +809,20 @@ impl<'a> Merge<'a> {
                     heap.push(Reverse((r.t, i as u32)));
                     pending.push(r);
                 }
-                None => pending.push(Raw { ent: i as u32, t: 0, lon_e7: 0, lat_e7: 0, alt_dm: None }),
+                None => pending.push(Raw {
+                    ent: i as u32,
+                    t: 0,
+                    lon_e7: 0,
+                    lat_e7: 0,
+                    alt_dm: None,
+                }),
             }
         }
-        Merge { cursors, pending, heap }
+        Merge {
+            cursors,
+            pending,
+            heap,
+        }
     }
 }
 
@@ -775,12 +870,22 @@ fn turn_radius(speed: f64) -> f64 {
 }
 
 /// A route inside `region` long enough for `duration_s` at `speed`.
-fn build_route(kind: EntityKind, region: Region, speed: f64, duration_s: f64, rng: &mut ChaCha8Rng) -> Vec<Wp> {
+fn build_route(
+    kind: EntityKind,
+    region: Region,
+    speed: f64,
+    duration_s: f64,
+    rng: &mut ChaCha8Rng,
+) -> Vec<Wp> {
     let (amin, amax) = kind.alt_range();
     let mut alt = rng.gen_range(amin..amax).round();
     let start = region.sample(rng);
     let mut heading: f64 = rng.gen_range(0.0..360.0);
-    let mut wps = vec![Wp { p: start, alt, corner: false }];
+    let mut wps = vec![Wp {
+        p: start,
+        alt,
+        corner: false,
+    }];
     let need = speed * (duration_s + 120.0);
     let mut total = 0.0;
     let r_turn = turn_radius(speed);
@@ -799,7 +904,9 @@ fn build_route(kind: EntityKind, region: Region, speed: f64, duration_s: f64, rn
             let (leg, r, laps) = match kind {
                 EntityKind::FastJet => (rng.gen_range(30e3..60e3), r_turn, rng.gen_range(1..=3)),
                 EntityKind::Transport => (rng.gen_range(60e3..100e3), r_turn, rng.gen_range(1..=3)),
-                EntityKind::Helicopter => (0.0, rng.gen_range(1000.0..2000.0), rng.gen_range(1..=2)),
+                EntityKind::Helicopter => {
+                    (0.0, rng.gen_range(1000.0..2000.0), rng.gen_range(1..=2))
+                }
                 EntityKind::Drone => (0.0, rng.gen_range(2000.0..6000.0), rng.gen_range(2..=6)),
             };
             let (hs, hc) = heading.to_radians().sin_cos();
@@ -827,7 +934,11 @@ fn build_route(kind: EntityKind, region: Region, speed: f64, duration_s: f64, rn
                 let p = world(x, y);
                 total += dist(prev, p);
                 prev = p;
-                wps.push(Wp { p, alt, corner: false });
+                wps.push(Wp {
+                    p,
+                    alt,
+                    corner: false,
+                });
             }
             continue;
         }
@@ -849,13 +960,19 @@ fn build_route(kind: EntityKind, region: Region, speed: f64, duration_s: f64, rn
         }
         let p = next.unwrap_or_else(|| region.sample(rng));
         if rng.gen_bool(0.3) {
-            alt = (alt + rng.gen_range(-2000.0..2000.0)).clamp(amin, amax).round();
+            alt = (alt + rng.gen_range(-2000.0..2000.0))
+                .clamp(amin, amax)
+                .round();
         }
         let n = wps.len();
         wps[n - 1].corner = n > 1;
         total += dist(cur, p);
         heading = bearing(p, cur) + 180.0;
-        wps.push(Wp { p, alt, corner: false });
+        wps.push(Wp {
+            p,
+            alt,
+            corner: false,
+        });
     }
     fillet(&wps, r_turn)
 }
@@ -890,7 +1007,11 @@ fn fillet(wps: &[Wp], r: f64) -> Vec<Wp> {
         }
         let t1 = (-d * uin.0, -d * uin.1);
         let left = uin.0 * uout.1 - uin.1 * uout.0 > 0.0;
-        let nrm = if left { (-uin.1, uin.0) } else { (uin.1, -uin.0) };
+        let nrm = if left {
+            (-uin.1, uin.0)
+        } else {
+            (uin.1, -uin.0)
+        };
         let c = (t1.0 + rr * nrm.0, t1.1 + rr * nrm.1);
         let a1 = (t1.1 - c.1).atan2(t1.0 - c.0);
         let sweep = if left { delta } else { -delta };
@@ -898,7 +1019,11 @@ fn fillet(wps: &[Wp], r: f64) -> Vec<Wp> {
         for k in 0..=m {
             let ang = a1 + sweep * k as f64 / m as f64;
             let p = from_enu(w.p, (c.0 + rr * ang.cos(), c.1 + rr * ang.sin()));
-            out.push(Wp { p, alt: w.alt, corner: false });
+            out.push(Wp {
+                p,
+                alt: w.alt,
+                corner: false,
+            });
         }
     }
     out
@@ -920,7 +1045,13 @@ fn timed_fixes(wps: &[Wp], speed: f64, t0: i64) -> Vec<Fix> {
         if fixes.last().is_some_and(|f| f.t >= ti) {
             continue;
         }
-        fixes.push(Fix { t: ti, v: to_vec(w.p), alt: w.alt, omega: 0.0, inv_sin: 0.0 });
+        fixes.push(Fix {
+            t: ti,
+            v: to_vec(w.p),
+            alt: w.alt,
+            omega: 0.0,
+            inv_sin: 0.0,
+        });
     }
     finish_fixes(&mut fixes);
     fixes
@@ -930,8 +1061,14 @@ fn finish_fixes(fixes: &mut [Fix]) {
     for i in 0..fixes.len().saturating_sub(1) {
         let (a, b) = (fixes[i].v, fixes[i + 1].v);
         let dot = (a[0] * b[0] + a[1] * b[1] + a[2] * b[2]).clamp(-1.0, 1.0);
-        let cr = [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
-        let om = (cr[0] * cr[0] + cr[1] * cr[1] + cr[2] * cr[2]).sqrt().atan2(dot);
+        let cr = [
+            a[1] * b[2] - a[2] * b[1],
+            a[2] * b[0] - a[0] * b[2],
+            a[0] * b[1] - a[1] * b[0],
+        ];
+        let om = (cr[0] * cr[0] + cr[1] * cr[1] + cr[2] * cr[2])
+            .sqrt()
+            .atan2(dot);
         fixes[i].omega = om;
         fixes[i].inv_sin = if om > 1e-12 { 1.0 / om.sin() } else { 0.0 };
     }
@@ -945,7 +1082,11 @@ fn schedule(plan: &mut EntityPlan, interval_ms: i64, rng: &mut ChaCha8Rng) {
     let first = plan.start.0 + jitter;
     let last = plan.end.0 - jitter;
     plan.start = Timestamp(first);
-    plan.n = if last >= first { ((last - first) / interval_ms) as u64 + 1 } else { 0 };
+    plan.n = if last >= first {
+        ((last - first) / interval_ms) as u64 + 1
+    } else {
+        0
+    };
     plan.end = Timestamp(first + (plan.n.max(1) as i64 - 1) * interval_ms + jitter);
     let gaps = match rng.gen_range(0..100) {
         0..50 => 0,
@@ -954,7 +1095,11 @@ fn schedule(plan: &mut EntityPlan, interval_ms: i64, rng: &mut ChaCha8Rng) {
     };
     let mut idx = Vec::new();
     for _ in 0..gaps {
-        let secs = if rng.gen_bool(0.7) { rng.gen_range(5.0..50.0) } else { rng.gen_range(61.0..300.0) };
+        let secs = if rng.gen_bool(0.7) {
+            rng.gen_range(5.0..50.0)
+        } else {
+            rng.gen_range(61.0..300.0)
+        };
         let len = ((secs * 1000.0) / interval_ms as f64).ceil() as u64;
         if plan.n < len + 4 {
             continue;
@@ -972,7 +1117,10 @@ fn schedule(plan: &mut EntityPlan, interval_ms: i64, rng: &mut ChaCha8Rng) {
     }
     plan.gaps = merged
         .iter()
-        .map(|&(a, b)| TimeRange { start: Timestamp(plan.time_of(a - 1)), end: Timestamp(plan.time_of(b)) })
+        .map(|&(a, b)| TimeRange {
+            start: Timestamp(plan.time_of(a - 1)),
+            end: Timestamp(plan.time_of(b)),
+        })
         .collect();
     plan.gap_idx = merged;
 }
@@ -994,7 +1142,8 @@ fn entity_hits(p: &EntityPlan, vols: &[(usize, Vol, Region)], exempt: Option<usi
         let mut t = from;
         while t <= to {
             let (lon, lat, alt) = p.position(Timestamp(t));
-            let vert = !p.alt_known || (alt > v.lo - V_SEP - V_MARGIN && alt < v.hi + V_SEP + V_MARGIN);
+            let vert =
+                !p.alt_known || (alt > v.lo - V_SEP - V_MARGIN && alt < v.hi + V_SEP + V_MARGIN);
             if vert && vb.contains((lon, lat)) && foot_point(v.foot, (lon, lat)) < lim {
                 return true;
             }
@@ -1011,7 +1160,12 @@ fn vol_bbox(v: &Vol) -> Region {
     };
     let pad = (H_SEP + r) * 1.03 + H_MARGIN + 2000.0;
     let dlat = (pad / R_EARTH).to_degrees();
-    let mut b = Region { w: 180.0, s: 90.0, e: -180.0, n: -90.0 };
+    let mut b = Region {
+        w: 180.0,
+        s: 90.0,
+        e: -180.0,
+        n: -90.0,
+    };
     for p in pts {
         let dlon = dlat / p.1.to_radians().cos().max(0.05);
         b.w = b.w.min(p.0 - dlon);
@@ -1053,7 +1207,10 @@ fn rect(c: Ll, len: f64, wid: f64, brg: f64) -> Vec<[f64; 2]> {
         })
         .collect();
     // Make the exterior counter-clockwise.
-    let area: f64 = ring.windows(2).map(|w| w[0][0] * w[1][1] - w[1][0] * w[0][1]).sum::<f64>()
+    let area: f64 = ring
+        .windows(2)
+        .map(|w| w[0][0] * w[1][1] - w[1][0] * w[0][1])
+        .sum::<f64>()
         + (ring[3][0] * ring[0][1] - ring[0][0] * ring[3][1]);
     if area < 0.0 {
         ring.reverse();
@@ -1083,7 +1240,8 @@ impl ZoneMaker<'_> {
     ) -> usize {
         let n = self.zones.iter().filter(|z| z.kind == kind).count() + 1;
         let len = self.span.end.0 - self.span.start.0;
-        let at = |f: f64| Timestamp(self.span.start.0 + ((len as f64 * f) as i64 / 60_000) * 60_000);
+        let at =
+            |f: f64| Timestamp(self.span.start.0 + ((len as f64 * f) as i64 / 60_000) * 60_000);
         self.zones.push(Zone {
             id: format!("{}-{n:02}", kind.prefix()),
             kind,
@@ -1101,7 +1259,11 @@ impl ZoneMaker<'_> {
     }
 
     fn circle(c: Ll, r: f64) -> ZoneGeometry {
-        ZoneGeometry::Circle { lon: r6(c.0), lat: r6(c.1), radius_m: r.round() }
+        ZoneGeometry::Circle {
+            lon: r6(c.0),
+            lat: r6(c.1),
+            radius_m: r.round(),
+        }
     }
 
     /// A centre in the theatre at least `sep(existing)` away from the listed zones.
@@ -1109,7 +1271,11 @@ impl ZoneMaker<'_> {
         let mut best = region.sample(self.rng);
         for _ in 0..200 {
             let c = region.sample(self.rng);
-            let ok = self.zones.iter().filter(|z| avoid.contains(&z.kind)).all(|z| dist(c, z.center) > z.radius + r + gap);
+            let ok = self
+                .zones
+                .iter()
+                .filter(|z| avoid.contains(&z.kind))
+                .all(|z| dist(c, z.center) > z.radius + r + gap);
             best = c;
             if ok {
                 break;
@@ -1121,18 +1287,60 @@ impl ZoneMaker<'_> {
 
 fn make_zones(rng: &mut ChaCha8Rng, span: TimeRange) -> (Vec<Zone>, Vec<usize>) {
     use ZoneKind::*;
-    let mut zm = ZoneMaker { zones: Vec::new(), rng, span };
-    let ne = Region { w: 38.5, s: 34.5, e: 41.5, n: 37.5 };
+    let mut zm = ZoneMaker {
+        zones: Vec::new(),
+        rng,
+        span,
+    };
+    let ne = Region {
+        w: 38.5,
+        s: 34.5,
+        e: 41.5,
+        n: 37.5,
+    };
     // Air defence: long-range rings, one short-range, one mobile (active for part of the span).
     for (name, rmin, rmax, alt_max, valid) in [
-        ("long-range SAM site", 30e3, 45e3, (Some(150.0), Some(20_000.0)), None),
-        ("medium-range SAM site", 20e3, 30e3, (Some(100.0), Some(15_000.0)), None),
-        ("short-range air defence", 8e3, 12e3, (None, Some(4500.0)), None),
-        ("mobile SAM battery", 15e3, 25e3, (None, Some(12_000.0)), Some((0.5, 1.0))),
+        (
+            "long-range SAM site",
+            30e3,
+            45e3,
+            (Some(150.0), Some(20_000.0)),
+            None,
+        ),
+        (
+            "medium-range SAM site",
+            20e3,
+            30e3,
+            (Some(100.0), Some(15_000.0)),
+            None,
+        ),
+        (
+            "short-range air defence",
+            8e3,
+            12e3,
+            (None, Some(4500.0)),
+            None,
+        ),
+        (
+            "mobile SAM battery",
+            15e3,
+            25e3,
+            (None, Some(12_000.0)),
+            Some((0.5, 1.0)),
+        ),
     ] {
         let r = zm.rng.gen_range(rmin..rmax);
         let c = zm.place(ne, r, &[AirDefense], 10e3);
-        zm.add(AirDefense, name, "red", ZoneMaker::circle(c, r), c, r, valid, alt_max);
+        zm.add(
+            AirDefense,
+            name,
+            "red",
+            ZoneMaker::circle(c, r),
+            c,
+            r,
+            valid,
+            alt_max,
+        );
     }
     // Target areas: star polygons clear of air defence and of each other; the last two are
     // valid only for part of the span.
@@ -1143,43 +1351,117 @@ fn make_zones(rng: &mut ChaCha8Rng, span: TimeRange) -> (Vec<Zone>, Vec<usize>) 
         let ring = star(c, 0.85 * r, r, 9, zm.rng);
         let valid = (i >= 5).then_some(if i == 5 { (0.0, 0.5) } else { (0.4, 1.0) });
         let side = ["blue", "green", "blue", "red", "green", "blue", "red"][i];
-        let idx = zm.add(TargetArea, "mutually designated target area", side, ZoneGeometry::Polygon(vec![ring]), c, r, valid, (None, None));
+        let idx = zm.add(
+            TargetArea,
+            "mutually designated target area",
+            side,
+            ZoneGeometry::Polygon(vec![ring]),
+            c,
+            r,
+            valid,
+            (None, None),
+        );
         if i < 5 {
             tas.push(idx);
         }
     }
-    let ta_c: Vec<(Ll, f64)> = tas.iter().map(|&i| (zm.zones[i].center, zm.zones[i].radius)).collect();
+    let ta_c: Vec<(Ll, f64)> = tas
+        .iter()
+        .map(|&i| (zm.zones[i].center, zm.zones[i].radius))
+        .collect();
     // Off-limits: hospitals inside the first target areas, then sites across the theatre.
     for (c, r) in ta_c.iter().take(3) {
-        let p = dest(*c, zm.rng.gen_range(0.0..360.0), r * zm.rng.gen_range(0.25..0.4));
+        let p = dest(
+            *c,
+            zm.rng.gen_range(0.0..360.0),
+            r * zm.rng.gen_range(0.25..0.4),
+        );
         let rr = zm.rng.gen_range(400.0..900.0);
-        zm.add(OffLimits, "hospital", "green", ZoneMaker::circle(p, rr), p, rr, None, (None, None));
+        zm.add(
+            OffLimits,
+            "hospital",
+            "green",
+            ZoneMaker::circle(p, rr),
+            p,
+            rr,
+            None,
+            (None, None),
+        );
     }
     let c = zm.place(THEATRE, 4e3, &[AirDefense, TargetArea], 5e3);
     let g = ZoneGeometry::Polygon(vec![star(c, 2500.0, 4000.0, 7, zm.rng)]);
-    zm.add(OffLimits, "cultural heritage site", "un", g, c, 4000.0, None, (None, None));
+    zm.add(
+        OffLimits,
+        "cultural heritage site",
+        "un",
+        g,
+        c,
+        4000.0,
+        None,
+        (None, None),
+    );
     let c = zm.place(THEATRE, 12e3, &[AirDefense, TargetArea], 5e3);
     let (c1, c2) = (dest(c, 60.0, 4000.0), dest(c, 240.0, 4000.0));
-    let g = ZoneGeometry::MultiPolygon(vec![vec![star(c1, 1000.0, 2000.0, 6, zm.rng)], vec![star(c2, 1000.0, 2000.0, 6, zm.rng)]]);
-    zm.add(OffLimits, "refugee camps", "un", g, c, 6000.0, None, (None, None));
+    let g = ZoneGeometry::MultiPolygon(vec![
+        vec![star(c1, 1000.0, 2000.0, 6, zm.rng)],
+        vec![star(c2, 1000.0, 2000.0, 6, zm.rng)],
+    ]);
+    zm.add(
+        OffLimits,
+        "refugee camps",
+        "un",
+        g,
+        c,
+        6000.0,
+        None,
+        (None, None),
+    );
     for (name, valid, alt) in [
         ("school", None, (None, None)),
         ("aid distribution point", Some((0.3, 0.7)), (None, None)),
         ("town centre, no low flying", None, (None, Some(2500.0))),
     ] {
-        let r = if alt.1.is_some() { 5000.0 } else { zm.rng.gen_range(300.0..1500.0) };
+        let r = if alt.1.is_some() {
+            5000.0
+        } else {
+            zm.rng.gen_range(300.0..1500.0)
+        };
         let c = zm.place(THEATRE, r, &[AirDefense, TargetArea], 3e3);
-        zm.add(OffLimits, name, "green", ZoneMaker::circle(c, r), c, r, valid, alt);
+        zm.add(
+            OffLimits,
+            name,
+            "green",
+            ZoneMaker::circle(c, r),
+            c,
+            r,
+            valid,
+            alt,
+        );
     }
     // Protected.
     for (name, side, r, valid, alt) in [
         ("embassy", "blue", 500.0, None, (None, None)),
         ("UN compound", "un", 800.0, None, (None, None)),
-        ("civil airport approach", "green", 15e3, None, (None, Some(3000.0))),
+        (
+            "civil airport approach",
+            "green",
+            15e3,
+            None,
+            (None, Some(3000.0)),
+        ),
         ("power plant", "green", 1200.0, None, (None, None)),
     ] {
         let c = zm.place(THEATRE, r, &[AirDefense, TargetArea], 3e3);
-        zm.add(Protected, name, side, ZoneMaker::circle(c, r), c, r, valid, alt);
+        zm.add(
+            Protected,
+            name,
+            side,
+            ZoneMaker::circle(c, r),
+            c,
+            r,
+            valid,
+            alt,
+        );
     }
     let c = zm.place(THEATRE, 3000.0, &[AirDefense, TargetArea], 3e3);
     let g = ZoneGeometry::Polygon(vec![star(c, 1500.0, 3000.0, 5, zm.rng)]);
@@ -1187,31 +1469,79 @@ fn make_zones(rng: &mut ChaCha8Rng, span: TimeRange) -> (Vec<Zone>, Vec<usize>) 
     let c = zm.place(THEATRE, 20e3, &[AirDefense, TargetArea], 3e3);
     let brg = zm.rng.gen_range(0.0..180.0);
     let g = ZoneGeometry::Polygon(vec![rect(c, 40e3, 4e3, brg)]);
-    zm.add(Protected, "humanitarian convoy corridor", "un", g, c, 20_100.0, Some((0.2, 0.45)), (None, Some(6000.0)));
+    zm.add(
+        Protected,
+        "humanitarian convoy corridor",
+        "un",
+        g,
+        c,
+        20_100.0,
+        Some((0.2, 0.45)),
+        (None, Some(6000.0)),
+    );
     // Presence: concentrations of groups (never conflicts), incl. one across the antimeridian
     // and one in the Arctic.
     for (side, region) in [("red", ne), ("red", THEATRE), ("green", THEATRE)] {
         let c = zm.place(region, 8e3, &[], 0.0);
         let g = ZoneGeometry::Polygon(vec![star(c, 5e3, 8e3, 8, zm.rng)]);
-        zm.add(Presence, "ground forces concentration", side, g, c, 8e3, None, (None, None));
+        zm.add(
+            Presence,
+            "ground forces concentration",
+            side,
+            g,
+            c,
+            8e3,
+            None,
+            (None, None),
+        );
     }
     let c = zm.place(THEATRE, 10e3, &[], 0.0);
     let g = ZoneGeometry::MultiPolygon(vec![
         vec![star(dest(c, 0.0, 5e3), 2e3, 3e3, 6, zm.rng)],
         vec![star(dest(c, 180.0, 5e3), 2e3, 3e3, 6, zm.rng)],
     ]);
-    zm.add(Presence, "armoured units", "orange", g, c, 8e3, None, (None, None));
+    zm.add(
+        Presence,
+        "armoured units",
+        "orange",
+        g,
+        c,
+        8e3,
+        None,
+        (None, None),
+    );
     let c = (179.95, 22.0);
-    zm.add(Presence, "naval task group (across the antimeridian)", "blue", ZoneMaker::circle(c, 30e3), c, 30e3, None, (None, None));
+    zm.add(
+        Presence,
+        "naval task group (across the antimeridian)",
+        "blue",
+        ZoneMaker::circle(c, 30e3),
+        c,
+        30e3,
+        None,
+        (None, None),
+    );
     let c = (20.0, 78.5);
     let g = ZoneGeometry::Polygon(vec![star(c, 20e3, 30e3, 8, zm.rng)]);
-    zm.add(Presence, "Arctic exercise area", "blue", g, c, 30e3, Some((0.0, 1.0)), (None, None));
+    zm.add(
+        Presence,
+        "Arctic exercise area",
+        "blue",
+        g,
+        c,
+        30e3,
+        Some((0.0, 1.0)),
+        (None, None),
+    );
     (zm.zones, tas)
 }
 
 fn zone_feature(z: &Zone) -> Value {
     let (geometry, radius) = match &z.geometry {
-        ZoneGeometry::Circle { lon, lat, radius_m } => (json!({"type": "Point", "coordinates": [lon, lat]}), Some(*radius_m)),
+        ZoneGeometry::Circle { lon, lat, radius_m } => (
+            json!({"type": "Point", "coordinates": [lon, lat]}),
+            Some(*radius_m),
+        ),
         ZoneGeometry::Polygon(r) => (json!({"type": "Polygon", "coordinates": r}), None),
         ZoneGeometry::MultiPolygon(p) => (json!({"type": "MultiPolygon", "coordinates": p}), None),
     };
@@ -1221,7 +1551,7 @@ fn zone_feature(z: &Zone) -> Value {
     props.insert("name".into(), json!(z.name));
     props.insert("side".into(), json!(z.side));
     if let Some(r) = radius {
-        props.insert("radius_m".into(), json!(r));
+        props.insert("radius_m".into(), num(r));
     }
     if let Some(s) = z.start {
         props.insert("start".into(), json!(s.to_string()));
@@ -1230,10 +1560,10 @@ fn zone_feature(z: &Zone) -> Value {
         props.insert("end".into(), json!(e.to_string()));
     }
     if let Some(a) = z.alt_min {
-        props.insert("alt_min".into(), json!(a));
+        props.insert("alt_min".into(), num(a));
     }
     if let Some(a) = z.alt_max {
-        props.insert("alt_max".into(), json!(a));
+        props.insert("alt_max".into(), num(a));
     }
     json!({"type": "Feature", "geometry": geometry, "properties": props})
 }
@@ -1333,22 +1663,42 @@ impl OpBuilder<'_> {
 
     /// A route `p_in → target → p_out` flown at `speed` from `start`.
     #[allow(clippy::too_many_arguments)]
-    fn make(&mut self, tmpl: &Template, side: &str, target: Ll, p_in: Ll, p_out: Ll, start: i64, speed: f64) -> Operation {
+    fn make(
+        &mut self,
+        tmpl: &Template,
+        side: &str,
+        target: Ll,
+        p_in: Ll,
+        p_out: Ll,
+        start: i64,
+        speed: f64,
+    ) -> Operation {
         let rng = &mut self.rng;
         let lo = (rng.gen_range(tmpl.lo.0..=tmpl.lo.1) / 50.0).round() * 50.0;
         let hi = lo + (rng.gen_range(tmpl.width.0..=tmpl.width.1) / 50.0).round() * 50.0;
         let t1 = start + ((dist(p_in, target) / speed) as i64).max(1) * 1000;
         let t2 = t1 + ((dist(target, p_out) / speed) as i64).max(1) * 1000;
         let filed = Self::round_min(start - rng.gen_range(26 * 3_600_000..72 * 3_600_000));
-        let rp = |p: Ll, t: i64| RoutePoint { lon: r6(p.0), lat: r6(p.1), time: Timestamp(t) };
+        let rp = |p: Ll, t: i64| RoutePoint {
+            lon: r6(p.0),
+            lat: r6(p.1),
+            time: Timestamp(t),
+        };
         Operation {
             id: String::new(),
             side: side.to_owned(),
             filed_at: Timestamp(filed),
             method: tmpl.method.to_owned(),
             composition: tmpl.composition.to_owned(),
-            target: Target { lon: r6(target.0), lat: r6(target.1), radius_m: (rng.gen_range(tmpl.radius.0..=tmpl.radius.1) / 50.0).round() * 50.0 },
-            window: Window { start: Timestamp(start), end: Timestamp(t2) },
+            target: Target {
+                lon: r6(target.0),
+                lat: r6(target.1),
+                radius_m: (rng.gen_range(tmpl.radius.0..=tmpl.radius.1) / 50.0).round() * 50.0,
+            },
+            window: Window {
+                start: Timestamp(start),
+                end: Timestamp(t2),
+            },
             altitude_m: [lo, hi],
             corridor_m: tmpl.corridor,
             route: vec![rp(p_in, start), rp(target, t1), rp(p_out, t2)],
@@ -1366,7 +1716,8 @@ impl OpBuilder<'_> {
         let speed = self.rng.gen_range(tmpl.speed.0..tmpl.speed.1);
         let leg = speed * dur as f64 / 2000.0;
         let b = self.rng.gen_range(0.0..360.0);
-        let turn = self.rng.gen_range(40.0..140.0) * if self.rng.gen_bool(0.5) { 1.0 } else { -1.0 };
+        let turn =
+            self.rng.gen_range(40.0..140.0) * if self.rng.gen_bool(0.5) { 1.0 } else { -1.0 };
         let (p_in, p_out) = (dest(target, b, leg), dest(target, b + turn, leg));
         let start = Self::round_min(self.span.start.0 + self.rng.gen_range(0..=(len - dur).max(0)));
         let op = self.make(tmpl, side, target, p_in, p_out, start, speed);
@@ -1375,7 +1726,11 @@ impl OpBuilder<'_> {
 
     fn target_in_ta(&mut self) -> Ll {
         let z = &self.zones[self.tas[self.rng.gen_range(0..self.tas.len())]];
-        dest(z.center, self.rng.gen_range(0.0..360.0), z.radius * self.rng.gen_range(0.0..0.5))
+        dest(
+            z.center,
+            self.rng.gen_range(0.0..360.0),
+            z.radius * self.rng.gen_range(0.0..0.5),
+        )
     }
 
     /// True when `op` is clear of zones and other operations (but for the exemptions).
@@ -1398,7 +1753,11 @@ impl OpBuilder<'_> {
         }
         let vols = op_vols(op);
         for v in &vols {
-            if self.zones.iter().any(|z| zone_blocks(z) && ex.zone != Some(z.id.as_str()) && vol_zone_close(v, z)) {
+            if self
+                .zones
+                .iter()
+                .any(|z| zone_blocks(z) && ex.zone != Some(z.id.as_str()) && vol_zone_close(v, z))
+            {
                 return false;
             }
             for (i, ov) in self.vols.iter().enumerate() {
@@ -1442,11 +1801,21 @@ impl OpBuilder<'_> {
 /// Builds the scenario for `cfg` (deterministic in `cfg`).
 pub fn scenario(cfg: &GenConfig) -> Scenario {
     let len_ms = ((cfg.hours.max(0.0) * 3_600_000.0) as i64).max(60_000);
-    let span = TimeRange { start: cfg.start, end: cfg.start.offset(len_ms) };
+    let span = TimeRange {
+        start: cfg.start,
+        end: cfg.start.offset(len_ms),
+    };
     let interval_ms = ((cfg.interval_s * 1000.0).round() as i64).max(1);
     let mut zrng = rng_for(cfg.seed, 1);
     let (zones, tas) = make_zones(&mut zrng, span);
-    let mut ob = OpBuilder { rng: rng_for(cfg.seed, 2), span, zones: &zones, tas: &tas, ops: Vec::new(), vols: Vec::new() };
+    let mut ob = OpBuilder {
+        rng: rng_for(cfg.seed, 2),
+        span,
+        zones: &zones,
+        tas: &tas,
+        ops: Vec::new(),
+        vols: Vec::new(),
+    };
     let mut planted = Vec::new();
     let mut traps = Vec::new();
     let specials = cfg.entities >= 4;
@@ -1454,7 +1823,10 @@ pub fn scenario(cfg: &GenConfig) -> Scenario {
 
     // 1. Route through an air-defence ring.
     for _ in 0..100 {
-        let ad: Vec<&Zone> = zones.iter().filter(|z| z.kind == ZoneKind::AirDefense && z.start.is_none()).collect();
+        let ad: Vec<&Zone> = zones
+            .iter()
+            .filter(|z| z.kind == ZoneKind::AirDefense && z.start.is_none())
+            .collect();
         let z = ad[ob.rng.gen_range(0..ad.len())];
         let target = ob.target_in_ta();
         let b = bearing(target, z.center);
@@ -1465,10 +1837,23 @@ pub fn scenario(cfg: &GenConfig) -> Scenario {
         if dur > len {
             continue;
         }
-        let p_out = dest(target, b + ob.rng.gen_range(60.0..120.0), dist(p_in, target));
+        let p_out = dest(
+            target,
+            b + ob.rng.gen_range(60.0..120.0),
+            dist(p_in, target),
+        );
         let start = OpBuilder::round_min(span.start.0 + ob.rng.gen_range(0..=len - dur));
         let op = ob.make(strike, "blue", target, p_in, p_out, start, speed);
-        if op.window.end <= span.end && op.altitude_m[1] < z.alt_max.unwrap_or(f64::MAX) && ob.clear(&op, Exempt { zone: Some(&z.id), ..Exempt::default() }) {
+        if op.window.end <= span.end
+            && op.altitude_m[1] < z.alt_max.unwrap_or(f64::MAX)
+            && ob.clear(
+                &op,
+                Exempt {
+                    zone: Some(&z.id),
+                    ..Exempt::default()
+                },
+            )
+        {
             let i = ob.push(op);
             planted.push(PlantedConflict {
                 operation: ob.ops[i].id.clone(),
@@ -1481,10 +1866,21 @@ pub fn scenario(cfg: &GenConfig) -> Scenario {
     }
     // 2. Target inside an off-limits zone (a hospital within a target area).
     for _ in 0..100 {
-        let hosp: Vec<&Zone> = zones.iter().filter(|z| z.kind == ZoneKind::OffLimits && z.name == "hospital").collect();
+        let hosp: Vec<&Zone> = zones
+            .iter()
+            .filter(|z| z.kind == ZoneKind::OffLimits && z.name == "hospital")
+            .collect();
         let z = hosp[ob.rng.gen_range(0..hosp.len())];
-        let Some(op) = ob.random_on(cas, "red", z.center) else { continue };
-        if ob.clear(&op, Exempt { zone: Some(&z.id), ..Exempt::default() }) {
+        let Some(op) = ob.random_on(cas, "red", z.center) else {
+            continue;
+        };
+        if ob.clear(
+            &op,
+            Exempt {
+                zone: Some(&z.id),
+                ..Exempt::default()
+            },
+        ) {
             let i = ob.push(op);
             planted.push(PlantedConflict {
                 operation: ob.ops[i].id.clone(),
@@ -1497,8 +1893,13 @@ pub fn scenario(cfg: &GenConfig) -> Scenario {
     }
     // 3. Two operations sharing airspace at the same time.
     for _ in 0..100 {
-        let Some(a) = ob.clean(strike, "blue", 1) else { continue };
-        let m = midpoint((a.route[0].lon, a.route[0].lat), (a.route[1].lon, a.route[1].lat));
+        let Some(a) = ob.clean(strike, "blue", 1) else {
+            continue;
+        };
+        let m = midpoint(
+            (a.route[0].lon, a.route[0].lat),
+            (a.route[1].lon, a.route[1].lat),
+        );
         let tm = (a.route[0].time.0 + a.route[1].time.0) / 2;
         let target = ob.target_in_ta();
         let speed = ob.rng.gen_range(strike.speed.0..strike.speed.1);
@@ -1506,7 +1907,11 @@ pub fn scenario(cfg: &GenConfig) -> Scenario {
         if !(20e3..150e3).contains(&d) {
             continue;
         }
-        let p_out = dest(target, bearing(m, target) + ob.rng.gen_range(60.0..120.0), d);
+        let p_out = dest(
+            target,
+            bearing(m, target) + ob.rng.gen_range(60.0..120.0),
+            d,
+        );
         let mut b = ob.make(strike, "green", target, m, p_out, tm, speed);
         b.altitude_m = a.altitude_m;
         if b.window.end > span.end {
@@ -1514,23 +1919,49 @@ pub fn scenario(cfg: &GenConfig) -> Scenario {
         }
         let ia = ob.ops.len();
         ob.vols.push(op_vols(&a));
-        let ok = ob.clear(&b, Exempt { op: Some(ia), ..Exempt::default() });
+        let ok = ob.clear(
+            &b,
+            Exempt {
+                op: Some(ia),
+                ..Exempt::default()
+            },
+        );
         ob.vols.pop();
         if ok {
             let ia = ob.push(a);
             let ib = ob.push(b);
             let (ida, idb) = (ob.ops[ia].id.clone(), ob.ops[ib].id.clone());
-            let why = "both route through the same point at the same time in the same altitude band".to_owned();
-            planted.push(PlantedConflict { operation: ida.clone(), kind: "operation", with: idb.clone(), why: why.clone() });
-            planted.push(PlantedConflict { operation: idb, kind: "operation", with: ida, why });
+            let why =
+                "both route through the same point at the same time in the same altitude band"
+                    .to_owned();
+            planted.push(PlantedConflict {
+                operation: ida.clone(),
+                kind: "operation",
+                with: idb.clone(),
+                why: why.clone(),
+            });
+            planted.push(PlantedConflict {
+                operation: idb,
+                kind: "operation",
+                with: ida,
+                why,
+            });
             break;
         }
     }
     // 4. Target outside every target area.
     for _ in 0..200 {
         let target = THEATRE.sample(&mut ob.rng);
-        let Some(op) = ob.random_on(assault, "green", target) else { continue };
-        if ob.clear(&op, Exempt { target_outside_tas: true, ..Exempt::default() }) {
+        let Some(op) = ob.random_on(assault, "green", target) else {
+            continue;
+        };
+        if ob.clear(
+            &op,
+            Exempt {
+                target_outside_tas: true,
+                ..Exempt::default()
+            },
+        ) {
             let i = ob.push(op);
             planted.push(PlantedConflict {
                 operation: ob.ops[i].id.clone(),
@@ -1553,9 +1984,17 @@ pub fn scenario(cfg: &GenConfig) -> Scenario {
         });
     }
     // 6. An operation a red jet flies through (the jet is built below).
-    let track_op = if specials { ob.clean(strike, "blue", 200).map(|op| ob.push(op)) } else { None };
+    let track_op = if specials {
+        ob.clean(strike, "blue", 200).map(|op| ob.push(op))
+    } else {
+        None
+    };
     // 7. An operation flown by its own track (must not conflict).
-    let own_op = if specials { ob.clean(airdrop, "blue", 200).map(|op| ob.push(op)) } else { None };
+    let own_op = if specials {
+        ob.clean(airdrop, "blue", 200).map(|op| ob.push(op))
+    } else {
+        None
+    };
     // 8. Clean operations up to 32 in all.
     let mut misses = 0;
     while ob.ops.len() < 32 && misses < 40 {
@@ -1569,7 +2008,12 @@ pub fn scenario(cfg: &GenConfig) -> Scenario {
         }
     }
     let mut operations = ob.ops;
-    let all_vols: Vec<(usize, Vol, Region)> = ob.vols.iter().enumerate().flat_map(|(i, vs)| vs.iter().map(move |v| (i, *v, vol_bbox(v)))).collect();
+    let all_vols: Vec<(usize, Vol, Region)> = ob
+        .vols
+        .iter()
+        .enumerate()
+        .flat_map(|(i, vs)| vs.iter().map(move |v| (i, *v, vol_bbox(v))))
+        .collect();
 
     // Entities.
     let n = cfg.entities;
@@ -1578,7 +2022,13 @@ pub fn scenario(cfg: &GenConfig) -> Scenario {
     let mut entities = Vec::with_capacity(n);
     for idx in 0..n {
         let mut rng = rng_for(cfg.seed, 1000 + idx as u64);
-        let special = if specials && idx == 0 { own_op.map(|o| (o, true)) } else if specials && idx == 1 { track_op.map(|o| (o, false)) } else { None };
+        let special = if specials && idx == 0 {
+            own_op.map(|o| (o, true))
+        } else if specials && idx == 1 {
+            track_op.map(|o| (o, false))
+        } else {
+            None
+        };
         let mut plan = match special {
             Some((o, true)) => own_track_plan(&operations[o], idx),
             Some((o, false)) => crossing_plan(&operations[o], idx, span, &all_vols, o, &mut rng),
@@ -1613,7 +2063,15 @@ pub fn scenario(cfg: &GenConfig) -> Scenario {
             why: "a red jet crosses the first leg at its midpoint, at the planned time, inside the altitude band".into(),
         });
     }
-    Scenario { config: cfg.clone(), span, entities, zones, operations, planted, traps }
+    Scenario {
+        config: cfg.clone(),
+        span,
+        entities,
+        zones,
+        operations,
+        planted,
+        traps,
+    }
 }
 
 fn sides_for(rng: &mut ChaCha8Rng) -> &'static str {
@@ -1626,7 +2084,16 @@ fn sides_for(rng: &mut ChaCha8Rng) -> &'static str {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn new_plan(idx: usize, side: &str, kind: EntityKind, speed: f64, alt_known: bool, start: i64, end: i64, fixes: Vec<Fix>) -> EntityPlan {
+fn new_plan(
+    idx: usize,
+    side: &str,
+    kind: EntityKind,
+    speed: f64,
+    alt_known: bool,
+    start: i64,
+    end: i64,
+    fixes: Vec<Fix>,
+) -> EntityPlan {
     EntityPlan {
         id: format!("{}-{}{:04}", side.to_uppercase(), kind.letter(), idx + 1),
         side: side.to_owned(),
@@ -1645,10 +2112,20 @@ fn new_plan(idx: usize, side: &str, kind: EntityKind, speed: f64, alt_known: boo
     }
 }
 
-fn random_plan(idx: usize, group: u8, span: TimeRange, vols: &[(usize, Vol, Region)], rng: &mut ChaCha8Rng) -> EntityPlan {
+fn random_plan(
+    idx: usize,
+    group: u8,
+    span: TimeRange,
+    vols: &[(usize, Vol, Region)],
+    rng: &mut ChaCha8Rng,
+) -> EntityPlan {
     let side = sides_for(rng);
     let kind = if group > 0 {
-        if rng.gen_bool(0.5) { EntityKind::Transport } else { EntityKind::FastJet }
+        if rng.gen_bool(0.5) {
+            EntityKind::Transport
+        } else {
+            EntityKind::FastJet
+        }
     } else {
         match rng.gen_range(0..100) {
             0..35 => EntityKind::FastJet,
@@ -1662,11 +2139,11 @@ fn random_plan(idx: usize, group: u8, span: TimeRange, vols: &[(usize, Vol, Regi
     let min_len = (len / 5).max(60_000).min(len);
     let (mut t0, mut t1) = (span.start.0, span.end.0);
     if group == 0 {
-        if rng.gen_bool(0.7) {
-            t0 += (len as f64 * rng.gen_range(0.0..0.35)) as i64;
+        if rng.gen_bool(0.5) {
+            t0 += (len as f64 * rng.gen_range(0.0..0.3)) as i64;
         }
-        if rng.gen_bool(0.7) {
-            t1 -= (len as f64 * rng.gen_range(0.0..0.35)) as i64;
+        if rng.gen_bool(0.5) {
+            t1 -= (len as f64 * rng.gen_range(0.0..0.3)) as i64;
         }
         if t1 - t0 < min_len {
             t1 = (t0 + min_len).min(span.end.0);
@@ -1689,11 +2166,34 @@ fn random_plan(idx: usize, group: u8, span: TimeRange, vols: &[(usize, Vol, Regi
             // Start just west of the antimeridian, heading east across it.
             let p = (rng.gen_range(179.5..179.85), rng.gen_range(18.0..28.0));
             let q = dest(p, rng.gen_range(70.0..110.0), rng.gen_range(60e3..120e3));
-            wps.insert(0, Wp { p, alt: wps[0].alt, corner: false });
-            wps.insert(1, Wp { p: q, alt: wps[0].alt, corner: false });
+            wps.insert(
+                0,
+                Wp {
+                    p,
+                    alt: wps[0].alt,
+                    corner: false,
+                },
+            );
+            wps.insert(
+                1,
+                Wp {
+                    p: q,
+                    alt: wps[0].alt,
+                    corner: false,
+                },
+            );
             wps[2].p = dest(q, bearing(p, q), 20e3);
         }
-        let plan = new_plan(idx, side, kind, speed, alt_known, t0, t1, timed_fixes(&wps, speed, t0));
+        let plan = new_plan(
+            idx,
+            side,
+            kind,
+            speed,
+            alt_known,
+            t0,
+            t1,
+            timed_fixes(&wps, speed, t0),
+        );
         if group > 0 || !entity_hits(&plan, vols, None) {
             return plan;
         }
@@ -1707,16 +2207,45 @@ fn own_track_plan(op: &Operation, idx: usize) -> EntityPlan {
     let mut fixes: Vec<Fix> = op
         .route
         .iter()
-        .map(|p| Fix { t: p.time.0, v: to_vec((p.lon, p.lat)), alt, omega: 0.0, inv_sin: 0.0 })
+        .map(|p| Fix {
+            t: p.time.0,
+            v: to_vec((p.lon, p.lat)),
+            alt,
+            omega: 0.0,
+            inv_sin: 0.0,
+        })
         .collect();
     finish_fixes(&mut fixes);
-    let d: f64 = op.route.windows(2).map(|w| dist((w[0].lon, w[0].lat), (w[1].lon, w[1].lat))).sum();
+    let d: f64 = op
+        .route
+        .windows(2)
+        .map(|w| dist((w[0].lon, w[0].lat), (w[1].lon, w[1].lat)))
+        .sum();
     let speed = d / ((op.window.end.0 - op.window.start.0) as f64 / 1000.0);
-    new_plan(idx, "blue", EntityKind::Transport, speed, true, op.window.start.0, op.window.end.0, fixes)
+    new_plan(
+        idx,
+        "blue",
+        EntityKind::Transport,
+        speed,
+        true,
+        op.window.start.0,
+        op.window.end.0,
+        fixes,
+    )
 }
 
-fn crossing_plan(op: &Operation, idx: usize, span: TimeRange, vols: &[(usize, Vol, Region)], o: usize, rng: &mut ChaCha8Rng) -> EntityPlan {
-    let (a, b) = ((op.route[0].lon, op.route[0].lat), (op.route[1].lon, op.route[1].lat));
+fn crossing_plan(
+    op: &Operation,
+    idx: usize,
+    span: TimeRange,
+    vols: &[(usize, Vol, Region)],
+    o: usize,
+    rng: &mut ChaCha8Rng,
+) -> EntityPlan {
+    let (a, b) = (
+        (op.route[0].lon, op.route[0].lat),
+        (op.route[1].lon, op.route[1].lat),
+    );
     let x = midpoint(a, b);
     let tx = (op.route[0].time.0 + op.route[1].time.0) / 2;
     let alt = (op.altitude_m[0] + op.altitude_m[1]) / 2.0;
@@ -1724,20 +2253,48 @@ fn crossing_plan(op: &Operation, idx: usize, span: TimeRange, vols: &[(usize, Vo
     let half = 480_000;
     let mut last = None;
     for _ in 0..20 {
-        let h = bearing(x, b) + rng.gen_range(60.0..120.0) * if rng.gen_bool(0.5) { 1.0 } else { -1.0 };
+        let h =
+            bearing(x, b) + rng.gen_range(60.0..120.0) * if rng.gen_bool(0.5) { 1.0 } else { -1.0 };
         let d = speed * half as f64 / 1000.0;
         let wps = [
-            Wp { p: dest(x, h + 180.0, d), alt, corner: false },
-            Wp { p: x, alt, corner: false },
-            Wp { p: dest(x, h, d), alt, corner: false },
+            Wp {
+                p: dest(x, h + 180.0, d),
+                alt,
+                corner: false,
+            },
+            Wp {
+                p: x,
+                alt,
+                corner: false,
+            },
+            Wp {
+                p: dest(x, h, d),
+                alt,
+                corner: false,
+            },
         ];
         let mut fixes: Vec<Fix> = wps
             .iter()
             .zip([tx - half, tx, tx + half])
-            .map(|(w, t)| Fix { t, v: to_vec(w.p), alt: w.alt, omega: 0.0, inv_sin: 0.0 })
+            .map(|(w, t)| Fix {
+                t,
+                v: to_vec(w.p),
+                alt: w.alt,
+                omega: 0.0,
+                inv_sin: 0.0,
+            })
             .collect();
         finish_fixes(&mut fixes);
-        let plan = new_plan(idx, "red", EntityKind::FastJet, speed, true, (tx - half).max(span.start.0), (tx + half).min(span.end.0), fixes);
+        let plan = new_plan(
+            idx,
+            "red",
+            EntityKind::FastJet,
+            speed,
+            true,
+            (tx - half).max(span.start.0),
+            (tx + half).min(span.end.0),
+            fixes,
+        );
         if !entity_hits(&plan, vols, Some(o)) {
             return plan;
         }
@@ -1782,7 +2339,7 @@ fn push_fixed(buf: &mut Vec<u8>, v: i64, scale: u32) {
     let mut frac = a % p;
     if frac != 0 {
         let mut digits = scale;
-        while frac % 10 == 0 {
+        while frac.is_multiple_of(10) {
             frac /= 10;
             digits -= 1;
         }
@@ -1867,7 +2424,11 @@ impl Scenario {
 
     /// Writes the tracks CSV with the chosen time format; returns the number of rows.
     pub fn write_tracks_csv_with(&self, mut w: impl Write, fmt: TimeFormat) -> io::Result<u64> {
-        let prefixes: Vec<Vec<u8>> = self.entities.iter().map(|p| format!("{},{},", p.id, p.side).into_bytes()).collect();
+        let prefixes: Vec<Vec<u8>> = self
+            .entities
+            .iter()
+            .map(|p| format!("{},{},", p.id, p.side).into_bytes())
+            .collect();
         let mut buf = Vec::with_capacity(FLUSH_AT + 256);
         buf.extend_from_slice(b"id,side,time,lon,lat,alt\n");
         let mut rfc = Rfc3339::default();
@@ -1969,7 +2530,8 @@ pub fn generate(cfg: &GenConfig, out_dir: &Path) -> io::Result<GenSummary> {
     serde_json::to_writer_pretty(&mut zw, &s.zones_geojson())?;
     zw.write_all(b"\n")?;
     zw.flush()?;
-    let operations = s.operations_ndjson(BufWriter::new(std::fs::File::create(&operations_ndjson)?))? as usize;
+    let operations =
+        s.operations_ndjson(BufWriter::new(std::fs::File::create(&operations_ndjson)?))? as usize;
     Ok(GenSummary {
         entities: s.entities.len(),
         reports,

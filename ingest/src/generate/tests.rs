@@ -3,7 +3,13 @@ use deconflict_engine::geodesy::distance_m;
 use std::collections::{HashMap, HashSet};
 
 fn small(seed: u64) -> GenConfig {
-    GenConfig { entities: 40, hours: 0.25, interval_s: 2.0, seed, ..GenConfig::default() }
+    GenConfig {
+        entities: 40,
+        hours: 0.25,
+        interval_s: 2.0,
+        seed,
+        ..GenConfig::default()
+    }
 }
 
 fn bytes(s: &Scenario) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
@@ -52,7 +58,11 @@ fn default_is_about_a_million() {
     let s = scenario(&GenConfig::default());
     let n = s.report_count();
     assert!((700_000..1_100_000).contains(&n), "{n}");
-    assert!((20..=100).contains(&s.operations.len()), "{}", s.operations.len());
+    assert!(
+        (20..=100).contains(&s.operations.len()),
+        "{}",
+        s.operations.len()
+    );
     assert!((20..=50).contains(&s.zones.len()));
 }
 
@@ -77,7 +87,12 @@ fn reports_are_valid_and_realistic() {
             let d = distance_m((p.lon, p.lat), (r.lon, r.lat));
             assert!(d / dt < 350.0, "{} at {} m/s", r.id, d / dt);
             if let (Some(a), Some(b)) = (p.alt, r.alt) {
-                assert!((a - b).abs() / dt < 60.0, "{} climbs at {} m/s", r.id, (a - b).abs() / dt);
+                assert!(
+                    (a - b).abs() / dt < 60.0,
+                    "{} climbs at {} m/s",
+                    r.id,
+                    (a - b).abs() / dt
+                );
             }
             long_gaps += usize::from(dt > 60.0);
             crossings += usize::from((r.lon - p.lon).abs() > 180.0);
@@ -90,17 +105,29 @@ fn reports_are_valid_and_realistic() {
     assert!(unknown_alt > 0, "no unknown altitude");
     assert!(s.entities.iter().any(|e| !e.gaps.is_empty()));
     let starts: HashSet<i64> = s.entities.iter().map(|e| e.start.0).collect();
-    assert!(starts.len() > 10, "entities should start at different times");
+    assert!(
+        starts.len() > 10,
+        "entities should start at different times"
+    );
 }
 
 #[test]
 fn csv_round_trips_to_the_streamed_reports() {
-    let s = scenario(&GenConfig { entities: 12, hours: 0.1, interval_s: 3.0, seed: 5, ..GenConfig::default() });
+    let s = scenario(&GenConfig {
+        entities: 12,
+        hours: 0.1,
+        interval_s: 3.0,
+        seed: 5,
+        ..GenConfig::default()
+    });
     for fmt in [TimeFormat::EpochMs, TimeFormat::Rfc3339] {
         let mut buf = Vec::new();
         s.write_tracks_csv_with(&mut buf, fmt).unwrap();
         let mut rd = csv::Reader::from_reader(&buf[..]);
-        assert_eq!(rd.headers().unwrap(), vec!["id", "side", "time", "lon", "lat", "alt"]);
+        assert_eq!(
+            rd.headers().unwrap(),
+            vec!["id", "side", "time", "lon", "lat", "alt"]
+        );
         let mut n = 0;
         for (row, r) in rd.records().zip(s.reports()) {
             let row = row.unwrap();
@@ -112,14 +139,25 @@ fn csv_round_trips_to_the_streamed_reports() {
             }
             assert_eq!(row[3].parse::<f64>().unwrap(), r.lon);
             assert_eq!(row[4].parse::<f64>().unwrap(), r.lat);
-            assert_eq!(if row[5].is_empty() { None } else { Some(row[5].parse::<f64>().unwrap()) }, r.alt);
+            assert_eq!(
+                if row[5].is_empty() {
+                    None
+                } else {
+                    Some(row[5].parse::<f64>().unwrap())
+                },
+                r.alt
+            );
             n += 1;
         }
         assert_eq!(n as u64, s.report_count());
     }
     let mut nd = Vec::new();
     s.write_tracks_ndjson(&mut nd).unwrap();
-    for (line, r) in nd.split(|&b| b == b'\n').filter(|l| !l.is_empty()).zip(s.reports()) {
+    for (line, r) in nd
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .zip(s.reports())
+    {
         let v: Value = serde_json::from_slice(line).unwrap();
         assert_eq!(v["id"], r.id.as_str());
         assert_eq!(v["time"], r.time.to_string().as_str());
@@ -145,7 +183,10 @@ fn fixed_point_formatting() {
     for ms in [0i64, 1_469_131_200_123, 1_469_217_599_999, -1] {
         b.clear();
         r.push(&mut b, ms);
-        assert_eq!(String::from_utf8(b.clone()).unwrap(), Timestamp(ms).to_string());
+        assert_eq!(
+            String::from_utf8(b.clone()).unwrap(),
+            Timestamp(ms).to_string()
+        );
     }
 }
 
@@ -162,7 +203,10 @@ fn zones_have_the_contract_fields() {
     let (mut timed, mut alt_min, mut alt_max) = (0, 0, 0);
     for f in feats {
         let p = &f["properties"];
-        assert!(ids.insert(p["id"].as_str().unwrap().to_owned()), "duplicate id");
+        assert!(
+            ids.insert(p["id"].as_str().unwrap().to_owned()),
+            "duplicate id"
+        );
         kinds.insert(p["kind"].as_str().unwrap().to_owned());
         assert!(p["side"].is_string());
         let g = f["geometry"]["type"].as_str().unwrap();
@@ -179,14 +223,23 @@ fn zones_have_the_contract_fields() {
             other => panic!("{other}"),
         }
         if let Some(st) = p.get("start") {
-            let (a, b) = (Timestamp::parse(st.as_str().unwrap()).unwrap(), Timestamp::parse(p["end"].as_str().unwrap()).unwrap());
+            let (a, b) = (
+                Timestamp::parse(st.as_str().unwrap()).unwrap(),
+                Timestamp::parse(p["end"].as_str().unwrap()).unwrap(),
+            );
             assert!(a < b && s.span.contains(a) && s.span.contains(b));
             timed += 1;
         }
         alt_min += usize::from(p.get("alt_min").is_some());
         alt_max += usize::from(p.get("alt_max").is_some());
     }
-    for k in ["off_limits", "protected", "air_defense", "target_area", "presence"] {
+    for k in [
+        "off_limits",
+        "protected",
+        "air_defense",
+        "target_area",
+        "presence",
+    ] {
         assert!(kinds.contains(k), "no {k}");
     }
     assert_eq!(geoms.len(), 3, "{geoms:?}");
@@ -198,13 +251,28 @@ fn operations_have_the_contract_shape_and_planted_conflicts() {
     let s = scenario(&GenConfig::default());
     let mut buf = Vec::new();
     s.operations_ndjson(&mut buf).unwrap();
-    let lines: Vec<&[u8]> = buf.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&[u8]> = buf
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
     assert_eq!(lines.len(), s.operations.len());
     assert!((20..=100).contains(&lines.len()), "{}", lines.len());
     for l in &lines {
         let v: Value = serde_json::from_slice(l).unwrap();
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-        for k in ["id", "side", "filed_at", "method", "composition", "target", "window", "altitude_m", "corridor_m", "route", "own_tracks"] {
+        for k in [
+            "id",
+            "side",
+            "filed_at",
+            "method",
+            "composition",
+            "target",
+            "window",
+            "altitude_m",
+            "corridor_m",
+            "route",
+            "own_tracks",
+        ] {
             assert!(keys.contains(&k), "missing {k}");
         }
         assert_eq!(keys.len(), 11);
@@ -212,14 +280,23 @@ fn operations_have_the_contract_shape_and_planted_conflicts() {
         let we = Timestamp::parse(v["window"]["end"].as_str().unwrap()).unwrap();
         assert!(s.span.contains(ws) && s.span.contains(we) && ws < we);
         Timestamp::parse(v["filed_at"].as_str().unwrap()).unwrap();
-        assert!(v["target"]["lon"].is_f64() && v["target"]["lat"].is_f64() && v["target"]["radius_m"].is_number());
+        assert!(
+            v["target"]["lon"].is_f64()
+                && v["target"]["lat"].is_f64()
+                && v["target"]["radius_m"].is_number()
+        );
         let band = v["altitude_m"].as_array().unwrap();
         assert!(band.len() == 2 && band[0].as_f64() < band[1].as_f64());
         assert!(v["corridor_m"].as_f64().unwrap() > 0.0);
         let route = v["route"].as_array().unwrap();
         assert!(route.len() >= 2);
-        let times: Vec<Timestamp> = route.iter().map(|p| Timestamp::parse(p["time"].as_str().unwrap()).unwrap()).collect();
-        assert!(times.windows(2).all(|w| w[0] < w[1]) && times[0] == ws && times[times.len() - 1] == we);
+        let times: Vec<Timestamp> = route
+            .iter()
+            .map(|p| Timestamp::parse(p["time"].as_str().unwrap()).unwrap())
+            .collect();
+        assert!(
+            times.windows(2).all(|w| w[0] < w[1]) && times[0] == ws && times[times.len() - 1] == we
+        );
         assert!(v["own_tracks"].is_array());
     }
     let kinds: HashSet<&str> = s.planted.iter().map(|p| p.kind).collect();
@@ -227,13 +304,26 @@ fn operations_have_the_contract_shape_and_planted_conflicts() {
         assert!(kinds.contains(k), "no planted {k}: {:?}", s.planted);
     }
     // Lead time: only the planted one is short.
-    let short: Vec<&str> =
-        s.operations.iter().filter(|o| o.window.start.0 - o.filed_at.0 < 24 * 3_600_000).map(|o| o.id.as_str()).collect();
-    let planted_lt: Vec<&str> = s.planted.iter().filter(|p| p.kind == "lead_time").map(|p| p.operation.as_str()).collect();
+    let short: Vec<&str> = s
+        .operations
+        .iter()
+        .filter(|o| o.window.start.0 - o.filed_at.0 < 24 * 3_600_000)
+        .map(|o| o.id.as_str())
+        .collect();
+    let planted_lt: Vec<&str> = s
+        .planted
+        .iter()
+        .filter(|p| p.kind == "lead_time")
+        .map(|p| p.operation.as_str())
+        .collect();
     assert_eq!(short, planted_lt);
     // The trap: own track flying the route.
     let trap = &s.traps[0];
-    let op = s.operations.iter().find(|o| o.id == trap.operation).unwrap();
+    let op = s
+        .operations
+        .iter()
+        .find(|o| o.id == trap.operation)
+        .unwrap();
     assert_eq!(op.own_tracks, vec![trap.with.clone()]);
 }
 
@@ -241,7 +331,16 @@ fn operations_have_the_contract_shape_and_planted_conflicts() {
 /// planted track conflict is there and no other operation is touched by a track.
 #[test]
 fn clean_operations_are_clear_of_tracks_and_each_other() {
-    for cfg in [small(11), GenConfig { entities: 150, hours: 0.5, interval_s: 4.0, seed: 99, ..GenConfig::default() }] {
+    for cfg in [
+        small(11),
+        GenConfig {
+            entities: 150,
+            hours: 0.5,
+            interval_s: 4.0,
+            seed: 99,
+            ..GenConfig::default()
+        },
+    ] {
         let s = scenario(&cfg);
         let planted: HashSet<&str> = s.planted.iter().map(|p| p.operation.as_str()).collect();
         let vols: Vec<Vec<Vol>> = s.operations.iter().map(op_vols).collect();
@@ -265,11 +364,20 @@ fn clean_operations_are_clear_of_tracks_and_each_other() {
             }
         }
         for (op, id) in &hits {
-            let expected = s.planted.iter().any(|p| p.kind == "track" && &p.operation == op && &p.with == id);
-            assert!(expected || planted.contains(op.as_str()), "{op} conflicts with track {id}");
+            let expected = s
+                .planted
+                .iter()
+                .any(|p| p.kind == "track" && &p.operation == op && &p.with == id);
+            assert!(
+                expected || planted.contains(op.as_str()),
+                "{op} conflicts with track {id}"
+            );
         }
         for p in s.planted.iter().filter(|p| p.kind == "track") {
-            assert!(hits.contains(&(p.operation.clone(), p.with.clone())), "planted {p:?} not found");
+            assert!(
+                hits.contains(&(p.operation.clone(), p.with.clone())),
+                "planted {p:?} not found"
+            );
         }
         // Operation pairs: only the planted pair shares airspace.
         for (i, a) in s.operations.iter().enumerate() {
@@ -283,7 +391,10 @@ fn clean_operations_are_clear_of_tracks_and_each_other() {
                             && foot_foot(x.foot, y.foot) < H_SEP + x.half + y.half
                     })
                 });
-                let expected = s.planted.iter().any(|p| p.kind == "operation" && p.operation == a.id && p.with == b.id);
+                let expected = s
+                    .planted
+                    .iter()
+                    .any(|p| p.kind == "operation" && p.operation == a.id && p.with == b.id);
                 assert_eq!(close, expected, "{} vs {}", a.id, b.id);
             }
         }
@@ -293,11 +404,18 @@ fn clean_operations_are_clear_of_tracks_and_each_other() {
                 continue;
             }
             for z in s.zones.iter().filter(|z| zone_blocks(z)) {
-                assert!(!vs.iter().any(|v| vol_zone_close(v, z)), "{} touches {}", op.id, z.id);
+                assert!(
+                    !vs.iter().any(|v| vol_zone_close(v, z)),
+                    "{} touches {}",
+                    op.id,
+                    z.id
+                );
             }
             let t = (op.target.lon, op.target.lat);
             assert!(
-                s.zones.iter().any(|z| z.kind == ZoneKind::TargetArea && z.start.is_none() && dist(t, z.center) < z.radius * 0.6),
+                s.zones.iter().any(|z| z.kind == ZoneKind::TargetArea
+                    && z.start.is_none()
+                    && dist(t, z.center) < z.radius * 0.6),
                 "{} target outside target areas",
                 op.id
             );
@@ -309,18 +427,33 @@ fn clean_operations_are_clear_of_tracks_and_each_other() {
 #[test]
 #[ignore = "manual: prints statistics and timings"]
 fn stats() {
-    let entities: usize = std::env::var("GEN_ENTITIES").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+    let entities: usize = std::env::var("GEN_ENTITIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
     let t = std::time::Instant::now();
-    let s = scenario(&GenConfig { entities, ..GenConfig::default() });
+    let s = scenario(&GenConfig {
+        entities,
+        ..GenConfig::default()
+    });
     eprintln!("scenario: {:?}", t.elapsed());
-    eprintln!("reports {} ops {} zones {}", s.report_count(), s.operations.len(), s.zones.len());
+    eprintln!(
+        "reports {} ops {} zones {}",
+        s.report_count(),
+        s.operations.len(),
+        s.zones.len()
+    );
     for p in &s.planted {
         eprintln!("planted {p:?}");
     }
     for p in &s.traps {
         eprintln!("trap {p:?}");
     }
-    let fell_back = s.entities.iter().filter(|e| e.bbox().e < 32.0 && e.bbox().w > 20.0).count();
+    let fell_back = s
+        .entities
+        .iter()
+        .filter(|e| e.bbox().e < 32.0 && e.bbox().w > 20.0)
+        .count();
     eprintln!("fallback entities {fell_back}");
     let t = std::time::Instant::now();
     let n = s.write_tracks_csv(io::sink()).unwrap();
