@@ -1822,26 +1822,25 @@ pub fn scenario(cfg: &GenConfig) -> Scenario {
     let [strike, cas, isr, assault, airdrop, hale] = &TEMPLATES;
 
     // 1. Route through an air-defence ring.
-    for _ in 0..100 {
-        let ad: Vec<&Zone> = zones
-            .iter()
-            .filter(|z| z.kind == ZoneKind::AirDefense && z.start.is_none())
-            .collect();
+    let ad: Vec<&Zone> = zones
+        .iter()
+        .filter(|z| {
+            z.kind == ZoneKind::AirDefense && z.start.is_none() && z.alt_max.unwrap_or(0.0) > 7000.0
+        })
+        .collect();
+    for _ in 0..300 {
         let z = ad[ob.rng.gen_range(0..ad.len())];
         let target = ob.target_in_ta();
         let b = bearing(target, z.center);
-        let p_in = dest(z.center, b, z.radius + 10e3);
+        let p_in = dest(z.center, b, z.radius * ob.rng.gen_range(0.3..1.3));
         let speed = ob.rng.gen_range(strike.speed.0..strike.speed.1);
-        let dur = (dist(p_in, target) * 2.0 / speed * 1000.0) as i64;
+        let d_out = ob.rng.gen_range(30e3..70e3);
+        let p_out = dest(target, b + ob.rng.gen_range(60.0..120.0), d_out);
+        let dur = ((dist(p_in, target) + d_out) / speed * 1000.0) as i64 + 2000;
         let len = span.end.0 - span.start.0;
         if dur > len {
             continue;
         }
-        let p_out = dest(
-            target,
-            b + ob.rng.gen_range(60.0..120.0),
-            dist(p_in, target),
-        );
         let start = OpBuilder::round_min(span.start.0 + ob.rng.gen_range(0..=len - dur));
         let op = ob.make(strike, "blue", target, p_in, p_out, start, speed);
         if op.window.end <= span.end
@@ -1859,7 +1858,7 @@ pub fn scenario(cfg: &GenConfig) -> Scenario {
                 operation: ob.ops[i].id.clone(),
                 kind: "zone",
                 with: z.id.clone(),
-                why: "its ingress leg crosses an air_defense ring below the ring's ceiling".into(),
+                why: "its ingress leg starts in or crosses an air_defense ring, below the ring's ceiling".into(),
             });
             break;
         }

@@ -328,7 +328,8 @@ fn operations_have_the_contract_shape_and_planted_conflicts() {
 }
 
 /// Checks every operation against the actual reports with the contract's default minima: the
-/// planted track conflict is there and no other operation is touched by a track.
+/// planted track conflict is there and no other operation is touched by a track, including
+/// positions interpolated between reports at most 60 s apart.
 #[test]
 fn clean_operations_are_clear_of_tracks_and_each_other() {
     for cfg in [
@@ -341,27 +342,51 @@ fn clean_operations_are_clear_of_tracks_and_each_other() {
             ..GenConfig::default()
         },
     ] {
-        let s = scenario(&cfg);
+        check_clean(&scenario(&cfg));
+    }
+}
+
+fn check_clean(s: &Scenario) {
+    {
         let planted: HashSet<&str> = s.planted.iter().map(|p| p.operation.as_str()).collect();
         let vols: Vec<Vec<Vol>> = s.operations.iter().map(op_vols).collect();
         let mut hits: HashSet<(String, String)> = HashSet::new();
-        for r in s.reports() {
-            for (op, vs) in s.operations.iter().zip(&vols) {
-                if op.own_tracks.contains(&r.id) {
-                    continue;
+        let mut last: HashMap<String, Report> = HashMap::new();
+        let mut probe =
+            |id: &str, t: i64, p: Ll, alt: Option<f64>, hits: &mut HashSet<(String, String)>| {
+                for (op, vs) in s.operations.iter().zip(&vols) {
+                    if op.own_tracks.iter().any(|o| o == id) {
+                        continue;
+                    }
+                    for v in vs {
+                        if t < v.t0 - T_BUF || t > v.t1 + T_BUF {
+                            continue;
+                        }
+                        if alt.is_some_and(|a| a < v.lo - V_SEP || a > v.hi + V_SEP) {
+                            continue;
+                        }
+                        if foot_point(v.foot, p) < H_SEP + v.half {
+                            hits.insert((op.id.clone(), id.to_owned()));
+                        }
+                    }
                 }
-                for v in vs {
-                    if r.time.0 < v.t0 - T_BUF || r.time.0 > v.t1 + T_BUF {
-                        continue;
-                    }
-                    if r.alt.is_some_and(|a| a < v.lo - V_SEP || a > v.hi + V_SEP) {
-                        continue;
-                    }
-                    if foot_point(v.foot, (r.lon, r.lat)) < H_SEP + v.half {
-                        hits.insert((op.id.clone(), r.id.clone()));
-                    }
+            };
+        for r in s.reports() {
+            probe(&r.id, r.time.0, (r.lon, r.lat), r.alt, &mut hits);
+            if let Some(q) = last.get(&r.id)
+                && r.time.0 - q.time.0 <= 60_000
+            {
+                let steps = (r.time.0 - q.time.0) / 5000;
+                for k in 1..=steps {
+                    let f = k as f64 / (steps + 1) as f64;
+                    let lon = wrap_lon(q.lon + lon_delta(q.lon, r.lon) * f);
+                    let lat = q.lat + (r.lat - q.lat) * f;
+                    let alt = q.alt.zip(r.alt).map(|(a, b)| a + (b - a) * f);
+                    let t = q.time.0 + ((r.time.0 - q.time.0) as f64 * f) as i64;
+                    probe(&r.id, t, (lon, lat), alt, &mut hits);
                 }
             }
+            last.insert(r.id.clone(), r);
         }
         for (op, id) in &hits {
             let expected = s
@@ -432,8 +457,13 @@ fn stats() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(300);
     let t = std::time::Instant::now();
+    let seed: u64 = std::env::var("GEN_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(42);
     let s = scenario(&GenConfig {
         entities,
+        seed,
         ..GenConfig::default()
     });
     eprintln!("scenario: {:?}", t.elapsed());
@@ -464,4 +494,31 @@ fn stats() {
     let mut b = Vec::new();
     s.operations_ndjson(&mut b).unwrap();
     eprintln!("{}", String::from_utf8_lossy(&b).lines().next().unwrap());
+    let t = std::time::Instant::now();
+    check_clean(&s);
+    eprintln!("checked clean: {:?}", t.elapsed());
+}
+
+#[test]
+fn degenerate_configs_do_not_panic() {
+    for (entities, hours, interval_s) in [
+        (0, 0.0, 1.0),
+        (1, 0.01, 600.0),
+        (3, 0.05, 0.5),
+        (5, 2.0, 30.0),
+        (12, -1.0, 1.0),
+    ] {
+        let s = scenario(&GenConfig {
+            entities,
+            hours,
+            interval_s,
+            ..GenConfig::default()
+        });
+        assert_eq!(s.entities.len(), entities);
+        assert_eq!(s.reports().count() as u64, s.report_count());
+        for r in s.reports() {
+            r.validate().unwrap();
+            assert!(s.span.contains(r.time));
+        }
+    }
 }
