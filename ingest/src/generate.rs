@@ -2,18 +2,39 @@
 //!
 //! A [`Scenario`] is built in memory from a [`GenConfig`] by [`scenario`]: entity plans (routes
 //! of great-circle legs with rounded turns, racetracks and orbits), zones and operations. The
-//! reports are never held in memory: [`Scenario::reports`] streams them in global time order
-//! (ties by entity), computing each position from the plan, so benches can build 100 M-report
-//! indexes without writing any file.
+//! reports are never held in memory: [`Scenario::reports`] streams them in **global time
+//! order** (ties by entity number; [`Scenario::reports_by_entity`] is the cheaper
+//! entity-by-entity order), computing each position from the plan, so benches can build
+//! 100 M-report indexes without writing any file. Writing ≈ 10 M CSV rows takes ≈ 2.5 s.
+//!
+//! Defaults: 300 entities × 1 h × every 1 s from 2016-07-21T20:00:00Z, seed 42 — ≈ 0.9 M
+//! reports (entities start and end at different times and have gaps); 31 zones; ≈ 30
+//! operations.
+//!
+//! Traffic: sides `blue`, `red`, `green`, `orange`; ids `SIDE-Knnnn` with K = `J` fast jet
+//! (200–250 m/s, 6000–12000 m), `T` transport/tanker (120–200 m/s, 7000–10000 m), `H`
+//! helicopter (50–80 m/s, 100–1500 m), `D` drone (30–60 m/s, 500–6000 m; 30 % without
+//! altitude). Most fly over the eastern Mediterranean / Levant (lon 34–41.5, lat 31.5–37.5);
+//! a Pacific group crosses the antimeridian near lat 18–28 and an Arctic group flies at lat
+//! 76–84. Reports every `interval_s` with ±20 % jitter (at most ±300 ms), half the entities
+//! with one or two gaps (30 % of them longer than 60 s).
 //!
 //! Same config (including seed) ⇒ byte-identical files on the same platform. Positions are
 //! quantised exactly as written (1e-7 degree, 0.1 m), so a report read back from the CSV equals
-//! the one streamed.
+//! the one streamed. Zone validity and operation windows and routes lie within
+//! [`Scenario::span`]; `filed_at` is earlier (26–72 h before the window).
 //!
-//! Most operations are deconflicted by construction (checked conservatively with margins at the
-//! contract defaults: 9260 m, 300 m, 5 min, 24 h). A few conflicts are planted on purpose and
-//! listed in [`Scenario::planted`]; [`Scenario::traps`] lists near-misses that must *not*
-//! conflict (an operation flown by its own tracks).
+//! Every operation not named in [`Scenario::planted`] is deconflicted at the contract defaults
+//! (9260 m, 300 m, 5 min, 24 h), by construction with margins: operations avoid zones and each
+//! other, and each entity's route is re-drawn until it keeps clear of every operation (after 25
+//! tries it flies over the sea west of Cyprus instead). The planted conflicts (when the span
+//! leaves room for them) are: a route through an `air_defense` ring (`zone`), a target on a
+//! hospital `off_limits` zone inside a target area (`zone`), two operations through the same
+//! point at the same time and band (`operation`, listed both ways), a target outside every
+//! target area (`target_area`, `with` empty), one filed 23 h 59 min before its window
+//! (`lead_time`, `with` empty), and a red jet crossing a route at its planned time and band
+//! (`track`). [`Scenario::traps`] lists near misses that must *not* conflict: an operation
+//! whose `own_tracks` entity flies its route.
 //!
 //! ```
 //! use deconflict_ingest::generate::{GenConfig, scenario};

@@ -352,7 +352,7 @@ fn check_clean(s: &Scenario) {
         let vols: Vec<Vec<Vol>> = s.operations.iter().map(op_vols).collect();
         let mut hits: HashSet<(String, String)> = HashSet::new();
         let mut last: HashMap<String, Report> = HashMap::new();
-        let mut probe =
+        let probe =
             |id: &str, t: i64, p: Ll, alt: Option<f64>, hits: &mut HashSet<(String, String)>| {
                 for (op, vs) in s.operations.iter().zip(&vols) {
                     if op.own_tracks.iter().any(|o| o == id) {
