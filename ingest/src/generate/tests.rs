@@ -494,6 +494,20 @@ fn stats() {
     let mut b = Vec::new();
     s.operations_ndjson(&mut b).unwrap();
     eprintln!("{}", String::from_utf8_lossy(&b).lines().next().unwrap());
+    if let Ok(dir) = std::env::var("GEN_OUT") {
+        eprintln!(
+            "{:?}",
+            generate(
+                &GenConfig {
+                    entities,
+                    seed,
+                    ..GenConfig::default()
+                },
+                Path::new(&dir)
+            )
+            .unwrap()
+        );
+    }
     let t = std::time::Instant::now();
     check_clean(&s);
     eprintln!("checked clean: {:?}", t.elapsed());
