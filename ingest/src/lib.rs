@@ -10,6 +10,7 @@
 
 pub mod chunk;
 pub mod error;
+pub mod generate;
 pub mod parse;
 pub mod parse_objects;
 pub mod pipeline;
