@@ -186,7 +186,9 @@ pub(crate) fn pieces_in(parts: &[EntityRows<'_>], range: TimeRange, max_gap_ms: 
             .get(i + 1)
             .filter(|n| n.time.0 - f.time.0 <= max_gap_ms);
         match next {
-            Some(n) if n.time >= range.start && f.time <= range.end => out.push(Piece { a: *f, b: *n }),
+            Some(n) if n.time >= range.start && f.time <= range.end => {
+                out.push(Piece { a: *f, b: *n })
+            }
             Some(_) => {}
             None if !joined_before && range.contains(f.time) => out.push(Piece { a: *f, b: *f }),
             None => {}

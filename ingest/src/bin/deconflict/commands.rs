@@ -5,11 +5,12 @@ use std::path::Path;
 use std::time::Instant;
 
 use deconflict_engine::Engine;
-use deconflict_engine::time::TimeRange;
+use deconflict_engine::time::{TimeRange, parse_duration_ms};
+use deconflict_ingest::generate::{GenConfig, generate};
 use deconflict_ingest::pipeline::{IngestOptions, IngestSummary, Progress, ingest as run_ingest};
 
 use crate::CliError;
-use crate::args::{DemoArgs, GenArgs, IndexArgs, IngestArgs, QueryArgs, TrackArgs, parse_range};
+use crate::args::{GenArgs, IndexArgs, IngestArgs, QueryArgs, TrackArgs, parse_range};
 use crate::output::{NdjsonWriter, json_line};
 
 fn open(index: &Path) -> Result<Engine, CliError> {
@@ -32,6 +33,10 @@ impl Bar {
         );
         pb.enable_steady_tick(std::time::Duration::from_millis(200));
         Bar(pb)
+    }
+
+    pub(crate) fn finish(&self) {
+        self.0.finish_and_clear();
     }
 }
 
@@ -87,7 +92,7 @@ fn report_summary(s: &IngestSummary) {
     }
 }
 
-fn ingest_error(e: deconflict_ingest::error::IngestError) -> CliError {
+pub(crate) fn ingest_error(e: deconflict_ingest::error::IngestError) -> CliError {
     match e {
         deconflict_ingest::error::IngestError::Engine(e) => CliError::engine(e),
         other => CliError::usage(other),
@@ -185,12 +190,52 @@ pub(crate) fn verify(a: IndexArgs, out: &mut impl Write) -> Result<(), CliError>
     Ok(())
 }
 
-pub(crate) fn gen_scenario(a: GenArgs) -> Result<(), CliError> {
-    let _ = a;
-    Err(CliError::usage("gen: not available in this build"))
+pub(crate) fn gen_config(a: &GenArgs) -> Result<GenConfig, CliError> {
+    let mut cfg = GenConfig::default();
+    if let Some(n) = a.entities {
+        cfg.entities = n;
+    }
+    if let Some(h) = a.hours {
+        if !(h.is_finite() && h > 0.0) {
+            return Err(CliError::usage("--hours must be a positive number"));
+        }
+        cfg.hours = h;
+    }
+    if let Some(i) = &a.interval {
+        let ms = parse_duration_ms(i).map_err(|e| CliError::usage(format!("--interval: {e}")))?;
+        if ms <= 0 {
+            return Err(CliError::usage("--interval must be positive"));
+        }
+        cfg.interval_s = ms as f64 / 1000.0;
+    }
+    if let Some(s) = a.seed {
+        cfg.seed = s;
+    }
+    Ok(cfg)
 }
 
-pub(crate) fn demo(a: DemoArgs) -> Result<(), CliError> {
-    let _ = a;
-    Err(CliError::usage("demo: not available in this build"))
+pub(crate) fn gen_scenario(a: GenArgs, out: &mut impl Write) -> Result<(), CliError> {
+    let cfg = gen_config(&a)?;
+    let started = Instant::now();
+    let s =
+        generate(&cfg, &a.out).map_err(|e| CliError::usage(format!("{}: {e}", a.out.display())))?;
+    eprintln!(
+        "wrote {} reports of {} entities, {} zones, {} operations ({} planted conflicts) to {} in {:.2} s",
+        s.reports,
+        s.entities,
+        s.zones,
+        s.operations,
+        s.planted,
+        a.out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    json_line(
+        out,
+        &serde_json::json!({
+            "entities": s.entities, "reports": s.reports, "zones": s.zones, "operations": s.operations,
+            "planted": s.planted, "start": s.span.start.to_string(), "end": s.span.end.to_string(),
+            "tracks": s.tracks_csv, "zones_file": s.zones_geojson, "operations_file": s.operations_ndjson,
+        }),
+    )?;
+    Ok(())
 }

@@ -4,6 +4,7 @@
 
 mod args;
 mod commands;
+mod demo;
 mod output;
 
 use std::process::ExitCode;
@@ -73,8 +74,8 @@ fn run(cmd: Command) -> Result<(), CliError> {
         Command::Track(a) => commands::track(a, &mut out),
         Command::Stats(a) => commands::stats(a, &mut out),
         Command::Verify(a) => commands::verify(a, &mut out),
-        Command::Gen(a) => commands::gen_scenario(a),
-        Command::Demo(a) => commands::demo(a),
+        Command::Gen(a) => commands::gen_scenario(a, &mut out),
+        Command::Demo(a) => demo::run(a, &mut out),
     };
     use std::io::Write;
     match out.flush() {

@@ -1,0 +1,230 @@
+//! `deconflict demo`: the main job on a built-in scenario — generate, ingest, query, and say
+//! what was found and how fast.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use deconflict_engine::Engine;
+use deconflict_engine::geodesy::BBox;
+use deconflict_engine::query::{Area, WindowQuery};
+use deconflict_engine::time::{TimeRange, Timestamp};
+use deconflict_ingest::generate::{GenConfig, generate};
+use deconflict_ingest::pipeline::{IngestOptions, ingest};
+
+use crate::CliError;
+use crate::args::DemoArgs;
+use crate::commands::Bar;
+use crate::output::json_line;
+
+/// Latencies of repeated runs of one query.
+struct Timing {
+    samples: Vec<Duration>,
+}
+
+impl Timing {
+    fn measure(
+        runs: usize,
+        mut f: impl FnMut() -> Result<u64, CliError>,
+    ) -> Result<(Timing, u64), CliError> {
+        let mut samples = Vec::with_capacity(runs);
+        let mut found = 0;
+        for _ in 0..runs {
+            let t = Instant::now();
+            found = f()?;
+            samples.push(t.elapsed());
+        }
+        samples.sort();
+        Ok((Timing { samples }, found))
+    }
+    fn pct(&self, p: f64) -> Duration {
+        let i = ((self.samples.len() - 1) as f64 * p).round() as usize;
+        self.samples[i]
+    }
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+pub(crate) fn run(a: DemoArgs, out: &mut impl Write) -> Result<(), CliError> {
+    let tmp;
+    let dir = match &a.dir {
+        Some(d) => d.clone(),
+        None => {
+            tmp = tempfile::tempdir()
+                .map_err(|e| CliError::usage(format!("temporary directory: {e}")))?;
+            tmp.path().to_owned()
+        }
+    };
+    let mut cfg = GenConfig::default();
+    if let Some(n) = a.entities {
+        cfg.entities = n;
+    }
+    eprintln!(
+        "== 1. generate: {} entities × {} h, one report every {} s (seed {})",
+        cfg.entities, cfg.hours, cfg.interval_s, cfg.seed
+    );
+    let t = Instant::now();
+    let scenario_dir = dir.join("scenario");
+    let g = generate(&cfg, &scenario_dir)
+        .map_err(|e| CliError::usage(format!("{}: {e}", scenario_dir.display())))?;
+    eprintln!(
+        "   {} reports, {} zones, {} operations ({} with planted conflicts) in {:.2} s",
+        g.reports,
+        g.zones,
+        g.operations,
+        g.planted,
+        t.elapsed().as_secs_f64()
+    );
+
+    eprintln!("== 2. ingest {}", g.tracks_csv.display());
+    let index = dir.join("index");
+    let mut opts = IngestOptions::new(&index);
+    opts.tracks = vec![g.tracks_csv.display().to_string()];
+    let bar = Bar::new(false);
+    let summary = ingest(&opts, &bar);
+    bar.finish();
+    let summary = summary.map_err(crate::commands::ingest_error)?;
+    let secs = summary.elapsed.as_secs_f64();
+    eprintln!(
+        "   {summary} in {secs:.2} s: {:.2} M rows/s end-to-end",
+        summary.read as f64 / secs / 1e6
+    );
+
+    eprintln!("== 3. queries (latency over repeated runs on one snapshot)");
+    let t = Instant::now();
+    let engine = Engine::open(&index).map_err(CliError::engine)?;
+    let snap = engine.snapshot();
+    let open = t.elapsed();
+    let bytes: u64 = snap.segment_infos().iter().map(|s| s.bytes).sum();
+    eprintln!(
+        "   opened generation {} ({} reports, {:.1} B/report on disk) in {:.2} ms",
+        snap.generation(),
+        snap.report_count(),
+        bytes as f64 / snap.report_count().max(1) as f64,
+        open.as_secs_f64() * 1e3
+    );
+    let span = g.span;
+    let mid = Timestamp(span.start.0 + (span.end.0 - span.start.0) / 2);
+    let ten_min = TimeRange::new(mid, mid.offset(600_000)).expect("ordered");
+    let hour = TimeRange::new(span.start, span.start.offset(3_600_000)).expect("ordered");
+    let centre = (36.2, 35.2);
+    let km = |k: f64| k / 111.32;
+    let queries = [
+        (
+            "small window 10 km × 10 km × 10 min",
+            WindowQuery {
+                area: Area::BBox(
+                    BBox::new(
+                        centre.0 - km(5.0) / 0.82,
+                        centre.1 - km(5.0),
+                        centre.0 + km(5.0) / 0.82,
+                        centre.1 + km(5.0),
+                    )
+                    .expect("box"),
+                ),
+                time: ten_min,
+                alt: None,
+                side: None,
+            },
+        ),
+        (
+            "large window 200 km × 200 km × 1 h",
+            WindowQuery {
+                area: Area::BBox(
+                    BBox::new(
+                        centre.0 - km(100.0) / 0.82,
+                        centre.1 - km(100.0),
+                        centre.0 + km(100.0) / 0.82,
+                        centre.1 + km(100.0),
+                    )
+                    .expect("box"),
+                ),
+                time: hour,
+                alt: None,
+                side: None,
+            },
+        ),
+        (
+            "radius 25 km × 10 min, 3000–12000 m",
+            WindowQuery {
+                area: Area::Circle {
+                    lon: centre.0,
+                    lat: centre.1,
+                    radius_m: 25_000.0,
+                },
+                time: ten_min,
+                alt: Some((3000.0, 12_000.0)),
+                side: None,
+            },
+        ),
+        (
+            "antimeridian box 175°E–175°W, side blue",
+            WindowQuery {
+                area: Area::BBox(BBox::new(175.0, -60.0, -175.0, 60.0).expect("box")),
+                time: span,
+                alt: None,
+                side: Some("blue".into()),
+            },
+        ),
+    ];
+    let mut results = Vec::new();
+    for (name, q) in &queries {
+        let (timing, n) = Timing::measure(20, || {
+            snap.for_each_report(q, |_| {}).map_err(CliError::engine)
+        })?;
+        eprintln!(
+            "   {name:<42} {n:>8} reports   p50 {:>9.1} µs   p99 {:>9.1} µs",
+            us(timing.pct(0.5)),
+            us(timing.pct(0.99))
+        );
+        results.push(serde_json::json!({"query": name, "reports": n, "p50_us": us(timing.pct(0.5)), "p99_us": us(timing.pct(0.99))}));
+    }
+    let near = snap
+        .nearest(centre.0, centre.1, mid, 10, 60_000)
+        .map_err(CliError::engine)?;
+    let busiest = near.first().map_or("BLUE-J0001", |n| n.id.as_str());
+    let (timing, n) = Timing::measure(20, || {
+        Ok(snap
+            .track(busiest, TimeRange::ALL)
+            .map_err(CliError::engine)?
+            .count() as u64)
+    })?;
+    eprintln!(
+        "   {:<42} {n:>8} reports   p50 {:>9.1} µs   p99 {:>9.1} µs",
+        format!("track {busiest}"),
+        us(timing.pct(0.5)),
+        us(timing.pct(0.99))
+    );
+    let (timing, _) = Timing::measure(50, || {
+        Ok(snap
+            .nearest(centre.0, centre.1, mid, 10, 60_000)
+            .map_err(CliError::engine)?
+            .len() as u64)
+    })?;
+    eprintln!(
+        "   {:<42} {:>8} entities  p50 {:>9.1} µs   p99 {:>9.1} µs",
+        format!("nearest k=10 at {mid}"),
+        near.len(),
+        us(timing.pct(0.5)),
+        us(timing.pct(0.99))
+    );
+    for n in near.iter().take(3) {
+        eprintln!(
+            "      {:<12} {:<6} {:>9.1} m away",
+            n.id, n.side, n.distance_m
+        );
+    }
+    json_line(
+        out,
+        &serde_json::json!({
+            "reports": summary.read, "accepted": summary.accepted, "duplicates": summary.duplicates,
+            "rejected": summary.rejected, "ingest_rows_per_s": summary.read as f64 / secs,
+            "open_ms": open.as_secs_f64() * 1e3, "queries": results,
+        }),
+    )?;
+    if a.dir.is_some() {
+        eprintln!("scenario and index kept in {}", dir.display());
+    }
+    Ok(())
+}
