@@ -15,6 +15,20 @@
 use geographiclib_rs::{Geodesic, InverseGeodesic};
 use std::sync::LazyLock;
 
+mod frame;
+mod kernel;
+mod polygon;
+#[cfg(test)]
+mod tests_kernel;
+
+pub use frame::{LocalFrame, WGS84_E2, meridional_radius, normal_radius, parallel_radius};
+pub use kernel::{
+    Approach, Closest, ClosestPair, GeodesicSegment, TOUCH_M, geodesic_segments_distance,
+    moving_point_vs_geodesic_segment, moving_point_vs_point, moving_points_cpa,
+    point_to_geodesic_segment, point_to_lonlat_segment,
+};
+pub use polygon::{Polygon, geodesic_segment_vs_polygon_distance, moving_point_vs_polygon};
+
 /// WGS84 semi-major axis, metres.
 pub const WGS84_A: f64 = 6_378_137.0;
 /// WGS84 flattening.
@@ -73,7 +87,12 @@ impl BBox {
 
     /// A checked box: finite, lon in [-180, 180], lat in [-90, 90], south ≤ north.
     pub fn new(west: f64, south: f64, east: f64, north: f64) -> Result<BBox, String> {
-        for (name, v, lim) in [("west", west, 180.0), ("east", east, 180.0), ("south", south, 90.0), ("north", north, 90.0)] {
+        for (name, v, lim) in [
+            ("west", west, 180.0),
+            ("east", east, 180.0),
+            ("south", south, 90.0),
+            ("north", north, 90.0),
+        ] {
             if !v.is_finite() || v.abs() > lim {
                 return Err(format!("{name} {v} out of range [-{lim}, {lim}]"));
             }
@@ -81,7 +100,12 @@ impl BBox {
         if south > north {
             return Err(format!("south {south} is north of north {north}"));
         }
-        Ok(BBox { west, south, east, north })
+        Ok(BBox {
+            west,
+            south,
+            east,
+            north,
+        })
     }
 
     /// Parses `W,S,E,N`.
@@ -126,7 +150,12 @@ pub fn circle_bbox(lon: f64, lat: f64, radius_m: f64) -> BBox {
     let south = (lat - dlat).max(-90.0);
     let north = (lat + dlat).min(90.0);
     if south <= -90.0 || north >= 90.0 {
-        return BBox { west: -180.0, south, east: 180.0, north };
+        return BBox {
+            west: -180.0,
+            south,
+            east: 180.0,
+            north,
+        };
     }
     // Longitude: the parallel radius is smallest at the most poleward latitude the circle
     // reaches; a geodesic of length r moves at most r / (N cos φ) radians in longitude there.
@@ -136,7 +165,12 @@ pub fn circle_bbox(lon: f64, lat: f64, radius_m: f64) -> BBox {
     let parallel_r = WGS84_A * cos_beta; // radius of the parallel at that latitude
     let dlon = (radius_m / parallel_r).to_degrees() * 1.000_001 + 1e-9;
     if dlon >= 180.0 {
-        return BBox { west: -180.0, south, east: 180.0, north };
+        return BBox {
+            west: -180.0,
+            south,
+            east: 180.0,
+            north,
+        };
     }
     BBox {
         west: wrap_lon(lon - dlon),
@@ -153,7 +187,11 @@ pub fn circle_bbox(lon: f64, lat: f64, radius_m: f64) -> BBox {
 pub fn parse_floats(s: &str, n: usize) -> Result<Vec<f64>, String> {
     let v: Vec<f64> = s
         .split(',')
-        .map(|p| p.trim().parse::<f64>().map_err(|_| format!("{:?} is not a number", p.trim())))
+        .map(|p| {
+            p.trim()
+                .parse::<f64>()
+                .map_err(|_| format!("{:?} is not a number", p.trim()))
+        })
         .collect::<Result<_, _>>()?;
     if v.len() != n {
         return Err(format!("{} numbers given, {n} expected", v.len()));
@@ -187,8 +225,12 @@ mod tests {
             let b = circle_bbox(lon, lat, r);
             let az: f64 = rng.gen_range(0.0..360.0);
             let s = r * rng.gen_range(0.0..1.0f64).sqrt();
-            let (lat2, lon2): (f64, f64) = geographiclib_rs::DirectGeodesic::direct(wgs84(), lat, lon, az, s);
-            assert!(b.contains(wrap_lon(lon2), lat2), "{lon},{lat} r={r} az={az} -> {lon2},{lat2} not in {b:?}");
+            let (lat2, lon2): (f64, f64) =
+                geographiclib_rs::DirectGeodesic::direct(wgs84(), lat, lon, az, s);
+            assert!(
+                b.contains(wrap_lon(lon2), lat2),
+                "{lon},{lat} r={r} az={az} -> {lon2},{lat2} not in {b:?}"
+            );
         }
     }
 }
