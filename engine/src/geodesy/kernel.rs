@@ -24,6 +24,9 @@ const R_MEAN: f64 = 6_371_008.8;
 /// Length of the pieces curves are cut into for unimodality.
 const CHUNK_M: f64 = 200_000.0;
 
+/// Two positions: (on the moving object, on the other).
+pub(crate) type Pair = ((f64, f64), (f64, f64));
+
 /// State of a curve at a parameter: position, direction (azimuth, degrees) and speed in metres
 /// per unit of parameter.
 #[derive(Debug, Clone, Copy)]
@@ -599,7 +602,7 @@ pub(crate) fn over_pieces<X: Copy>(
     out
 }
 
-pub(crate) fn to_approach(h: &Hit<((f64, f64), (f64, f64))>, t0_ms: i64, t1_ms: i64) -> Approach {
+pub(crate) fn to_approach(h: &Hit<Pair>, t0_ms: i64, t1_ms: i64) -> Approach {
     let dt = (t1_ms - t0_ms) as f64;
     let at = |u: f64, r: fn(f64) -> f64| (t0_ms + r(u * dt) as i64).clamp(t0_ms, t1_ms);
     Approach {
@@ -614,7 +617,7 @@ pub(crate) fn to_approach(h: &Hit<((f64, f64), (f64, f64))>, t0_ms: i64, t1_ms: 
 
 /// Shared driver for a track piece against anything: degenerate instants, pieces, times.
 fn run_track(
-    mut f: impl FnMut(f64) -> Eval<((f64, f64), (f64, f64))>,
+    mut f: impl FnMut(f64) -> Eval<Pair>,
     track: &LonLatLine,
     t0_ms: i64,
     t1_ms: i64,

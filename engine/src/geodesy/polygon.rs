@@ -2,7 +2,7 @@
 
 use super::frame::UBox;
 use super::kernel::{
-    Approach, ClosestPair, Curve, Eval, GeodesicSegment, Hit, LonLatLine, TOUCH_M, foot,
+    Approach, ClosestPair, Curve, Eval, GeodesicSegment, Hit, LonLatLine, Pair, TOUCH_M, foot,
     geodesic_vs_curve, over_pieces, snap, to_approach, ubox_to_bbox,
 };
 use super::{BBox, lon_delta, wrap_lon};
@@ -262,7 +262,7 @@ pub fn moving_point_vs_polygon(
         return None;
     }
     let single = t1_ms <= t0_ms;
-    let mut hit: Option<Hit<((f64, f64), (f64, f64))>> = inside_interval(&track, poly, single);
+    let mut hit: Option<Hit<Pair>> = inside_interval(&track, poly, single);
     if threshold_m > 0.0 && hit.is_none() {
         let t = threshold_m.max(TOUCH_M);
         let utol = if single {
@@ -381,11 +381,7 @@ fn moving_point_vs_polygon_outside(
 }
 
 /// The parameters where the lon/lat track is inside or on the polygon (exact in lon/lat).
-fn inside_interval(
-    track: &LonLatLine,
-    poly: &Polygon,
-    single: bool,
-) -> Option<Hit<((f64, f64), (f64, f64))>> {
+fn inside_interval(track: &LonLatLine, poly: &Polygon, single: bool) -> Option<Hit<Pair>> {
     let at = |u: f64| {
         (
             wrap_lon(track.lon0 + u * track.dlon),

@@ -41,7 +41,7 @@ fn oracle_min(f: &mut dyn FnMut(f64) -> f64, n: usize) -> (f64, f64) {
     let h = 1.0 / n as f64;
     let (mut lo, mut hi) = ((best.1 - h).max(0.0), (best.1 + h).min(1.0));
     let g = 0.618_033_988_749_894_9;
-    for _ in 0..80 {
+    for _ in 0..40 {
         let (m1, m2) = (hi - g * (hi - lo), lo + g * (hi - lo));
         if f(m1) < f(m2) { hi = m2 } else { lo = m1 }
     }
@@ -58,6 +58,18 @@ fn oracle_point_geo(p: (f64, f64), a: (f64, f64), b: (f64, f64), n: usize) -> f6
 fn oracle_point_lin(p: (f64, f64), a: (f64, f64), b: (f64, f64), n: usize) -> f64 {
     oracle_min(&mut |u| dist(p, lin_at(a, b, u)), n).0
 }
+
+/// Case counts are multiplied by 10 with `GEODESY_LARGE=1` (larger runs).
+fn n(k: usize) -> usize {
+    if std::env::var_os("GEODESY_LARGE").is_some() {
+        10 * k
+    } else {
+        k
+    }
+}
+
+/// Instants checked for coverage of the sub-threshold interval.
+const COVER: usize = 200;
 
 #[derive(Clone, Copy, Debug)]
 enum Regime {
@@ -109,7 +121,7 @@ fn scale(rng: &mut ChaCha8Rng) -> f64 {
 #[test]
 fn point_to_geodesic_segment_matches_oracle() {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
-    for i in 0..400 {
+    for i in 0..n(400) {
         let r = REGIMES[i % 4];
         let a = base(&mut rng, r);
         let len = scale(&mut rng);
@@ -139,7 +151,7 @@ fn point_to_geodesic_segment_matches_oracle() {
 #[test]
 fn point_to_lonlat_segment_matches_oracle() {
     let mut rng = ChaCha8Rng::seed_from_u64(2);
-    for i in 0..300 {
+    for i in 0..n(300) {
         let r = REGIMES[i % 4];
         let a = base(&mut rng, r);
         let b = near!(rng, a, scale(&mut rng));
@@ -170,9 +182,11 @@ fn check_approach(
     d: &mut dyn FnMut(f64) -> f64,
     dt: i64,
     t: f64,
+    omin: f64,
+    cover: usize,
 ) {
     let t = t.max(TOUCH_M);
-    let (omin, ou) = oracle_min(d, 400);
+    let ou = 0.0;
     match got {
         None => assert!(
             omin >= t * (1.0 - 1e-9),
@@ -195,8 +209,8 @@ fn check_approach(
             );
             assert!(a.min_distance_m < t);
             // Every sampled sub-threshold instant is covered.
-            for i in 0..=400 {
-                let u = i as f64 / 400.0;
+            for i in 0..=cover {
+                let u = i as f64 / cover as f64;
                 let ms = (u * dt as f64).round() as i64;
                 if d(u) < t * (1.0 - 1e-6) {
                     assert!(
@@ -227,7 +241,7 @@ fn check_approach(
 #[test]
 fn moving_point_vs_point_oracle_and_planted_near_misses() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    for i in 0..160 {
+    for i in 0..n(160) {
         let r = REGIMES[i % 4];
         let q = base(&mut rng, r);
         let p0 = near!(rng, q, rng.gen_range(1e3..40e3));
@@ -243,6 +257,8 @@ fn moving_point_vs_point_oracle_and_planted_near_misses() {
                 &mut d,
                 dt,
                 t,
+                omin,
+                COVER,
             );
         }
     }
@@ -251,7 +267,7 @@ fn moving_point_vs_point_oracle_and_planted_near_misses() {
 #[test]
 fn moving_points_cpa_oracle_and_planted_near_misses() {
     let mut rng = ChaCha8Rng::seed_from_u64(4);
-    for i in 0..160 {
+    for i in 0..n(160) {
         let r = REGIMES[i % 4];
         let c = base(&mut rng, r);
         let (p0, q0) = (near!(rng, c, 30e3), near!(rng, c, 30e3));
@@ -267,6 +283,8 @@ fn moving_points_cpa_oracle_and_planted_near_misses() {
                 &mut d,
                 dt,
                 t,
+                omin,
+                COVER,
             );
         }
     }
@@ -275,7 +293,7 @@ fn moving_points_cpa_oracle_and_planted_near_misses() {
 #[test]
 fn moving_point_vs_geodesic_segment_oracle_and_planted_near_misses() {
     let mut rng = ChaCha8Rng::seed_from_u64(5);
-    for i in 0..48 {
+    for i in 0..n(20) {
         let r = REGIMES[i % 4];
         let a = base(&mut rng, r);
         let b = near!(
@@ -290,8 +308,8 @@ fn moving_point_vs_geodesic_segment_oracle_and_planted_near_misses() {
         let p0 = near!(rng, geo_at(a, b, rng.gen_range(-0.1..1.1)), 30e3);
         let p1 = near!(rng, p0, 20e3);
         let dt = 60_000;
-        let mut d = |u: f64| oracle_point_geo(lin_at(p0, p1, u), a, b, 100);
-        let (omin, _) = oracle_min(&mut d, 100);
+        let mut d = |u: f64| oracle_point_geo(lin_at(p0, p1, u), a, b, 40);
+        let (omin, _) = oracle_min(&mut d, 60);
         for t in [omin * 0.998, omin * 1.002, 15_000.0] {
             let got = moving_point_vs_geodesic_segment(p0, p1, 0, dt, a, b, t);
             check_approach(
@@ -300,6 +318,8 @@ fn moving_point_vs_geodesic_segment_oracle_and_planted_near_misses() {
                 &mut d,
                 dt,
                 t,
+                omin,
+                COVER,
             );
         }
     }
@@ -308,17 +328,17 @@ fn moving_point_vs_geodesic_segment_oracle_and_planted_near_misses() {
 #[test]
 fn geodesic_segments_distance_oracle() {
     let mut rng = ChaCha8Rng::seed_from_u64(6);
-    for i in 0..60 {
+    for i in 0..n(24) {
         let r = REGIMES[i % 4];
         let a0 = base(&mut rng, r);
         let a1 = near!(rng, a0, scale(&mut rng).max(1e3));
         let b0 = near!(rng, geo_at(a0, a1, rng.gen_range(0.0..1.0)), 50e3);
-        let b1 = near!(rng, b0, scale(&mut rng).min(300e3).max(1e3));
+        let b1 = near!(rng, b0, scale(&mut rng).clamp(1e3, 300e3));
         let got = geodesic_segments_distance(a0, a1, b0, b1);
         let (sb, azb, _, _): (f64, f64, f64, f64) = wgs84().inverse(b0.1, b0.0, b1.1, b1.0);
         let o = oracle_min(
-            &mut |u| oracle_point_geo(direct(b0, azb, u * sb), a0, a1, 200),
-            200,
+            &mut |u| oracle_point_geo(direct(b0, azb, u * sb), a0, a1, 60),
+            80,
         )
         .0;
         let o = if o < TOUCH_M { 0.0 } else { o };
@@ -453,7 +473,7 @@ fn polygon_distance_to_point_oracle() {
 #[test]
 fn moving_point_vs_polygon_one_centimetre_and_oracle() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
-    for i in 0..40 {
+    for i in 0..n(40) {
         let r = REGIMES[i % 4];
         let c = base(&mut rng, r);
         let half = rng.gen_range(1e3..30e3);
@@ -474,12 +494,20 @@ fn moving_point_vs_polygon_one_centimetre_and_oracle() {
         let p0 = near!(rng, c, half + 30e3);
         let p1 = near!(rng, p0, 30e3);
         let dt = 60_000;
-        let mut d = |u: f64| oracle_poly_point(&poly, lin_at(p0, p1, u), 100);
-        let (omin, _) = oracle_min(&mut d, 100);
+        let mut d = |u: f64| oracle_poly_point(&poly, lin_at(p0, p1, u), 40);
+        let (omin, _) = oracle_min(&mut d, 60);
         if omin > 1.0 {
             for t in [omin * 0.998, omin * 1.002] {
                 let got = moving_point_vs_polygon(p0, p1, 0, dt, &poly, t);
-                check_approach(&format!("{r:?} {p0:?}->{p1:?} t={t}"), got, &mut d, dt, t);
+                check_approach(
+                    &format!("{r:?} {p0:?}->{p1:?} t={t}"),
+                    got,
+                    &mut d,
+                    dt,
+                    t,
+                    omin,
+                    COVER,
+                );
             }
         }
     }
@@ -488,7 +516,7 @@ fn moving_point_vs_polygon_one_centimetre_and_oracle() {
 #[test]
 fn geodesic_vs_polygon_one_centimetre_and_oracle() {
     let mut rng = ChaCha8Rng::seed_from_u64(10);
-    for i in 0..40 {
+    for i in 0..n(24) {
         let r = REGIMES[i % 4];
         let c = base(&mut rng, r);
         let half = rng.gen_range(1e3..30e3);
@@ -517,8 +545,8 @@ fn geodesic_vs_polygon_one_centimetre_and_oracle() {
         let got = geodesic_segment_vs_polygon_distance(a, b, &poly).distance_m;
         let (s, az, _, _): (f64, f64, f64, f64) = wgs84().inverse(a.1, a.0, b.1, b.0);
         let o = oracle_min(
-            &mut |u| oracle_poly_point(&poly, direct(a, az, u * s), 100),
-            200,
+            &mut |u| oracle_poly_point(&poly, direct(a, az, u * s), 40),
+            80,
         )
         .0;
         let o = if o < TOUCH_M { 0.0 } else { o };
@@ -589,6 +617,8 @@ fn large_random_runs() {
                 &mut d,
                 60_000,
                 t,
+                omin,
+                COVER,
             );
         }
         let a = base(&mut rng, r);
