@@ -23,9 +23,12 @@ pub fn parallel_radius(lat: f64) -> f64 {
     normal_radius(lat) * lat.to_radians().cos().max(0.0)
 }
 
+/// Degrees of latitude per metre of arc, at most (with a safety factor).
+const LAT_DEG_PER_M: f64 = 180.0 / std::f64::consts::PI / MIN_RADIUS_M * 1.000_001;
+
 /// A latitude band widened by `margin_m` metres (an arc of that length cannot leave it).
 pub(crate) fn widen_lat(lo: f64, hi: f64, margin_m: f64) -> (f64, f64) {
-    let d = (margin_m / MIN_RADIUS_M).to_degrees() * 1.000_001 + 1e-9;
+    let d = margin_m * LAT_DEG_PER_M + 1e-9;
     ((lo - d).max(-90.0), (hi + d).min(90.0))
 }
 
@@ -195,6 +198,17 @@ impl UBox {
             e: self.e + dlon,
             n,
         }
+    }
+
+    /// True when every point of `o` is certainly at least `m` metres from every point of
+    /// `self` (a latitude test first, without trigonometry).
+    #[inline]
+    pub fn far_from(&self, o: &UBox, m: f64) -> bool {
+        let dlat = m * LAT_DEG_PER_M + 1e-9;
+        if self.s - dlat > o.n || o.s - dlat > self.n {
+            return true;
+        }
+        !self.widen(m).intersects(o)
     }
 
     /// True when the boxes may intersect, longitudes compared modulo 360.

@@ -23,6 +23,8 @@ pub const TOUCH_M: f64 = 1e-3;
 const R_MEAN: f64 = 6_371_008.8;
 /// Length of the pieces curves are cut into for unimodality.
 const CHUNK_M: f64 = 200_000.0;
+/// Length of the sub-geodesics whose boxes prune candidates near long legs.
+const SUB_M: f64 = 20_000.0;
 
 /// Two positions: (on the moving object, on the other).
 pub(crate) type Pair = ((f64, f64), (f64, f64));
@@ -142,57 +144,61 @@ impl Curve for LonLatLine {
 /// let c = leg.closest_to((180.0, 60.0));
 /// assert!(c.distance_m > 0.0 && c.distance_m < 500.0 && (c.fraction - 0.5).abs() < 1e-6);
 /// ```
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct GeodesicSegment {
     a: (f64, f64),
     b: (f64, f64),
     azi1: f64,
     len: f64,
     ubox: UBox,
+    /// Boxes of consecutive sub-geodesics of at most `SUB_M` (empty when short).
+    subs: Vec<UBox>,
 }
 
 impl GeodesicSegment {
     /// The geodesic from `a` to `b` (`(lon, lat)` degrees; the shortest one, not passing a pole
     /// unless it must).
     pub fn new(a: (f64, f64), b: (f64, f64)) -> GeodesicSegment {
-        let (len, azi1, azi2, _a12): (f64, f64, f64, f64) = wgs84().inverse(a.1, a.0, b.1, b.0);
-        let dlon = lon_delta(a.0, b.0);
-        let (mut s, mut n) = (a.1.min(b.1), a.1.max(b.1));
-        let (c1, c2) = (azi1.to_radians().cos(), azi2.to_radians().cos());
-        if (c1 > 0.0 && c2 < 0.0) || (c1 < 0.0 && c2 > 0.0) {
-            // The vertex (extreme latitude) lies inside: Clairaut, sin α0 = sin α1 cos β1.
-            let beta1 = ((1.0 - WGS84_F) * a.1.to_radians().tan()).atan();
-            let sa0 = (azi1.to_radians().sin() * beta1.cos()).abs().min(1.0);
-            let beta_max = sa0.acos();
-            let phi_max = (beta_max.tan() / (1.0 - WGS84_F)).atan().to_degrees() + 1e-9;
-            if c1 > 0.0 {
-                n = n.max(phi_max.min(90.0));
-            } else {
-                s = s.min(-phi_max.min(90.0));
+        let mut g = GeodesicSegment::bare(a, b);
+        if g.len > SUB_M && g.ubox.e - g.ubox.w < 360.0 {
+            let k = ((g.len / SUB_M).ceil() as usize).min(512);
+            let mut prev = (a, g.azi1);
+            g.subs.reserve(k);
+            for i in 1..=k {
+                let (lat, lon, azi): (f64, f64, f64) =
+                    wgs84().direct(a.1, a.0, g.azi1, g.len * i as f64 / k as f64);
+                let cur = ((lon, lat), azi);
+                g.subs.push(geodesic_ubox(prev.0, prev.1, cur.0, cur.1));
+                prev = cur;
             }
         }
-        let ubox = if n >= 89.9999 || s <= -89.9999 || dlon.abs() >= 179.9999 {
-            UBox {
-                w: -1e9,
-                s: if s <= -89.9999 { -90.0 } else { s },
-                e: 1e9,
-                n: if n >= 89.9999 { 90.0 } else { n },
-            }
-        } else {
-            UBox {
-                w: a.0 + dlon.min(0.0) - 1e-9,
-                s: s - 1e-9,
-                e: a.0 + dlon.max(0.0) + 1e-9,
-                n: n + 1e-9,
-            }
-        };
+        g
+    }
+
+    /// Without the sub-boxes (for one-off queries).
+    pub(crate) fn bare(a: (f64, f64), b: (f64, f64)) -> GeodesicSegment {
+        let (len, azi1, azi2, _a12): (f64, f64, f64, f64) = wgs84().inverse(a.1, a.0, b.1, b.0);
         GeodesicSegment {
             a,
             b,
             azi1,
             len,
-            ubox,
+            ubox: geodesic_ubox(a, azi1, b, azi2),
+            subs: Vec::new(),
         }
+    }
+
+    /// True when something in box `o` is certainly at least `t` metres from the segment.
+    #[inline]
+    pub(crate) fn far_from_box(&self, o: &UBox, t: f64) -> bool {
+        if o.far_from(&self.ubox, t) {
+            return true;
+        }
+        if self.subs.is_empty() {
+            return false;
+        }
+        let w = o.widen(t);
+        !self.subs.iter().any(|s| w.intersects(s))
     }
 
     /// Length in metres.
@@ -238,7 +244,7 @@ impl GeodesicSegment {
     ) -> Option<Approach> {
         let t = threshold_m.max(TOUCH_M);
         let track = LonLatLine::short(p0, p1);
-        if !track.ubox().widen(t).intersects(&self.ubox) {
+        if self.far_from_box(&track.ubox(), t) {
             return None;
         }
         let mut v = initial_fraction(self.a, self.b, p0);
@@ -303,6 +309,42 @@ pub(crate) fn ubox_to_bbox(b: &UBox) -> super::BBox {
         south: b.s.max(-90.0),
         east: if e == -180.0 { 180.0 } else { e },
         north: b.n.min(90.0),
+    }
+}
+
+/// A conservative box of the geodesic from `a` (azimuth `azi1`) to `b` (forward azimuth
+/// `azi2` there): endpoints, plus the vertex when it lies between them; longitudes unwrapped
+/// from `a.0`, the short way.
+fn geodesic_ubox(a: (f64, f64), azi1: f64, b: (f64, f64), azi2: f64) -> UBox {
+    let dlon = lon_delta(a.0, b.0);
+    let (mut s, mut n) = (a.1.min(b.1), a.1.max(b.1));
+    let (c1, c2) = (azi1.to_radians().cos(), azi2.to_radians().cos());
+    if (c1 > 0.0 && c2 < 0.0) || (c1 < 0.0 && c2 > 0.0) {
+        // The vertex (extreme latitude) lies inside: Clairaut, sin α0 = sin α1 cos β1.
+        let beta1 = ((1.0 - WGS84_F) * a.1.to_radians().tan()).atan();
+        let sa0 = (azi1.to_radians().sin() * beta1.cos()).abs().min(1.0);
+        let beta_max = sa0.acos();
+        let phi_max = (beta_max.tan() / (1.0 - WGS84_F)).atan().to_degrees() + 1e-9;
+        if c1 > 0.0 {
+            n = n.max(phi_max.min(90.0));
+        } else {
+            s = s.min(-phi_max.min(90.0));
+        }
+    }
+    if n >= 89.9999 || s <= -89.9999 || dlon.abs() >= 179.9999 {
+        UBox {
+            w: -1e9,
+            s: if s <= -89.9999 { -90.0 } else { s },
+            e: 1e9,
+            n: if n >= 89.9999 { 90.0 } else { n },
+        }
+    } else {
+        UBox {
+            w: a.0 + dlon.min(0.0) - 1e-9,
+            s: s - 1e-9,
+            e: a.0 + dlon.max(0.0) + 1e-9,
+            n: n + 1e-9,
+        }
     }
 }
 
@@ -654,7 +696,7 @@ fn run_track(
 /// assert!((c.distance_m - 11_057.4).abs() < 1.0 && (c.fraction - 0.5).abs() < 1e-3);
 /// ```
 pub fn point_to_geodesic_segment(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> Closest {
-    GeodesicSegment::new(a, b).closest_to(p)
+    GeodesicSegment::bare(a, b).closest_to(p)
 }
 
 /// The least geodesic distance from `p` to the lon/lat-straight segment `a→b` (a track piece or
@@ -744,7 +786,7 @@ pub fn moving_point_vs_point(
 ) -> Option<Approach> {
     let t = threshold_m.max(TOUCH_M);
     let track = LonLatLine::short(p0, p1);
-    if !track.ubox().widen(t).intersects(&UBox::of_points(&[q])) {
+    if track.ubox().far_from(&UBox::of_points(&[q]), t) {
         return None;
     }
     // Local-frame lower bound (rigorous): the track is a segment in the frame.
@@ -810,7 +852,7 @@ pub fn moving_points_cpa(
 ) -> Option<Approach> {
     let t = threshold_m.max(TOUCH_M);
     let (pl, ql) = (LonLatLine::short(p0, p1), LonLatLine::short(q0, q1));
-    if !pl.ubox().widen(t).intersects(&ql.ubox()) {
+    if pl.ubox().far_from(&ql.ubox(), t) {
         return None;
     }
     let fr = LocalFrame::new(p0.0, p0.1);
@@ -889,7 +931,7 @@ pub fn geodesic_segments_distance(
     b0: (f64, f64),
     b1: (f64, f64),
 ) -> ClosestPair {
-    let (sa, sb) = (GeodesicSegment::new(a0, a1), GeodesicSegment::new(b0, b1));
+    let (sa, sb) = (GeodesicSegment::bare(a0, a1), GeodesicSegment::bare(b0, b1));
     let mut best = ClosestPair {
         distance_m: f64::INFINITY,
         on_first: a0,

@@ -53,6 +53,9 @@ pub fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
 
 /// Wraps a longitude into [-180, 180).
 pub fn wrap_lon(lon: f64) -> f64 {
+    if (-180.0..180.0).contains(&lon) {
+        return lon;
+    }
     let w = (lon + 180.0).rem_euclid(360.0) - 180.0;
     if w.is_finite() { w } else { lon }
 }

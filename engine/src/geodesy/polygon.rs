@@ -258,7 +258,7 @@ pub fn moving_point_vs_polygon(
 ) -> Option<Approach> {
     let track = LonLatLine::short(p0, p1);
     let tb = track.ubox();
-    if !tb.widen(threshold_m.max(0.0)).intersects(&poly.ubox) {
+    if tb.far_from(&poly.ubox, threshold_m.max(0.0)) {
         return None;
     }
     let single = t1_ms <= t0_ms;
@@ -488,7 +488,7 @@ pub fn geodesic_segment_vs_polygon_distance(
             };
         }
     }
-    let seg = GeodesicSegment::new(a, b);
+    let seg = GeodesicSegment::bare(a, b);
     let mut best = ClosestPair {
         distance_m: f64::INFINITY,
         on_first: a,

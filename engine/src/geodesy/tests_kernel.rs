@@ -629,3 +629,112 @@ fn large_random_runs() {
         assert!(c.distance_m <= o + 1e-6 && c.distance_m >= o - 1e-4);
     }
 }
+
+/// Timings of the common cases (cargo test --release -- --ignored bench_kernel --nocapture).
+#[test]
+#[ignore]
+fn bench_kernel() {
+    use std::hint::black_box;
+    use std::time::Instant;
+    fn time(name: &str, n: usize, mut f: impl FnMut(usize) -> bool) {
+        let t = Instant::now();
+        let mut hits = 0;
+        for i in 0..n {
+            hits += black_box(f(i)) as usize;
+        }
+        let ns = t.elapsed().as_nanos() as f64 / n as f64;
+        println!("{name:<60} {ns:>9.1} ns/call  hits {hits}/{n}");
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let pieces: Vec<((f64, f64), (f64, f64))> = (0..4096)
+        .map(|_| {
+            let p = (rng.gen_range(30.0..40.0), rng.gen_range(30.0..40.0));
+            (p, near!(rng, p, 1_000.0))
+        })
+        .collect();
+    let q = (35.0, 35.0);
+    let th = 15_000.0;
+    time(
+        "moving_point_vs_point, random in 10°x10° (mostly far)",
+        1 << 20,
+        |i| {
+            let (a, b) = pieces[i & 4095];
+            moving_point_vs_point(a, b, 0, 5_000, q, th).is_some()
+        },
+    );
+    let close: Vec<_> = (0..4096)
+        .map(|_| {
+            let p = near!(rng, q, rng.gen_range(16e3..40e3));
+            (p, near!(rng, p, 1_000.0))
+        })
+        .collect();
+    time(
+        "moving_point_vs_point, 16–40 km (frame prune / 1 eval)",
+        1 << 18,
+        |i| {
+            let (a, b) = close[i & 4095];
+            moving_point_vs_point(a, b, 0, 5_000, q, th).is_some()
+        },
+    );
+    let hit: Vec<_> = (0..4096)
+        .map(|_| {
+            let p = near!(rng, q, rng.gen_range(0.0..15e3));
+            (p, near!(rng, p, 1_000.0))
+        })
+        .collect();
+    time("moving_point_vs_point, within 15 km (hits)", 1 << 14, |i| {
+        let (a, b) = hit[i & 4095];
+        moving_point_vs_point(a, b, 0, 5_000, q, th).is_some()
+    });
+    let leg = GeodesicSegment::new((34.0, 34.0), (36.5, 35.5));
+    time(
+        "GeodesicSegment::moving_point_approach, random (mostly far)",
+        1 << 20,
+        |i| {
+            let (a, b) = pieces[i & 4095];
+            leg.moving_point_approach(a, b, 0, 5_000, th).is_some()
+        },
+    );
+    let along: Vec<_> = (0..4096)
+        .map(|_| {
+            let p = near!(rng, leg.point_at(rng.gen_range(0.0..1.0)), 60e3);
+            (p, near!(rng, p, 1_000.0))
+        })
+        .collect();
+    time(
+        "GeodesicSegment::moving_point_approach, within 60 km of leg",
+        1 << 14,
+        |i| {
+            let (a, b) = along[i & 4095];
+            leg.moving_point_approach(a, b, 0, 5_000, th).is_some()
+        },
+    );
+    time(
+        "moving_points_cpa, random pairs (mostly far)",
+        1 << 20,
+        |i| {
+            let ((a, b), (c, d)) = (pieces[i & 4095], pieces[(i * 7 + 1) & 4095]);
+            moving_points_cpa(a, b, c, d, 0, 5_000, 9_260.0).is_some()
+        },
+    );
+    time("moving_points_cpa, within 40 km", 1 << 16, |i| {
+        let ((a, b), (c, d)) = (close[i & 4095], hit[(i * 7 + 1) & 4095]);
+        moving_points_cpa(a, b, c, d, 0, 5_000, 9_260.0).is_some()
+    });
+    let poly = square(q, 20e3);
+    time("moving_point_vs_polygon t=0, within 40 km", 1 << 16, |i| {
+        let (a, b) = close[i & 4095];
+        moving_point_vs_polygon(a, b, 0, 5_000, &poly, 0.0).is_some()
+    });
+    time(
+        "moving_point_vs_polygon t=5 km, within 40 km",
+        1 << 14,
+        |i| {
+            let (a, b) = close[i & 4095];
+            moving_point_vs_polygon(a, b, 0, 5_000, &poly, 5_000.0).is_some()
+        },
+    );
+    time("distance_m", 1 << 18, |i| {
+        distance_m(pieces[i & 4095].0, q) > 0.0
+    });
+}
