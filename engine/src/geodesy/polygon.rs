@@ -494,19 +494,19 @@ pub fn geodesic_segment_vs_polygon_distance(
         on_first: a,
         on_second: a,
     };
-    // Nearest edges first, so that the box prune bites early.
+    // Nearest edges first (by a cheap local-frame estimate), so that the box prune bites early.
+    let mid = seg.point_at(0.5);
+    let frame = super::LocalFrame::new(mid.0, mid.1);
     let mut order: Vec<(f64, usize)> = poly
         .edges
         .iter()
         .enumerate()
         .map(|(i, (e, _))| {
-            let m = e.at(0.5);
-            (super::distance_m(seg.point_at(0.5), (m.lon, m.lat)), i)
+            let m = (e.lon0 + 0.5 * e.dlon, e.lat0 + 0.5 * e.dlat);
+            (frame.distance_m(mid, m), i)
         })
         .collect();
-    if poly.edges.len() > 8 {
-        order.sort_by(|x, y| x.0.total_cmp(&y.0));
-    }
+    order.sort_by(|x, y| x.0.total_cmp(&y.0));
     for (_, i) in order {
         geodesic_vs_curve(&seg, &poly.edges[i].0, &mut best);
         if best.distance_m < TOUCH_M * 1e-3 {

@@ -249,7 +249,14 @@ fn moving_point_vs_point_oracle_and_planted_near_misses() {
         let dt = 60_000;
         let mut d = |u: f64| dist(lin_at(p0, p1, u), q);
         let (omin, _) = oracle_min(&mut d, 2000);
-        for t in [omin * 0.998, omin * 1.002, 20_000.0, 9_260.0] {
+        for t in [
+            omin * 0.998,
+            omin * 1.002,
+            omin * (1.0 - 1e-6),
+            omin * (1.0 + 1e-6),
+            20_000.0,
+            9_260.0,
+        ] {
             let got = moving_point_vs_point(p0, p1, 0, dt, q, t);
             check_approach(
                 &format!("{r:?} {p0:?}->{p1:?} vs {q:?} t={t}"),
@@ -275,7 +282,13 @@ fn moving_points_cpa_oracle_and_planted_near_misses() {
         let dt = 60_000;
         let mut d = |u: f64| dist(lin_at(p0, p1, u), lin_at(q0, q1, u));
         let (omin, _) = oracle_min(&mut d, 2000);
-        for t in [omin * 0.998, omin * 1.002, 9_260.0] {
+        for t in [
+            omin * 0.998,
+            omin * 1.002,
+            omin * (1.0 - 1e-6),
+            omin * (1.0 + 1e-6),
+            9_260.0,
+        ] {
             let got = moving_points_cpa(p0, p1, q0, q1, 0, dt, t);
             check_approach(
                 &format!("{r:?} {p0:?}->{p1:?} vs {q0:?}->{q1:?} t={t}"),
@@ -310,7 +323,13 @@ fn moving_point_vs_geodesic_segment_oracle_and_planted_near_misses() {
         let dt = 60_000;
         let mut d = |u: f64| oracle_point_geo(lin_at(p0, p1, u), a, b, 40);
         let (omin, _) = oracle_min(&mut d, 60);
-        for t in [omin * 0.998, omin * 1.002, 15_000.0] {
+        for t in [
+            omin * 0.998,
+            omin * 1.002,
+            omin * (1.0 - 1e-6),
+            omin * (1.0 + 1e-6),
+            15_000.0,
+        ] {
             let got = moving_point_vs_geodesic_segment(p0, p1, 0, dt, a, b, t);
             check_approach(
                 &format!("{r:?} {p0:?}->{p1:?} vs {a:?}->{b:?} t={t}"),
