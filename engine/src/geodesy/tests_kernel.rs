@@ -77,8 +77,15 @@ enum Regime {
     High,
     Anti,
     South,
+    Polar,
 }
-const REGIMES: [Regime; 4] = [Regime::Mid, Regime::High, Regime::Anti, Regime::South];
+const REGIMES: [Regime; 5] = [
+    Regime::Mid,
+    Regime::High,
+    Regime::Anti,
+    Regime::South,
+    Regime::Polar,
+];
 
 fn base(rng: &mut ChaCha8Rng, r: Regime) -> (f64, f64) {
     match r {
@@ -89,6 +96,7 @@ fn base(rng: &mut ChaCha8Rng, r: Regime) -> (f64, f64) {
             rng.gen_range(-60.0..60.0),
         ),
         Regime::South => (rng.gen_range(-180.0..180.0), rng.gen_range(-80.0..-40.0)),
+        Regime::Polar => (rng.gen_range(-180.0..180.0), rng.gen_range(86.0..88.5)),
     }
 }
 
@@ -122,7 +130,7 @@ fn scale(rng: &mut ChaCha8Rng) -> f64 {
 fn point_to_geodesic_segment_matches_oracle() {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     for i in 0..n(400) {
-        let r = REGIMES[i % 4];
+        let r = REGIMES[i % REGIMES.len()];
         let a = base(&mut rng, r);
         let len = scale(&mut rng);
         let b = near!(rng, a, len);
@@ -152,7 +160,7 @@ fn point_to_geodesic_segment_matches_oracle() {
 fn point_to_lonlat_segment_matches_oracle() {
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     for i in 0..n(300) {
-        let r = REGIMES[i % 4];
+        let r = REGIMES[i % REGIMES.len()];
         let a = base(&mut rng, r);
         let b = near!(rng, a, scale(&mut rng));
         let p = near!(
@@ -242,7 +250,7 @@ fn check_approach(
 fn moving_point_vs_point_oracle_and_planted_near_misses() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     for i in 0..n(160) {
-        let r = REGIMES[i % 4];
+        let r = REGIMES[i % REGIMES.len()];
         let q = base(&mut rng, r);
         let p0 = near!(rng, q, rng.gen_range(1e3..40e3));
         let p1 = near!(rng, p0, rng.gen_range(1.0..60e3));
@@ -275,7 +283,7 @@ fn moving_point_vs_point_oracle_and_planted_near_misses() {
 fn moving_points_cpa_oracle_and_planted_near_misses() {
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     for i in 0..n(160) {
-        let r = REGIMES[i % 4];
+        let r = REGIMES[i % REGIMES.len()];
         let c = base(&mut rng, r);
         let (p0, q0) = (near!(rng, c, 30e3), near!(rng, c, 30e3));
         let (p1, q1) = (near!(rng, p0, 20e3), near!(rng, q0, 20e3));
@@ -307,7 +315,7 @@ fn moving_points_cpa_oracle_and_planted_near_misses() {
 fn moving_point_vs_geodesic_segment_oracle_and_planted_near_misses() {
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     for i in 0..n(20) {
-        let r = REGIMES[i % 4];
+        let r = REGIMES[i % REGIMES.len()];
         let a = base(&mut rng, r);
         let b = near!(
             rng,
@@ -348,7 +356,7 @@ fn moving_point_vs_geodesic_segment_oracle_and_planted_near_misses() {
 fn geodesic_segments_distance_oracle() {
     let mut rng = ChaCha8Rng::seed_from_u64(6);
     for i in 0..n(24) {
-        let r = REGIMES[i % 4];
+        let r = REGIMES[i % REGIMES.len()];
         let a0 = base(&mut rng, r);
         let a1 = near!(rng, a0, scale(&mut rng).max(1e3));
         let b0 = near!(rng, geo_at(a0, a1, rng.gen_range(0.0..1.0)), 50e3);
@@ -382,7 +390,7 @@ fn perpendicular_leg(v: (f64, f64), az_out: f64, off: f64, half: f64) -> ((f64, 
 fn one_centimetre_segments() {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     for i in 0..40 {
-        let r = REGIMES[i % 4];
+        let r = REGIMES[i % REGIMES.len()];
         let a0 = base(&mut rng, r);
         let a1 = near!(rng, a0, rng.gen_range(10e3..1_500e3));
         let (_, _, az_end, _): (f64, f64, f64, f64) = wgs84().inverse(a0.1, a0.0, a1.1, a1.0);
@@ -476,7 +484,7 @@ fn polygon_contains_antimeridian_holes_and_boundary() {
 fn polygon_distance_to_point_oracle() {
     let mut rng = ChaCha8Rng::seed_from_u64(8);
     for i in 0..60 {
-        let r = REGIMES[i % 4];
+        let r = REGIMES[i % REGIMES.len()];
         let c = base(&mut rng, r);
         let poly = square(c, rng.gen_range(100.0..50e3));
         let p = near!(rng, c, 80e3);
@@ -493,7 +501,7 @@ fn polygon_distance_to_point_oracle() {
 fn moving_point_vs_polygon_one_centimetre_and_oracle() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     for i in 0..n(40) {
-        let r = REGIMES[i % 4];
+        let r = REGIMES[i % REGIMES.len()];
         let c = base(&mut rng, r);
         let half = rng.gen_range(1e3..30e3);
         let poly = square(c, half);
@@ -536,7 +544,7 @@ fn moving_point_vs_polygon_one_centimetre_and_oracle() {
 fn geodesic_vs_polygon_one_centimetre_and_oracle() {
     let mut rng = ChaCha8Rng::seed_from_u64(10);
     for i in 0..n(24) {
-        let r = REGIMES[i % 4];
+        let r = REGIMES[i % REGIMES.len()];
         let c = base(&mut rng, r);
         let half = rng.gen_range(1e3..30e3);
         // A diamond: tip vertices, so that a leg can pass 1 cm off a vertex.
@@ -580,7 +588,7 @@ fn geodesic_vs_polygon_one_centimetre_and_oracle() {
 fn local_frame_bounds_are_conservative() {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     for i in 0..20_000 {
-        let r = REGIMES[i % 4];
+        let r = REGIMES[i % REGIMES.len()];
         let p = base(&mut rng, r);
         let q = near!(rng, p, scale(&mut rng).min(300e3));
         let f = LocalFrame::new(
@@ -603,7 +611,7 @@ fn local_frame_bounds_are_conservative() {
 fn geodesic_bbox_contains_the_geodesic() {
     let mut rng = ChaCha8Rng::seed_from_u64(12);
     for i in 0..2_000 {
-        let r = REGIMES[i % 4];
+        let r = REGIMES[i % REGIMES.len()];
         let a = base(&mut rng, r);
         let b = near!(rng, a, rng.gen_range(1e3..3_000e3));
         let bb = GeodesicSegment::new(a, b).bbox();
@@ -623,7 +631,7 @@ fn geodesic_bbox_contains_the_geodesic() {
 fn large_random_runs() {
     let mut rng = ChaCha8Rng::seed_from_u64(99);
     for i in 0..2_000 {
-        let r = REGIMES[i % 4];
+        let r = REGIMES[i % REGIMES.len()];
         let q = base(&mut rng, r);
         let p0 = near!(rng, q, rng.gen_range(1e3..40e3));
         let p1 = near!(rng, p0, rng.gen_range(1.0..60e3));
