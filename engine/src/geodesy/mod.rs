@@ -4,6 +4,42 @@
 //! Reported distances come from geographiclib (Karney's algorithm, error ≈ 15 nm); cheaper
 //! bounds are used only to discard candidates that are certainly too far away.
 //!
+//! # Conventions
+//! * Points are `(lon, lat)` in degrees (finite; latitudes up to ±89° are supported by every
+//!   function, longitudes in any window: everything is antimeridian-safe). Distances are metres
+//!   on WGS84.
+//! * **Track pieces** (between two reports) move linearly in lon/lat over time, longitude the
+//!   short way; **route legs** are geodesics ([`GeodesicSegment`]); **zone edges** are straight in
+//!   lon/lat ([`Polygon`]).
+//!
+//! # The geometry kernel
+//! | question | function |
+//! | --- | --- |
+//! | point ↔ leg | [`point_to_geodesic_segment`], [`GeodesicSegment::closest_to`] |
+//! | point ↔ lon/lat segment | [`point_to_lonlat_segment`] |
+//! | track piece ↔ leg, within a threshold | [`moving_point_vs_geodesic_segment`], [`GeodesicSegment::moving_point_approach`] |
+//! | track piece ↔ point | [`moving_point_vs_point`] |
+//! | track piece ↔ track piece (loss of separation, CPA) | [`moving_points_cpa`] |
+//! | track piece ↔ zone | [`moving_point_vs_polygon`] |
+//! | leg ↔ leg, leg ↔ zone | [`geodesic_segments_distance`], [`geodesic_segment_vs_polygon_distance`] |
+//! | point ↔ zone | [`Polygon::contains`], [`Polygon::distance_to_point`] |
+//!
+//! **Guarantees.** Every distance reported is a geographiclib distance between the two points
+//! reported (exact to nanometres) and the minimum is found by Newton / regula falsi on the
+//! curve parameters with derivatives from geographiclib azimuths, so it is exact to ≈ 1 µm (far
+//! inside the contract's 0.1 % / 1 m). Threshold decisions are taken on those values: a
+//! near miss at `threshold × (1 ± 10⁻⁶)` is classified right; a threshold of 0 means touching
+//! (within [`TOUCH_M`] = 1 mm, or exactly in lon/lat for containment), so objects 1 cm apart do
+//! not touch and objects overlapping by 1 cm do. Times are in integer milliseconds, intervals
+//! rounded outward. The root finders assume that on each piece a curve is cut into (≤ 200 km
+//! and ≤ 1/16 of its radius of geodesic curvature) the distance is unimodal, which holds for
+//! distances well below that radius (≈ 1 000 km at 80°, ≈ 110 km at 89°).
+//!
+//! **Cost.** Rigorous pruning comes first: antimeridian-aware boxes widened by the threshold
+//! (a trig-free latitude test, ≈ 20 ns), local-frame lower bounds ([`LocalFrame`]), and a
+//! Lipschitz bound from one geodesic evaluation. Only pieces that may come within the threshold
+//! pay the ≈ 10–30 geographiclib calls (≈ 5–15 µs) of the exact solution.
+//!
 //! ```
 //! use deconflict_engine::geodesy::{distance_m, BBox};
 //! let d = distance_m((0.0, 0.0), (1.0, 0.0));
@@ -14,6 +50,20 @@
 
 use geographiclib_rs::{Geodesic, InverseGeodesic};
 use std::sync::LazyLock;
+
+mod frame;
+mod kernel;
+mod polygon;
+#[cfg(test)]
+mod tests_kernel;
+
+pub use frame::{LocalFrame, WGS84_E2, meridional_radius, normal_radius, parallel_radius};
+pub use kernel::{
+    Approach, Closest, ClosestPair, GeodesicSegment, TOUCH_M, geodesic_segments_distance,
+    moving_point_vs_geodesic_segment, moving_point_vs_point, moving_points_cpa,
+    point_to_geodesic_segment, point_to_lonlat_segment,
+};
+pub use polygon::{Polygon, geodesic_segment_vs_polygon_distance, moving_point_vs_polygon};
 
 /// WGS84 semi-major axis, metres.
 pub const WGS84_A: f64 = 6_378_137.0;
@@ -39,6 +89,9 @@ pub fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
 
 /// Wraps a longitude into [-180, 180).
 pub fn wrap_lon(lon: f64) -> f64 {
+    if (-180.0..180.0).contains(&lon) {
+        return lon;
+    }
     let w = (lon + 180.0).rem_euclid(360.0) - 180.0;
     if w.is_finite() { w } else { lon }
 }

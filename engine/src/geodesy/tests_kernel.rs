@@ -1,0 +1,767 @@
+//! Oracle tests of the geometry kernel: dense sampling with geographiclib (`inverse`,
+//! `direct`) refined by golden-section search, on seeded random cases.
+
+use super::*;
+use geographiclib_rs::DirectGeodesic;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn dist(a: (f64, f64), b: (f64, f64)) -> f64 {
+    distance_m(a, b)
+}
+
+fn direct(p: (f64, f64), azi: f64, s: f64) -> (f64, f64) {
+    let (lat, lon): (f64, f64) = wgs84().direct(p.1, p.0, azi, s);
+    (lon, lat)
+}
+
+/// Geodesic point at fraction u of a→b.
+fn geo_at(a: (f64, f64), b: (f64, f64), u: f64) -> (f64, f64) {
+    let (s, azi, _, _): (f64, f64, f64, f64) = wgs84().inverse(a.1, a.0, b.1, b.0);
+    direct(a, azi, u * s)
+}
+
+fn lin_at(a: (f64, f64), b: (f64, f64), u: f64) -> (f64, f64) {
+    (
+        wrap_lon(a.0 + u * lon_delta(a.0, b.0)),
+        a.1 + u * (b.1 - a.1),
+    )
+}
+
+/// Minimum of f on [0,1]: n samples, then golden-section around the best sample.
+fn oracle_min(f: &mut dyn FnMut(f64) -> f64, n: usize) -> (f64, f64) {
+    let mut best = (f64::INFINITY, 0.0);
+    for i in 0..=n {
+        let u = i as f64 / n as f64;
+        let d = f(u);
+        if d < best.0 {
+            best = (d, u);
+        }
+    }
+    let h = 1.0 / n as f64;
+    let (mut lo, mut hi) = ((best.1 - h).max(0.0), (best.1 + h).min(1.0));
+    let g = 0.618_033_988_749_894_9;
+    for _ in 0..40 {
+        let (m1, m2) = (hi - g * (hi - lo), lo + g * (hi - lo));
+        if f(m1) < f(m2) { hi = m2 } else { lo = m1 }
+    }
+    let u = 0.5 * (lo + hi);
+    let d = f(u);
+    if d < best.0 { (d, u) } else { best }
+}
+
+fn oracle_point_geo(p: (f64, f64), a: (f64, f64), b: (f64, f64), n: usize) -> f64 {
+    let (s, azi, _, _): (f64, f64, f64, f64) = wgs84().inverse(a.1, a.0, b.1, b.0);
+    oracle_min(&mut |u| dist(p, direct(a, azi, u * s)), n).0
+}
+
+fn oracle_point_lin(p: (f64, f64), a: (f64, f64), b: (f64, f64), n: usize) -> f64 {
+    oracle_min(&mut |u| dist(p, lin_at(a, b, u)), n).0
+}
+
+/// Case counts are multiplied by 10 with `GEODESY_LARGE=1` (larger runs).
+fn n(k: usize) -> usize {
+    if std::env::var_os("GEODESY_LARGE").is_some() {
+        10 * k
+    } else {
+        k
+    }
+}
+
+/// Instants checked for coverage of the sub-threshold interval.
+const COVER: usize = 200;
+
+#[derive(Clone, Copy, Debug)]
+enum Regime {
+    Mid,
+    High,
+    Anti,
+    South,
+    Polar,
+}
+const REGIMES: [Regime; 5] = [
+    Regime::Mid,
+    Regime::High,
+    Regime::Anti,
+    Regime::South,
+    Regime::Polar,
+];
+
+fn base(rng: &mut ChaCha8Rng, r: Regime) -> (f64, f64) {
+    match r {
+        Regime::Mid => (rng.gen_range(-20.0..40.0), rng.gen_range(30.0..50.0)),
+        Regime::High => (rng.gen_range(-180.0..180.0), rng.gen_range(78.0..82.0)),
+        Regime::Anti => (
+            wrap_lon(rng.gen_range(179.0..181.0)),
+            rng.gen_range(-60.0..60.0),
+        ),
+        Regime::South => (rng.gen_range(-180.0..180.0), rng.gen_range(-80.0..-40.0)),
+        Regime::Polar => (rng.gen_range(-180.0..180.0), rng.gen_range(86.0..88.5)),
+    }
+}
+
+fn near_(rng: &mut ChaCha8Rng, p: (f64, f64), max_m: f64) -> (f64, f64) {
+    let q = direct(
+        p,
+        rng.gen_range(0.0..360.0),
+        max_m * rng.gen_range(0.0..1.0f64),
+    );
+    (wrap_lon(q.0), q.1)
+}
+
+macro_rules! near {
+    ($rng:ident, $p:expr, $d:expr) => {{
+        let p = $p;
+        let d = $d;
+        near_(&mut $rng, p, d)
+    }};
+}
+
+fn scale(rng: &mut ChaCha8Rng) -> f64 {
+    // tiny, normal, long
+    match rng.gen_range(0..3) {
+        0 => 10f64.powf(rng.gen_range(0.0..3.0)),
+        1 => 10f64.powf(rng.gen_range(3.0..5.0)),
+        _ => rng.gen_range(500e3..2_000e3),
+    }
+}
+
+#[test]
+fn point_to_geodesic_segment_matches_oracle() {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    for i in 0..n(400) {
+        let r = REGIMES[i % REGIMES.len()];
+        let a = base(&mut rng, r);
+        let len = scale(&mut rng);
+        let b = near!(rng, a, len);
+        let p = near!(
+            rng,
+            geo_at(a, b, rng.gen_range(-0.2..1.2)),
+            scale(&mut rng).min(300e3)
+        );
+        let c = point_to_geodesic_segment(p, a, b);
+        let o = oracle_point_geo(p, a, b, 2000);
+        assert!(
+            c.distance_m <= o + 1e-6,
+            "{r:?} {p:?} {a:?} {b:?}: {} > oracle {o}",
+            c.distance_m
+        );
+        assert!(
+            c.distance_m >= o - 1e-4 - 1e-9 * o,
+            "{r:?} {p:?} {a:?} {b:?}: {} < oracle {o}",
+            c.distance_m
+        );
+        assert!((dist(p, c.point) - c.distance_m).abs() < 1e-6);
+        assert!((dist(c.point, geo_at(a, b, c.fraction)) < 1e-3));
+    }
+}
+
+#[test]
+fn point_to_lonlat_segment_matches_oracle() {
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    for i in 0..n(300) {
+        let r = REGIMES[i % REGIMES.len()];
+        let a = base(&mut rng, r);
+        let b = near!(rng, a, scale(&mut rng));
+        let p = near!(
+            rng,
+            lin_at(a, b, rng.gen_range(-0.2..1.2)),
+            scale(&mut rng).min(300e3)
+        );
+        let c = point_to_lonlat_segment(p, a, b);
+        let o = oracle_point_lin(p, a, b, 4000);
+        assert!(
+            c.distance_m <= o + 1e-6,
+            "{r:?} {p:?} {a:?} {b:?}: {} > oracle {o}",
+            c.distance_m
+        );
+        assert!(
+            c.distance_m >= o - 1e-4 - 1e-9 * o,
+            "{r:?}: {} < oracle {o}",
+            c.distance_m
+        );
+    }
+}
+
+/// Checks an approach against the sampled distance function `d(u)` (times 0..dt ms).
+fn check_approach(
+    what: &str,
+    got: Option<Approach>,
+    d: &mut dyn FnMut(f64) -> f64,
+    dt: i64,
+    t: f64,
+    omin: f64,
+    cover: usize,
+) {
+    let t = t.max(TOUCH_M);
+    let ou = 0.0;
+    match got {
+        None => assert!(
+            omin >= t * (1.0 - 1e-9),
+            "{what}: missed, oracle min {omin} at u={ou} < {t}"
+        ),
+        Some(a) => {
+            assert!(
+                omin < t * (1.0 + 1e-9) + 1e-6,
+                "{what}: false alarm, oracle min {omin} ≥ {t}"
+            );
+            assert!(
+                a.min_distance_m <= omin + 1e-6,
+                "{what}: min {} > oracle {omin}",
+                a.min_distance_m
+            );
+            assert!(
+                a.min_distance_m >= omin - 1e-4 - 1e-9 * omin,
+                "{what}: min {} < oracle {omin}",
+                a.min_distance_m
+            );
+            assert!(a.min_distance_m < t);
+            // Every sampled sub-threshold instant is covered.
+            for i in 0..=cover {
+                let u = i as f64 / cover as f64;
+                let ms = (u * dt as f64).round() as i64;
+                if d(u) < t * (1.0 - 1e-6) {
+                    assert!(
+                        ms >= a.start_ms - 1 && ms <= a.end_ms + 1,
+                        "{what}: {ms} not in [{}, {}]",
+                        a.start_ms,
+                        a.end_ms
+                    );
+                }
+            }
+            // The ends are tight: just outside them the distance is ≥ threshold (or at the ends).
+            for (edge, step) in [(a.start_ms, -2), (a.end_ms, 2)] {
+                let ms = edge + step;
+                if ms > 0 && ms < dt {
+                    let dv = d(ms as f64 / dt as f64);
+                    assert!(
+                        dv >= t * (1.0 - 1e-7),
+                        "{what}: at {ms} distance {dv} < {t} outside [{}, {}]",
+                        a.start_ms,
+                        a.end_ms
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn moving_point_vs_point_oracle_and_planted_near_misses() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    for i in 0..n(160) {
+        let r = REGIMES[i % REGIMES.len()];
+        let q = base(&mut rng, r);
+        let p0 = near!(rng, q, rng.gen_range(1e3..40e3));
+        let p1 = near!(rng, p0, rng.gen_range(1.0..60e3));
+        let dt = 60_000;
+        let mut d = |u: f64| dist(lin_at(p0, p1, u), q);
+        let (omin, _) = oracle_min(&mut d, 2000);
+        for t in [
+            omin * 0.998,
+            omin * 1.002,
+            omin * (1.0 - 1e-6),
+            omin * (1.0 + 1e-6),
+            20_000.0,
+            9_260.0,
+        ] {
+            let got = moving_point_vs_point(p0, p1, 0, dt, q, t);
+            check_approach(
+                &format!("{r:?} {p0:?}->{p1:?} vs {q:?} t={t}"),
+                got,
+                &mut d,
+                dt,
+                t,
+                omin,
+                COVER,
+            );
+        }
+    }
+}
+
+#[test]
+fn moving_points_cpa_oracle_and_planted_near_misses() {
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    for i in 0..n(160) {
+        let r = REGIMES[i % REGIMES.len()];
+        let c = base(&mut rng, r);
+        let (p0, q0) = (near!(rng, c, 30e3), near!(rng, c, 30e3));
+        let (p1, q1) = (near!(rng, p0, 20e3), near!(rng, q0, 20e3));
+        let dt = 60_000;
+        let mut d = |u: f64| dist(lin_at(p0, p1, u), lin_at(q0, q1, u));
+        let (omin, _) = oracle_min(&mut d, 2000);
+        for t in [
+            omin * 0.998,
+            omin * 1.002,
+            omin * (1.0 - 1e-6),
+            omin * (1.0 + 1e-6),
+            9_260.0,
+        ] {
+            let got = moving_points_cpa(p0, p1, q0, q1, 0, dt, t);
+            check_approach(
+                &format!("{r:?} {p0:?}->{p1:?} vs {q0:?}->{q1:?} t={t}"),
+                got,
+                &mut d,
+                dt,
+                t,
+                omin,
+                COVER,
+            );
+        }
+    }
+}
+
+#[test]
+fn moving_point_vs_geodesic_segment_oracle_and_planted_near_misses() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    for i in 0..n(20) {
+        let r = REGIMES[i % REGIMES.len()];
+        let a = base(&mut rng, r);
+        let b = near!(
+            rng,
+            a,
+            if i % 3 == 0 {
+                rng.gen_range(500e3..2_000e3)
+            } else {
+                rng.gen_range(1e3..100e3)
+            }
+        );
+        let p0 = near!(rng, geo_at(a, b, rng.gen_range(-0.1..1.1)), 30e3);
+        let p1 = near!(rng, p0, 20e3);
+        let dt = 60_000;
+        let mut d = |u: f64| oracle_point_geo(lin_at(p0, p1, u), a, b, 40);
+        let (omin, _) = oracle_min(&mut d, 60);
+        for t in [
+            omin * 0.998,
+            omin * 1.002,
+            omin * (1.0 - 1e-6),
+            omin * (1.0 + 1e-6),
+            15_000.0,
+        ] {
+            let got = moving_point_vs_geodesic_segment(p0, p1, 0, dt, a, b, t);
+            check_approach(
+                &format!("{r:?} {p0:?}->{p1:?} vs {a:?}->{b:?} t={t}"),
+                got,
+                &mut d,
+                dt,
+                t,
+                omin,
+                COVER,
+            );
+        }
+    }
+}
+
+#[test]
+fn geodesic_segments_distance_oracle() {
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    for i in 0..n(24) {
+        let r = REGIMES[i % REGIMES.len()];
+        let a0 = base(&mut rng, r);
+        let a1 = near!(rng, a0, scale(&mut rng).max(1e3));
+        let b0 = near!(rng, geo_at(a0, a1, rng.gen_range(0.0..1.0)), 50e3);
+        let b1 = near!(rng, b0, scale(&mut rng).clamp(1e3, 300e3));
+        let got = geodesic_segments_distance(a0, a1, b0, b1);
+        let (sb, azb, _, _): (f64, f64, f64, f64) = wgs84().inverse(b0.1, b0.0, b1.1, b1.0);
+        let o = oracle_min(
+            &mut |u| oracle_point_geo(direct(b0, azb, u * sb), a0, a1, 60),
+            80,
+        )
+        .0;
+        let o = if o < TOUCH_M { 0.0 } else { o };
+        assert!(
+            (got.distance_m - o).abs() <= 1e-3 + 1e-8 * o,
+            "{r:?} {a0:?}->{a1:?} {b0:?}->{b1:?}: {} vs {o}",
+            got.distance_m
+        );
+        assert!((dist(got.on_first, got.on_second) - got.distance_m).abs() < 2e-3);
+    }
+}
+
+/// A geodesic through the point at `off` metres from `v` in direction `az_out`, perpendicular to
+/// that direction, ±`half` metres long.
+fn perpendicular_leg(v: (f64, f64), az_out: f64, off: f64, half: f64) -> ((f64, f64), (f64, f64)) {
+    let (lat, lon, az): (f64, f64, f64) = wgs84().direct(v.1, v.0, az_out, off);
+    let x = (lon, lat);
+    (direct(x, az + 90.0, half), direct(x, az - 90.0, half))
+}
+
+#[test]
+fn one_centimetre_segments() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    for i in 0..40 {
+        let r = REGIMES[i % REGIMES.len()];
+        let a0 = base(&mut rng, r);
+        let a1 = near!(rng, a0, rng.gen_range(10e3..1_500e3));
+        let (_, _, az_end, _): (f64, f64, f64, f64) = wgs84().inverse(a0.1, a0.0, a1.1, a1.0);
+        for (off, touch) in [(0.01, false), (-0.01, true)] {
+            // b crosses the extension of a just beyond a1 (off > 0) or just before it.
+            let (b0, b1) = perpendicular_leg(a1, az_end, off, 20e3);
+            let d = geodesic_segments_distance(a0, a1, b0, b1).distance_m;
+            assert_eq!(d == 0.0, touch, "{r:?} off={off}: {d}");
+            if !touch {
+                assert!((d - 0.01).abs() < 1e-4, "{d}");
+            }
+        }
+    }
+}
+
+fn square(c: (f64, f64), half_m: f64) -> Polygon {
+    // A lon/lat rectangle about 2·half_m wide.
+    let dlat = (half_m / meridional_radius(c.1)).to_degrees();
+    let dlon = (half_m / parallel_radius(c.1)).to_degrees();
+    let v = vec![
+        (c.0 - dlon, c.1 - dlat),
+        (c.0 + dlon, c.1 - dlat),
+        (c.0 + dlon, c.1 + dlat),
+        (c.0 - dlon, c.1 + dlat),
+        (c.0 - dlon, c.1 - dlat),
+    ];
+    Polygon::new(
+        v.into_iter().map(|(x, y)| (wrap_lon(x), y)).collect(),
+        vec![],
+    )
+    .unwrap()
+}
+
+fn oracle_poly_point(poly: &Polygon, p: (f64, f64), n: usize) -> f64 {
+    if poly.contains(p) {
+        return 0.0;
+    }
+    let r = &poly.rings()[0];
+    r.windows(2)
+        .map(|w| oracle_point_lin(p, w[0], w[1], n))
+        .fold(f64::INFINITY, f64::min)
+}
+
+#[test]
+fn polygon_contains_antimeridian_holes_and_boundary() {
+    let p = Polygon::new(
+        vec![
+            (178.0, -2.0),
+            (-178.0, -2.0),
+            (-178.0, 2.0),
+            (178.0, 2.0),
+            (178.0, -2.0),
+        ],
+        vec![vec![
+            (179.0, -1.0),
+            (179.0, 1.0),
+            (-179.0, 1.0),
+            (-179.0, -1.0),
+            (179.0, -1.0),
+        ]],
+    )
+    .unwrap();
+    assert!(p.contains((178.5, 0.0)) && p.contains((-178.5, 0.0)));
+    assert!(!p.contains((180.0, 0.0)) && !p.contains((-180.0, 0.5)));
+    assert!(
+        p.contains((179.0, 0.0)) && p.contains((-179.0, 0.5)),
+        "hole boundary belongs to the polygon"
+    );
+    assert!(p.contains((178.0, 2.0)) && p.contains((-178.0, -2.0)));
+    assert!(!p.contains((177.999_999, 0.0)) && !p.contains((0.0, 0.0)));
+    let bb = p.bbox();
+    assert!(bb.crosses_antimeridian() && bb.west == 178.0 && bb.east == -178.0);
+    // Unwrapped input means the same.
+    let q = Polygon::new(
+        vec![
+            (178.0, -2.0),
+            (182.0, -2.0),
+            (182.0, 2.0),
+            (178.0, 2.0),
+            (178.0, -2.0),
+        ],
+        vec![],
+    )
+    .unwrap();
+    assert!(q.contains((-179.0, 0.0)) && q.contains((180.0, 0.0)) && !q.contains((-177.9, 0.0)));
+    assert!(Polygon::new(vec![(0.0, 0.0), (1.0, 0.0), (0.0, 0.0), (0.0, 0.0)], vec![]).is_err());
+    assert!(Polygon::new(vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0)], vec![]).is_err());
+}
+
+#[test]
+fn polygon_distance_to_point_oracle() {
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    for i in 0..60 {
+        let r = REGIMES[i % REGIMES.len()];
+        let c = base(&mut rng, r);
+        let poly = square(c, rng.gen_range(100.0..50e3));
+        let p = near!(rng, c, 80e3);
+        let got = poly.distance_to_point(p).distance_m;
+        let o = oracle_poly_point(&poly, p, 2000);
+        assert!(
+            (got - o).abs() <= 1e-4 + 1e-9 * o,
+            "{r:?} {p:?}: {got} vs {o}"
+        );
+    }
+}
+
+#[test]
+fn moving_point_vs_polygon_one_centimetre_and_oracle() {
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    for i in 0..n(40) {
+        let r = REGIMES[i % REGIMES.len()];
+        let c = base(&mut rng, r);
+        let half = rng.gen_range(1e3..30e3);
+        let poly = square(c, half);
+        let ring = poly.rings()[0].clone();
+        // A track parallel to the southern edge, 1 cm outside / inside.
+        let dlat_cm = (0.01 / meridional_radius(ring[0].1)).to_degrees();
+        for (sign, hit) in [(-1.0, false), (1.0, true), (0.0, true)] {
+            let y = ring[0].1 + sign * dlat_cm;
+            let (p0, p1) = (
+                (wrap_lon(ring[0].0 - 0.5), y),
+                (wrap_lon(ring[1].0 + 0.5), y),
+            );
+            let got = moving_point_vs_polygon(p0, p1, 0, 60_000, &poly, 0.0);
+            assert_eq!(got.is_some(), hit, "{r:?} sign {sign}");
+        }
+        // Random tracks with thresholds around the oracle minimum.
+        let p0 = near!(rng, c, half + 30e3);
+        let p1 = near!(rng, p0, 30e3);
+        let dt = 60_000;
+        let mut d = |u: f64| oracle_poly_point(&poly, lin_at(p0, p1, u), 40);
+        let (omin, _) = oracle_min(&mut d, 60);
+        if omin > 1.0 {
+            for t in [omin * 0.998, omin * 1.002] {
+                let got = moving_point_vs_polygon(p0, p1, 0, dt, &poly, t);
+                check_approach(
+                    &format!("{r:?} {p0:?}->{p1:?} t={t}"),
+                    got,
+                    &mut d,
+                    dt,
+                    t,
+                    omin,
+                    COVER,
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn geodesic_vs_polygon_one_centimetre_and_oracle() {
+    let mut rng = ChaCha8Rng::seed_from_u64(10);
+    for i in 0..n(24) {
+        let r = REGIMES[i % REGIMES.len()];
+        let c = base(&mut rng, r);
+        let half = rng.gen_range(1e3..30e3);
+        // A diamond: tip vertices, so that a leg can pass 1 cm off a vertex.
+        let dlat = (half / meridional_radius(c.1)).to_degrees();
+        let dlon = (half / parallel_radius(c.1)).to_degrees();
+        let v = [
+            (c.0, c.1 - dlat),
+            (c.0 + dlon, c.1),
+            (c.0, c.1 + dlat),
+            (c.0 - dlon, c.1),
+            (c.0, c.1 - dlat),
+        ];
+        let poly = Polygon::new(v.iter().map(|p| (wrap_lon(p.0), p.1)).collect(), vec![]).unwrap();
+        let tip = (wrap_lon(c.0 + dlon), c.1);
+        for (off, touch) in [(0.01, false), (-0.01, true)] {
+            let (a, b) = perpendicular_leg(tip, 90.0, off, rng.gen_range(1e3..500e3));
+            let d = geodesic_segment_vs_polygon_distance(a, b, &poly);
+            assert_eq!(d.distance_m == 0.0, touch, "{r:?} off {off}: {:?}", d);
+            if !touch {
+                assert!((d.distance_m - 0.01).abs() < 2e-4, "{:?}", d);
+            }
+        }
+        let a = near!(rng, c, half + 100e3);
+        let b = near!(rng, a, rng.gen_range(10e3..400e3));
+        let got = geodesic_segment_vs_polygon_distance(a, b, &poly).distance_m;
+        let (s, az, _, _): (f64, f64, f64, f64) = wgs84().inverse(a.1, a.0, b.1, b.0);
+        let o = oracle_min(
+            &mut |u| oracle_poly_point(&poly, direct(a, az, u * s), 40),
+            80,
+        )
+        .0;
+        let o = if o < TOUCH_M { 0.0 } else { o };
+        assert!(
+            (got - o).abs() <= 1e-3 + 1e-8 * o,
+            "{r:?} {a:?}->{b:?}: {got} vs {o}"
+        );
+    }
+}
+
+#[test]
+fn local_frame_bounds_are_conservative() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    for i in 0..20_000 {
+        let r = REGIMES[i % REGIMES.len()];
+        let p = base(&mut rng, r);
+        let q = near!(rng, p, scale(&mut rng).min(300e3));
+        let f = LocalFrame::new(
+            p.0 + rng.gen_range(-0.5..0.5),
+            p.1 + rng.gen_range(-0.5..0.5),
+        );
+        let d = dist(p, q);
+        let t = d * rng.gen_range(0.9..1.1);
+        if f.certainly_at_least(p, q, t) {
+            assert!(d >= t, "{p:?} {q:?} {d} {t}");
+        }
+        let (lo, hi) = (p.1.min(q.1), p.1.max(q.1));
+        if hi < 89.0 && lo > -89.0 {
+            assert!(d <= f.scale_bounds(lo, hi).1 * f.distance_m(p, q) * (1.0 + 1e-12) + 1e-9);
+        }
+    }
+}
+
+#[test]
+fn geodesic_bbox_contains_the_geodesic() {
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    for i in 0..2_000 {
+        let r = REGIMES[i % REGIMES.len()];
+        let a = base(&mut rng, r);
+        let b = near!(rng, a, rng.gen_range(1e3..3_000e3));
+        let bb = GeodesicSegment::new(a, b).bbox();
+        for k in 0..=20 {
+            let p = geo_at(a, b, k as f64 / 20.0);
+            assert!(
+                bb.contains(wrap_lon(p.0), p.1),
+                "{a:?}->{b:?} {p:?} not in {bb:?}"
+            );
+        }
+    }
+}
+
+/// Larger randomized run (cargo test --release -- --ignored).
+#[test]
+#[ignore]
+fn large_random_runs() {
+    let mut rng = ChaCha8Rng::seed_from_u64(99);
+    for i in 0..2_000 {
+        let r = REGIMES[i % REGIMES.len()];
+        let q = base(&mut rng, r);
+        let p0 = near!(rng, q, rng.gen_range(1e3..40e3));
+        let p1 = near!(rng, p0, rng.gen_range(1.0..60e3));
+        let mut d = |u: f64| dist(lin_at(p0, p1, u), q);
+        let (omin, _) = oracle_min(&mut d, 2000);
+        for t in [omin * 0.998, omin * 1.002] {
+            check_approach(
+                "pt",
+                moving_point_vs_point(p0, p1, 0, 60_000, q, t),
+                &mut d,
+                60_000,
+                t,
+                omin,
+                COVER,
+            );
+        }
+        let a = base(&mut rng, r);
+        let b = near!(rng, a, rng.gen_range(1e3..2_000e3));
+        let p = near!(rng, geo_at(a, b, rng.gen_range(-0.2..1.2)), 100e3);
+        let c = point_to_geodesic_segment(p, a, b);
+        let o = oracle_point_geo(p, a, b, 5000);
+        assert!(c.distance_m <= o + 1e-6 && c.distance_m >= o - 1e-4);
+    }
+}
+
+/// Timings of the common cases (cargo test --release -- --ignored bench_kernel --nocapture).
+#[test]
+#[ignore]
+fn bench_kernel() {
+    use std::hint::black_box;
+    use std::time::Instant;
+    fn time(name: &str, n: usize, mut f: impl FnMut(usize) -> bool) {
+        let t = Instant::now();
+        let mut hits = 0;
+        for i in 0..n {
+            hits += black_box(f(i)) as usize;
+        }
+        let ns = t.elapsed().as_nanos() as f64 / n as f64;
+        println!("{name:<60} {ns:>9.1} ns/call  hits {hits}/{n}");
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let pieces: Vec<((f64, f64), (f64, f64))> = (0..4096)
+        .map(|_| {
+            let p = (rng.gen_range(30.0..40.0), rng.gen_range(30.0..40.0));
+            (p, near!(rng, p, 1_000.0))
+        })
+        .collect();
+    let q = (35.0, 35.0);
+    let th = 15_000.0;
+    time(
+        "moving_point_vs_point, random in 10°x10° (mostly far)",
+        1 << 20,
+        |i| {
+            let (a, b) = pieces[i & 4095];
+            moving_point_vs_point(a, b, 0, 5_000, q, th).is_some()
+        },
+    );
+    let close: Vec<_> = (0..4096)
+        .map(|_| {
+            let p = near!(rng, q, rng.gen_range(16e3..40e3));
+            (p, near!(rng, p, 1_000.0))
+        })
+        .collect();
+    time(
+        "moving_point_vs_point, 16–40 km (frame prune / 1 eval)",
+        1 << 18,
+        |i| {
+            let (a, b) = close[i & 4095];
+            moving_point_vs_point(a, b, 0, 5_000, q, th).is_some()
+        },
+    );
+    let hit: Vec<_> = (0..4096)
+        .map(|_| {
+            let p = near!(rng, q, rng.gen_range(0.0..15e3));
+            (p, near!(rng, p, 1_000.0))
+        })
+        .collect();
+    time("moving_point_vs_point, within 15 km (hits)", 1 << 14, |i| {
+        let (a, b) = hit[i & 4095];
+        moving_point_vs_point(a, b, 0, 5_000, q, th).is_some()
+    });
+    let leg = GeodesicSegment::new((34.0, 34.0), (36.5, 35.5));
+    time(
+        "GeodesicSegment::moving_point_approach, random (mostly far)",
+        1 << 20,
+        |i| {
+            let (a, b) = pieces[i & 4095];
+            leg.moving_point_approach(a, b, 0, 5_000, th).is_some()
+        },
+    );
+    let along: Vec<_> = (0..4096)
+        .map(|_| {
+            let p = near!(rng, leg.point_at(rng.gen_range(0.0..1.0)), 60e3);
+            (p, near!(rng, p, 1_000.0))
+        })
+        .collect();
+    time(
+        "GeodesicSegment::moving_point_approach, within 60 km of leg",
+        1 << 14,
+        |i| {
+            let (a, b) = along[i & 4095];
+            leg.moving_point_approach(a, b, 0, 5_000, th).is_some()
+        },
+    );
+    time(
+        "moving_points_cpa, random pairs (mostly far)",
+        1 << 20,
+        |i| {
+            let ((a, b), (c, d)) = (pieces[i & 4095], pieces[(i * 7 + 1) & 4095]);
+            moving_points_cpa(a, b, c, d, 0, 5_000, 9_260.0).is_some()
+        },
+    );
+    time("moving_points_cpa, within 40 km", 1 << 16, |i| {
+        let ((a, b), (c, d)) = (close[i & 4095], hit[(i * 7 + 1) & 4095]);
+        moving_points_cpa(a, b, c, d, 0, 5_000, 9_260.0).is_some()
+    });
+    let poly = square(q, 20e3);
+    time("moving_point_vs_polygon t=0, within 40 km", 1 << 16, |i| {
+        let (a, b) = close[i & 4095];
+        moving_point_vs_polygon(a, b, 0, 5_000, &poly, 0.0).is_some()
+    });
+    time(
+        "moving_point_vs_polygon t=5 km, within 40 km",
+        1 << 14,
+        |i| {
+            let (a, b) = close[i & 4095];
+            moving_point_vs_polygon(a, b, 0, 5_000, &poly, 5_000.0).is_some()
+        },
+    );
+    time("distance_m", 1 << 18, |i| {
+        distance_m(pieces[i & 4095].0, q) > 0.0
+    });
+}
