@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::error::{Error, Result};
-use crate::index::{IndexDir, Manifest};
+use crate::index::{IndexDir, Manifest, Objects};
 use crate::segment::Segment;
 use crate::snapshot::Snapshot;
 use crate::write::Writer;
@@ -149,7 +149,21 @@ fn load_snapshot_from(
             segments.push(Arc::new(seg));
         }
         if !vanished {
-            return Ok(Snapshot::new(dir.path(), manifest, segments));
+            let objects = match (&manifest.objects, reuse) {
+                (None, _) => Arc::new(Objects::default()),
+                (Some(f), Some(r)) if r.manifest().objects.as_ref() == Some(f) => Arc::clone(r.objects()),
+                (Some(f), _) => {
+                    let path = dir.file(f);
+                    if !path.exists() && attempts < 5 {
+                        attempts += 1;
+                        manifest = dir.read_manifest()?;
+                        continue;
+                    }
+                    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+                    Arc::new(Objects::decode(&bytes).map_err(|(off, why)| Error::corrupt(&path, Some(off), why))?)
+                }
+            };
+            return Ok(Snapshot::new(dir.path(), manifest, segments, objects));
         }
         attempts += 1;
         manifest = dir.read_manifest()?;

@@ -8,6 +8,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod deconflict;
 mod engine;
 pub mod error;
 pub mod geodesy;

@@ -4,10 +4,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use crate::error::Result;
-use crate::index::Manifest;
+use crate::index::{Manifest, Objects};
+use crate::model::{Operation, Zone};
 use crate::query::{ReportIter, ReportRef, TrackIter, WindowQuery};
 use crate::seams::Seams;
-use crate::segment::Segment;
+use crate::segment::{BoxFilter, Segment};
 use crate::time::{TimeRange, Timestamp};
 use crate::trajectory::{Fix, Piece, entity_rows, pieces_in, position_at};
 
@@ -18,6 +19,7 @@ pub struct Snapshot {
     dir: PathBuf,
     manifest: Manifest,
     segments: Vec<Arc<Segment>>,
+    objects: Arc<Objects>,
     seams: OnceLock<Seams>,
 }
 
@@ -43,13 +45,28 @@ pub struct SegmentInfo {
 }
 
 impl Snapshot {
-    pub(crate) fn new(dir: &Path, manifest: Manifest, segments: Vec<Arc<Segment>>) -> Snapshot {
+    pub(crate) fn new(dir: &Path, manifest: Manifest, segments: Vec<Arc<Segment>>, objects: Arc<Objects>) -> Snapshot {
         Snapshot {
             dir: dir.to_owned(),
             manifest,
             segments,
+            objects,
             seams: OnceLock::new(),
         }
+    }
+
+    pub(crate) fn objects(&self) -> &Arc<Objects> {
+        &self.objects
+    }
+
+    /// The zones of this generation.
+    pub fn zones(&self) -> &[Zone] {
+        &self.objects.zones
+    }
+
+    /// The operations of this generation.
+    pub fn operations(&self) -> &[Operation] {
+        &self.objects.operations
     }
 
     /// The cross-segment pieces, computed on first use.
@@ -59,6 +76,31 @@ impl Snapshot {
         }
         let built = Seams::build(&self.segments)?;
         Ok(self.seams.get_or_init(|| built))
+    }
+
+    /// Ids of entities whose trajectory may pass through `filter` (its box, altitudes and
+    /// times): those of intersecting runs, and of seams at most `max_gap_ms` long. A superset:
+    /// callers check each against its exact trajectory. Sorted, without repeats.
+    pub(crate) fn piece_candidates(&self, filter: &BoxFilter, max_gap_ms: i64) -> Result<Vec<String>> {
+        let mut ids: Vec<String> = Vec::new();
+        for seg in &self.segments {
+            let mut last = u32::MAX;
+            for run in seg.search(filter) {
+                let e = run?.entity;
+                if e != last {
+                    ids.push(seg.entity_name(e).to_owned());
+                    last = e;
+                }
+            }
+        }
+        for seam in self.seams()?.overlapping(filter.time.0, filter.time.1, max_gap_ms) {
+            if filter.intersects(&seam.bounds) {
+                ids.push(seam.id.to_string());
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
     }
 
     /// Where entity `id` is at `t` (interpolated between reports at most `max_gap_ms` apart;

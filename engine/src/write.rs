@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::index::{SegmentMeta, WriterLock};
-use crate::model::{InvalidReport, Report, alt_to_mm, deg_to_e7};
+use crate::index::{Objects, SegmentMeta, WriterLock};
+use crate::model::{InvalidReport, Operation, Report, Zone, alt_to_mm, deg_to_e7};
 use crate::segment::{Row, Segment, SegmentInput, write_segment};
 use crate::snapshot::Snapshot;
 
@@ -132,6 +132,10 @@ pub struct Writer<'e> {
     _lock: WriterLock,
     base: Arc<Snapshot>,
     pending: Vec<(SegmentMeta, Arc<Segment>)>,
+    /// Zones and operations of the new generation, when they change.
+    objects: Option<Objects>,
+    /// The objects file written by a commit in progress (removed if the commit fails).
+    pending_objects: Option<String>,
     /// Files of `base` that the commit drops (merged by compaction into pending ones).
     replaced: Vec<String>,
     next_file: u64,
@@ -158,6 +162,8 @@ impl<'e> Writer<'e> {
             base,
             pending: Vec::new(),
             replaced: Vec::new(),
+            objects: None,
+            pending_objects: None,
             next_file,
             committed: false,
         }
@@ -195,6 +201,26 @@ impl<'e> Writer<'e> {
             accepted,
             duplicates,
         })
+    }
+
+    /// Adds zones (checked); a zone whose id is already in the index replaces it from this
+    /// generation on. Returns how many were replaced.
+    pub fn upsert_zones(&mut self, zones: Vec<Zone>) -> Result<usize> {
+        for z in &zones {
+            z.validate().map_err(|e| Error::Invalid(format!("zone {}: {e}", z.id)))?;
+        }
+        let base = &self.base;
+        Ok(self.objects.get_or_insert_with(|| (**base.objects()).clone()).upsert_zones(zones))
+    }
+
+    /// Adds operations (checked); one whose id is already in the index replaces it from this
+    /// generation on. Returns how many were replaced.
+    pub fn upsert_operations(&mut self, ops: Vec<Operation>) -> Result<usize> {
+        for o in &ops {
+            o.validate().map_err(|e| Error::Invalid(format!("operation {}: {e}", o.id)))?;
+        }
+        let base = &self.base;
+        Ok(self.objects.get_or_insert_with(|| (**base.objects()).clone()).upsert_operations(ops))
     }
 
     fn write_pending(&mut self, names: &[String], sides: &[String], rows: &[Row]) -> Result<()> {
@@ -248,20 +274,16 @@ impl<'e> Writer<'e> {
         Ok(out)
     }
 
-    /// Makes everything added visible at once: fsyncs the directory, then renames the new
-    /// manifest into place (the commit point), then publishes the snapshot to this process's
+    /// Makes everything added visible at once: writes and fsyncs the zones/operations file if
+    /// they changed, fsyncs the directory (the new segments' entries), then renames the new
+    /// manifest into place (the commit point) and publishes the snapshot to this process's
     /// readers. Returns the new snapshot.
     pub fn commit(mut self) -> Result<Arc<Snapshot>> {
         let dir = self.engine.dir();
-        dir.sync_dir()?;
         let mut manifest = self.base.manifest().clone();
         manifest.generation += 1;
         manifest.next_file = self.next_file;
-        let keep: Vec<bool> = manifest
-            .segments
-            .iter()
-            .map(|m| !self.replaced.contains(&m.file))
-            .collect();
+        let keep: Vec<bool> = manifest.segments.iter().map(|m| !self.replaced.contains(&m.file)).collect();
         let mut segments: Vec<Arc<Segment>> = self
             .base
             .segments()
@@ -272,13 +294,27 @@ impl<'e> Writer<'e> {
             .collect();
         let mut k = keep.iter();
         manifest.segments.retain(|_| *k.next().unwrap_or(&true));
-        for (meta, seg) in self.pending.drain(..) {
-            manifest.segments.push(meta);
-            segments.push(seg);
+        let objects = match self.objects.take() {
+            None => Arc::clone(self.base.objects()),
+            Some(o) => {
+                let file = format!("objects-{:06}.bin", manifest.generation);
+                let path = dir.file(&file);
+                self.pending_objects = Some(file.clone());
+                std::fs::write(&path, o.encode())
+                    .and_then(|()| std::fs::File::open(&path)?.sync_all())
+                    .map_err(|e| Error::io(&path, e))?;
+                manifest.objects = Some(file);
+                Arc::new(o)
+            }
+        };
+        for (meta, seg) in &self.pending {
+            manifest.segments.push(meta.clone());
+            segments.push(Arc::clone(seg));
         }
+        dir.sync_dir()?;
         dir.commit_manifest(&manifest)?;
         self.committed = true;
-        let snap = Arc::new(Snapshot::new(dir.path(), manifest, segments));
+        let snap = Arc::new(Snapshot::new(dir.path(), manifest, segments, objects));
         self.engine.publish(Arc::clone(&snap));
         let _ = dir.cleanup(snap.manifest());
         Ok(snap)
@@ -290,6 +326,9 @@ impl Drop for Writer<'_> {
         if !self.committed {
             for (meta, _) in &self.pending {
                 let _ = std::fs::remove_file(self.engine.dir().file(&meta.file));
+            }
+            if let Some(f) = &self.pending_objects {
+                let _ = std::fs::remove_file(self.engine.dir().file(f));
             }
         }
     }

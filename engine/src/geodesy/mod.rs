@@ -170,6 +170,37 @@ impl BBox {
         }
     }
 
+    /// The box widened by `m` metres on every side, conservatively: every point within `m`
+    /// metres of a point of the box lies inside the result.
+    ///
+    /// ```
+    /// use deconflict_engine::geodesy::{BBox, distance_m};
+    /// let b = BBox::new(10.0, 50.0, 11.0, 51.0).unwrap().widen_m(5_000.0);
+    /// assert!(b.south < 50.0 - 0.044 && b.west < 10.0 - 0.07);
+    /// ```
+    #[must_use]
+    pub fn widen_m(&self, m: f64) -> BBox {
+        if m <= 0.0 {
+            return *self;
+        }
+        let dlat = (m / MIN_RADIUS_M).to_degrees() * 1.000_001 + 1e-9;
+        let south = (self.south - dlat).max(-90.0);
+        let north = (self.north + dlat).min(90.0);
+        if south <= -90.0 || north >= 90.0 {
+            return BBox { west: -180.0, south, east: 180.0, north };
+        }
+        let phi = south.abs().max(north.abs()).to_radians();
+        let reduced = (1.0 - WGS84_F) * phi.tan();
+        let parallel = WGS84_A / (1.0 + reduced * reduced).sqrt();
+        let dlon = (m / parallel).to_degrees() * 1.000_001 + 1e-9;
+        let width = if self.crosses_antimeridian() { self.east + 360.0 - self.west } else { self.east - self.west };
+        if width + 2.0 * dlon >= 360.0 {
+            return BBox { west: -180.0, south, east: 180.0, north };
+        }
+        let (west, east) = (wrap_lon(self.west - dlon), wrap_lon(self.east + dlon));
+        BBox { west, south, east: if east == -180.0 { 180.0 } else { east }, north }
+    }
+
     /// The longitude intervals (one, or two when crossing the antimeridian) within [-180, 180].
     pub fn lon_ranges(&self) -> impl Iterator<Item = (f64, f64)> {
         let (a, b) = if self.crosses_antimeridian() {

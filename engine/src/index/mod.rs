@@ -2,6 +2,8 @@
 
 pub(crate) mod dir;
 pub(crate) mod manifest;
+pub(crate) mod objects;
 
 pub(crate) use dir::{IndexDir, WriterLock};
 pub(crate) use manifest::{Manifest, SegmentMeta};
+pub(crate) use objects::Objects;

@@ -64,34 +64,12 @@ impl Snapshot {
         let mut radius = FIRST_RADIUS_M;
         loop {
             let b = circle_bbox(lon, lat, radius);
-            let filter = BoxFilter {
-                lon: b
-                    .lon_ranges()
-                    .map(|(w, e)| ((w * 1e7).floor() as i64, (e * 1e7).ceil() as i64))
-                    .collect(),
-                lat: (
-                    (b.south * 1e7).floor() as i32,
-                    (b.north * 1e7).ceil() as i32,
-                ),
-                alt: (i32::MIN, i32::MAX),
-                time: (t.0, t.0),
-            };
-            let mut fresh: Vec<String> = Vec::new();
-            for seg in self.segments() {
-                for run in seg.search(&filter) {
-                    let name = seg.entity_name(run?.entity);
-                    if !seen.contains_key(name) {
-                        seen.insert(name.to_owned(), None);
-                        fresh.push(name.to_owned());
-                    }
-                }
-            }
-            for seam in self.seams()?.overlapping(t.0, t.0, max_gap_ms) {
-                if filter.intersects(&seam.bounds) && !seen.contains_key(&*seam.id) {
-                    seen.insert(seam.id.to_string(), None);
-                    fresh.push(seam.id.to_string());
-                }
-            }
+            let filter = BoxFilter::new(&b, (t.0, t.0), None);
+            let fresh: Vec<String> = self
+                .piece_candidates(&filter, max_gap_ms)?
+                .into_iter()
+                .filter(|id| !seen.contains_key(id))
+                .collect();
             for id in fresh {
                 let parts = entity_rows(self.segments(), &id)?;
                 if let Some((f, side)) = position_at(&parts, t, max_gap_ms) {
@@ -105,6 +83,8 @@ impl Snapshot {
                         distance_m: d,
                     };
                     seen.insert(id, Some(n));
+                } else {
+                    seen.insert(id, None);
                 }
             }
             let inside = seen

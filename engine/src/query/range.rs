@@ -165,30 +165,7 @@ impl WindowQuery {
 
     /// The conservative box filter in stored units.
     pub(crate) fn filter(&self) -> BoxFilter {
-        let b = self.area.bbox();
-        let lon = b
-            .lon_ranges()
-            .map(|(w, e)| ((w * 1e7).floor() as i64, (e * 1e7).ceil() as i64))
-            .collect();
-        let alt = self.alt.map_or((i32::MIN, i32::MAX), |(lo, hi)| {
-            (
-                (lo * 1000.0)
-                    .floor()
-                    .clamp(f64::from(i32::MIN + 1), f64::from(i32::MAX)) as i32,
-                (hi * 1000.0)
-                    .ceil()
-                    .clamp(f64::from(i32::MIN + 1), f64::from(i32::MAX)) as i32,
-            )
-        });
-        BoxFilter {
-            lon,
-            lat: (
-                (b.south * 1e7).floor() as i32,
-                (b.north * 1e7).ceil() as i32,
-            ),
-            alt,
-            time: (self.time.start.0, self.time.end.0),
-        }
+        BoxFilter::new(&self.area.bbox(), (self.time.start.0, self.time.end.0), self.alt)
     }
 }
 

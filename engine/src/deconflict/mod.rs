@@ -1,0 +1,286 @@
+//! Deconfliction: is an operation separated by time and/or geography from every track, every
+//! other operation and every zone?
+//!
+//! The rules are the contract's ([`Minima`] holds the separation minima):
+//! * **track** — an entity (not in `own_tracks`) whose interpolated trajectory comes closer
+//!   than `horizontal_m` to a volume's footprint while its altitude is within `vertical_m` of
+//!   the band (unknown altitude never separates), at some time within the volume's window
+//!   widened by `time_buffer`;
+//! * **operation** — a pair of volumes whose windows overlap once one is widened by
+//!   `time_buffer`, whose footprints are closer than `horizontal_m` and whose bands are closer
+//!   than `vertical_m`;
+//! * **zone** — a volume overlapping a valid `off_limits`, `protected` or `air_defense` zone
+//!   (same time and altitude rules, no horizontal margin), or a target inside a valid
+//!   `off_limits` or `protected` zone; **target_area** — target areas are valid during the
+//!   window but the target lies in none of them;
+//! * **lead_time** — filed later than `window.start − lead_time`.
+//!
+//! "Closer than" is strict: at exactly `horizontal_m` (or `vertical_m`) apart there is no
+//! conflict; zones conflict when the footprint touches them. Distances are geodesic on WGS84,
+//! decided by the [`crate::geodesy`] kernel to well within the contract's 0.1 %.
+//!
+//! ```
+//! use deconflict_engine::{Engine, ReportBatch};
+//! use deconflict_engine::model::{Minima, Operation, Report, Target, Waypoint};
+//! use deconflict_engine::time::{TimeRange, Timestamp};
+//! let dir = tempfile::tempdir().unwrap();
+//! let engine = Engine::create(dir.path()).unwrap();
+//! // A red jet crosses the planned leg at the planned time and altitude.
+//! let mut w = engine.writer().unwrap();
+//! let mut b = ReportBatch::new();
+//! for (t, lat) in [(0, 35.4), (60_000, 35.6)] {
+//!     b.push(&Report::new("RED-1", "red", Timestamp(90_000_000 + t), 36.0, lat, Some(5000.0)).unwrap()).unwrap();
+//! }
+//! w.add(b).unwrap();
+//! w.commit().unwrap();
+//! let op = Operation {
+//!     id: "op-1".into(), side: "blue".into(), filed_at: Timestamp(0),
+//!     method: "air strike".into(), composition: "2 aircraft".into(),
+//!     target: Target { lon: 36.5, lat: 35.5, radius_m: 500.0 },
+//!     window: TimeRange::new(Timestamp(89_900_000), Timestamp(90_200_000)).unwrap(),
+//!     altitude_m: (3000.0, 9000.0), corridor_m: 5000.0,
+//!     route: vec![
+//!         Waypoint { lon: 35.5, lat: 35.5, time: None },
+//!         Waypoint { lon: 36.5, lat: 35.5, time: None },
+//!     ],
+//!     own_tracks: vec![],
+//! };
+//! let report = engine.snapshot().check(&op, &Minima::default()).unwrap();
+//! assert!(!report.deconflicted);
+//! assert_eq!(report.conflicts[0].with, "RED-1");
+//! ```
+
+mod episodes;
+mod operations;
+mod tracks;
+mod volume;
+mod zones;
+
+use std::collections::HashSet;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+pub use episodes::Episode;
+
+use crate::error::Result;
+use crate::model::{Minima, Operation, ZoneKind};
+use crate::snapshot::Snapshot;
+use crate::time::{TimeRange, Timestamp, serialize_rfc3339};
+
+/// What an operation conflicts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictKind {
+    /// Filed too late.
+    LeadTime,
+    /// Another operation.
+    Operation,
+    /// Target areas are designated during the window but the target lies in none of them.
+    TargetArea,
+    /// A track (an entity's trajectory).
+    Track,
+    /// A zone.
+    Zone,
+}
+
+impl ConflictKind {
+    /// The contract's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictKind::LeadTime => "lead_time",
+            ConflictKind::Operation => "operation",
+            ConflictKind::TargetArea => "target_area",
+            ConflictKind::Track => "track",
+            ConflictKind::Zone => "zone",
+        }
+    }
+}
+
+/// The closest points of a conflict: on the operation's footprint core and on the other.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ClosestPoints {
+    /// `[lon, lat]` on the operation (the centre line of its leg, or its target).
+    pub operation: [f64; 2],
+    /// `[lon, lat]` on the other: the track's position, the other operation, the zone.
+    pub other: [f64; 2],
+}
+
+/// One conflict of an operation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Conflict {
+    /// Kind.
+    pub kind: ConflictKind,
+    /// The track id, operation id or zone id ("" for `lead_time` and `target_area`).
+    pub with: String,
+    /// When it starts holding.
+    #[serde(serialize_with = "serialize_rfc3339")]
+    pub start: Timestamp,
+    /// When it stops holding (inclusive).
+    #[serde(serialize_with = "serialize_rfc3339")]
+    pub end: Timestamp,
+    /// Least horizontal distance between the footprints, metres (0 where they overlap);
+    /// `None` where no distance applies.
+    pub distance_m: Option<f64>,
+    /// When the distance is least.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_opt_rfc3339")]
+    pub cpa_time: Option<Timestamp>,
+    /// The zone's kind, for zone conflicts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone_kind: Option<ZoneKind>,
+    /// Where the distance is least.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closest: Option<ClosestPoints>,
+    /// The part of the operation concerned: `leg 2`, `target`, `route point`, or `filing`.
+    pub volume: String,
+}
+
+fn serialize_opt_rfc3339<S: serde::Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.collect_str(t),
+        None => s.serialize_none(),
+    }
+}
+
+/// The result of checking one operation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckReport {
+    /// The operation's id.
+    pub operation: String,
+    /// True when there is no conflict of any kind.
+    pub deconflicted: bool,
+    /// Every conflict, sorted by kind, then `with`, then start.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// A conflict under construction: one interval of one volume against one other thing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hit {
+    pub start: i64,
+    pub end: i64,
+    pub distance_m: f64,
+    pub cpa: i64,
+    pub on_op: (f64, f64),
+    pub on_other: (f64, f64),
+    pub volume: usize,
+}
+
+/// Merges hits against one other thing into conflicts: overlapping or touching intervals
+/// (at most 1 ms apart) become one, keeping the least distance and where it occurs.
+pub(crate) fn merge_hits(
+    kind: ConflictKind,
+    with: &str,
+    zone_kind: Option<ZoneKind>,
+    mut hits: Vec<Hit>,
+    labels: &[String],
+    out: &mut Vec<Conflict>,
+) {
+    hits.sort_by_key(|h| (h.start, h.end));
+    let mut cur: Option<Hit> = None;
+    let mut flush = |h: Hit| {
+        out.push(Conflict {
+            kind,
+            with: with.to_owned(),
+            start: Timestamp(h.start),
+            end: Timestamp(h.end),
+            distance_m: Some(h.distance_m),
+            cpa_time: Some(Timestamp(h.cpa)),
+            zone_kind,
+            closest: Some(ClosestPoints {
+                operation: [h.on_op.0, h.on_op.1],
+                other: [h.on_other.0, h.on_other.1],
+            }),
+            volume: labels.get(h.volume).cloned().unwrap_or_default(),
+        });
+    };
+    for h in hits {
+        match &mut cur {
+            Some(c) if h.start <= c.end + 1 => {
+                c.end = c.end.max(h.end);
+                if h.distance_m < c.distance_m {
+                    c.distance_m = h.distance_m;
+                    c.cpa = h.cpa;
+                    c.on_op = h.on_op;
+                    c.on_other = h.on_other;
+                    c.volume = h.volume;
+                }
+            }
+            _ => {
+                if let Some(c) = cur.take() {
+                    flush(c);
+                }
+                cur = Some(h);
+            }
+        }
+    }
+    if let Some(c) = cur {
+        flush(c);
+    }
+}
+
+impl Snapshot {
+    /// Checks one operation against this generation's tracks, operations and zones. An
+    /// indexed operation with the same id is ignored: the plan supersedes it.
+    pub fn check(&self, op: &Operation, minima: &Minima) -> Result<CheckReport> {
+        let others: Vec<&Operation> = self.operations().iter().filter(|o| o.id != op.id).collect();
+        self.check_against(op, &others, minima)
+    }
+
+    /// Checks every operation of a plan, in parallel: each against this generation and against
+    /// the plan's other operations (which supersede indexed operations of the same ids).
+    /// Reports come in the order of `ops`.
+    pub fn check_batch(&self, ops: &[Operation], minima: &Minima) -> Result<Vec<CheckReport>> {
+        let plan_ids: HashSet<&str> = ops.iter().map(|o| o.id.as_str()).collect();
+        let indexed: Vec<&Operation> = self
+            .operations()
+            .iter()
+            .filter(|o| !plan_ids.contains(o.id.as_str()))
+            .collect();
+        ops.par_iter()
+            .map(|op| {
+                let others: Vec<&Operation> = indexed
+                    .iter()
+                    .copied()
+                    .chain(ops.iter().filter(|o| o.id != op.id))
+                    .collect();
+                self.check_against(op, &others, minima)
+            })
+            .collect()
+    }
+
+    fn check_against(&self, op: &Operation, others: &[&Operation], minima: &Minima) -> Result<CheckReport> {
+        let vols = volume::volumes(op);
+        let labels: Vec<String> = vols.iter().map(|v| v.label.clone()).collect();
+        let mut conflicts = Vec::new();
+        tracks::conflicts(self, op, &vols, &labels, minima, &mut conflicts)?;
+        operations::conflicts(&vols, &labels, others, minima, &mut conflicts);
+        zones::conflicts(op, &vols, &labels, self.zones(), minima, &mut conflicts);
+        let deadline = op.window.start.offset(-minima.lead_time_ms);
+        if op.filed_at > deadline {
+            conflicts.push(Conflict {
+                kind: ConflictKind::LeadTime,
+                with: String::new(),
+                start: deadline,
+                end: op.filed_at,
+                distance_m: None,
+                cpa_time: None,
+                zone_kind: None,
+                closest: None,
+                volume: "filing".into(),
+            });
+        }
+        conflicts.sort_by(|a, b| {
+            (a.kind.as_str(), &a.with, a.start, a.end).cmp(&(b.kind.as_str(), &b.with, b.start, b.end))
+        });
+        Ok(CheckReport {
+            operation: op.id.clone(),
+            deconflicted: conflicts.is_empty(),
+            conflicts,
+        })
+    }
+}
+
+/// The part of `window` widened by `buffer_ms` that overlaps `other` (inclusive).
+pub(crate) fn widened_overlap(window: TimeRange, buffer_ms: i64, other: TimeRange) -> Option<TimeRange> {
+    window.widen(buffer_ms).intersect(&other)
+}
