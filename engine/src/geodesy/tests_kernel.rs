@@ -765,3 +765,93 @@ fn bench_kernel() {
         distance_m(pieces[i & 4095].0, q) > 0.0
     });
 }
+
+#[test]
+fn single_instants_and_hulls() {
+    // t1 <= t0: the point p0 at t0 only.
+    let a =
+        moving_point_vs_point((0.0, 0.0), (1.0, 0.0), 5_000, 5_000, (0.0, 0.05), 6_000.0).unwrap();
+    assert_eq!((a.start_ms, a.end_ms, a.cpa_ms), (5_000, 5_000, 5_000));
+    assert!((a.min_distance_m - distance_m((0.0, 0.0), (0.0, 0.05))).abs() < 1e-6);
+    assert!(
+        moving_point_vs_point((0.0, 0.0), (1.0, 0.0), 5_000, 5_000, (0.0, 0.05), 5_000.0).is_none()
+    );
+    // A U-shaped zone: the track enters the left arm, leaves, enters the right arm: the hull.
+    let u = Polygon::new(
+        vec![
+            (0.0, 0.0),
+            (3.0, 0.0),
+            (3.0, 3.0),
+            (2.0, 3.0),
+            (2.0, 1.0),
+            (1.0, 1.0),
+            (1.0, 3.0),
+            (0.0, 3.0),
+            (0.0, 0.0),
+        ],
+        vec![],
+    )
+    .unwrap();
+    let h = moving_point_vs_polygon((-1.0, 2.0), (4.0, 2.0), 0, 5_000, &u, 0.0).unwrap();
+    assert_eq!(
+        (h.start_ms, h.end_ms, h.cpa_ms, h.min_distance_m),
+        (1_000, 4_000, 1_000, 0.0)
+    );
+    assert!(moving_point_vs_polygon((1.1, 2.0), (1.9, 2.0), 0, 5_000, &u, 0.0).is_none());
+    let near = moving_point_vs_polygon((1.1, 2.0), (1.9, 2.0), 0, 8_000, &u, 12_000.0).unwrap();
+    assert_eq!((near.start_ms, near.end_ms), (0, 8_000));
+    assert!(
+        (near.min_distance_m
+            - point_to_lonlat_segment((1.9, 2.0), (2.0, 1.0), (2.0, 3.0)).distance_m)
+            .abs()
+            < 1e-6,
+        "{near:?}"
+    );
+    // A hole: crossing it is still a hit (hull), entering only the hole is not.
+    let z = Polygon::new(
+        vec![(0.0, 0.0), (3.0, 0.0), (3.0, 3.0), (0.0, 3.0), (0.0, 0.0)],
+        vec![vec![
+            (1.0, 1.0),
+            (2.0, 1.0),
+            (2.0, 2.0),
+            (1.0, 2.0),
+            (1.0, 1.0),
+        ]],
+    )
+    .unwrap();
+    assert!(moving_point_vs_polygon((1.2, 1.5), (1.8, 1.5), 0, 1_000, &z, 0.0).is_none());
+    assert!(!z.contains((1.5, 1.5)) && z.contains((1.0, 1.5)) && z.contains((0.5, 1.5)));
+    let d = z.distance_to_point((1.5, 1.5));
+    assert!(
+        (d.distance_m - distance_m((1.5, 1.5), (1.5, 1.0))).abs() < 1.0,
+        "{d:?}"
+    );
+    // Two dips of a track past two points: the hull spans both.
+    let two = GeodesicSegment::new((0.0, 0.1), (0.2, 0.1));
+    let dip = two
+        .moving_point_approach((-0.5, 0.0), (0.7, 0.0), 0, 12_000, 11_200.0)
+        .unwrap();
+    assert!(dip.start_ms < 5_000 && dip.end_ms > 7_000, "{dip:?}");
+}
+
+#[test]
+fn track_vs_leg_across_the_antimeridian_at_80_degrees() {
+    // A 1 200 km leg along ~80°N across the antimeridian; a track crossing it near 180°.
+    let leg = GeodesicSegment::new((170.0, 80.0), (-150.0, 80.0));
+    let mid = leg.point_at(0.5);
+    let p0 = direct(mid, 0.0, -20_000.0);
+    let p1 = direct(mid, 0.0, 20_000.0);
+    let a = leg
+        .moving_point_approach(p0, p1, 0, 100_000, 5_000.0)
+        .unwrap();
+    assert!(a.min_distance_m < 1e-3, "{a:?}");
+    assert!(
+        (a.cpa_ms - 50_000).abs() <= 5
+            && (a.start_ms - 37_500).abs() < 10
+            && (a.end_ms - 62_500).abs() < 10,
+        "{a:?}"
+    );
+    // The geodesic bulges poleward of the lon/lat line between the same points.
+    let c = point_to_lonlat_segment(mid, (170.0, 80.0), (-150.0, 80.0));
+    assert!(c.distance_m > 5_000.0, "{c:?}");
+}
