@@ -855,3 +855,86 @@ fn track_vs_leg_across_the_antimeridian_at_80_degrees() {
     let c = point_to_lonlat_segment(mid, (170.0, 80.0), (-150.0, 80.0));
     assert!(c.distance_m > 5_000.0, "{c:?}");
 }
+
+fn star(rng: &mut ChaCha8Rng, c: (f64, f64), r_m: f64) -> Polygon {
+    let k = rng.gen_range(5..12);
+    let mut v: Vec<(f64, f64)> = (0..k)
+        .map(|i| {
+            let az = 360.0 * (i as f64 + rng.gen_range(0.0..0.8)) / k as f64;
+            let p = direct(c, az, r_m * rng.gen_range(0.3..1.0));
+            (wrap_lon(p.0), p.1)
+        })
+        .collect();
+    v.push(v[0]);
+    Polygon::new(v, vec![]).unwrap()
+}
+
+#[test]
+fn concave_polygons_vs_tracks_and_legs_oracle() {
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    for i in 0..n(20) {
+        let r = REGIMES[i % REGIMES.len()];
+        let c = base(&mut rng, r);
+        let rad = rng.gen_range(2e3..40e3);
+        let poly = star(&mut rng, c, rad);
+        let p0 = near!(rng, c, rad + 20e3);
+        let p1 = near!(rng, p0, 2.0 * rad + 20e3);
+        let dt = 100_000;
+        // Threshold 0: inside intervals against sampled containment.
+        let got = moving_point_vs_polygon(p0, p1, 0, dt, &poly, 0.0);
+        let inside: Vec<i64> = (0..=1000)
+            .filter(|j| poly.contains(lin_at(p0, p1, *j as f64 / 1000.0)))
+            .map(|j| j * dt / 1000)
+            .collect();
+        match (&got, inside.first(), inside.last()) {
+            (None, None, _) => {}
+            (Some(a), Some(&f), Some(&l)) => {
+                assert!(
+                    a.start_ms <= f && a.end_ms >= l && a.min_distance_m == 0.0,
+                    "{r:?} {a:?} {f} {l}"
+                );
+                assert!(
+                    poly.contains(lin_at(
+                        p0,
+                        p1,
+                        (a.cpa_ms as f64 / dt as f64).clamp(0.0, 1.0)
+                    )) || a.cpa_ms == a.start_ms
+                );
+            }
+            (Some(a), None, _) => {
+                // Entered between samples only: must be on/inside at cpa.
+                let u = a.cpa_ms as f64 / dt as f64;
+                assert!(
+                    poly.distance_to_point(lin_at(p0, p1, u)).distance_m
+                        < 0.05 * 100_000.0 / dt as f64 + 1.0,
+                    "{r:?} {a:?}"
+                );
+            }
+            (None, Some(&f), _) => panic!("{r:?}: missed entry at {f} ms"),
+            _ => unreachable!(),
+        }
+        // Thresholds around the oracle minimum when outside throughout.
+        if got.is_none() {
+            let mut d = |u: f64| oracle_poly_point(&poly, lin_at(p0, p1, u), 30);
+            let (omin, _) = oracle_min(&mut d, 60);
+            for t in [omin * 0.998, omin * 1.002] {
+                let a = moving_point_vs_polygon(p0, p1, 0, dt, &poly, t);
+                check_approach(&format!("{r:?} star t={t}"), a, &mut d, dt, t, omin, 100);
+            }
+        }
+        // A leg against the same polygon.
+        let (a, b) = (near!(rng, c, rad + 50e3), near!(rng, c, rad + 50e3));
+        let got = geodesic_segment_vs_polygon_distance(a, b, &poly).distance_m;
+        let (s, az, _, _): (f64, f64, f64, f64) = wgs84().inverse(a.1, a.0, b.1, b.0);
+        let o = oracle_min(
+            &mut |u| oracle_poly_point(&poly, direct(a, az, u * s), 30),
+            80,
+        )
+        .0;
+        let o = if o < TOUCH_M { 0.0 } else { o };
+        assert!(
+            (got - o).abs() <= 1e-3 + 1e-8 * o || (got == 0.0 && o < 1.0),
+            "{r:?} leg: {got} vs {o}"
+        );
+    }
+}
