@@ -174,7 +174,8 @@ impl Polygon {
     }
 
     /// The least geodesic distance from `p` to the polygon (0 inside or on the boundary) with
-    /// the closest point of the polygon (`p` itself when inside). Exact to well below 1 mm.
+    /// the closest point of the polygon (`p` itself when inside); `fraction` is unused (0).
+    /// Exact to well below 1 mm.
     pub fn distance_to_point(&self, p: (f64, f64)) -> super::Closest {
         if self.contains(p) {
             return super::Closest {

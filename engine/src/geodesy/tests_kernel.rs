@@ -765,3 +765,176 @@ fn bench_kernel() {
         distance_m(pieces[i & 4095].0, q) > 0.0
     });
 }
+
+#[test]
+fn single_instants_and_hulls() {
+    // t1 <= t0: the point p0 at t0 only.
+    let a =
+        moving_point_vs_point((0.0, 0.0), (1.0, 0.0), 5_000, 5_000, (0.0, 0.05), 6_000.0).unwrap();
+    assert_eq!((a.start_ms, a.end_ms, a.cpa_ms), (5_000, 5_000, 5_000));
+    assert!((a.min_distance_m - distance_m((0.0, 0.0), (0.0, 0.05))).abs() < 1e-6);
+    assert!(
+        moving_point_vs_point((0.0, 0.0), (1.0, 0.0), 5_000, 5_000, (0.0, 0.05), 5_000.0).is_none()
+    );
+    // A U-shaped zone: the track enters the left arm, leaves, enters the right arm: the hull.
+    let u = Polygon::new(
+        vec![
+            (0.0, 0.0),
+            (3.0, 0.0),
+            (3.0, 3.0),
+            (2.0, 3.0),
+            (2.0, 1.0),
+            (1.0, 1.0),
+            (1.0, 3.0),
+            (0.0, 3.0),
+            (0.0, 0.0),
+        ],
+        vec![],
+    )
+    .unwrap();
+    let h = moving_point_vs_polygon((-1.0, 2.0), (4.0, 2.0), 0, 5_000, &u, 0.0).unwrap();
+    assert_eq!(
+        (h.start_ms, h.end_ms, h.cpa_ms, h.min_distance_m),
+        (1_000, 4_000, 1_000, 0.0)
+    );
+    assert!(moving_point_vs_polygon((1.1, 2.0), (1.9, 2.0), 0, 5_000, &u, 0.0).is_none());
+    let near = moving_point_vs_polygon((1.1, 2.0), (1.9, 2.0), 0, 8_000, &u, 12_000.0).unwrap();
+    assert_eq!((near.start_ms, near.end_ms), (0, 8_000));
+    assert!(
+        (near.min_distance_m
+            - point_to_lonlat_segment((1.9, 2.0), (2.0, 1.0), (2.0, 3.0)).distance_m)
+            .abs()
+            < 1e-6,
+        "{near:?}"
+    );
+    // A hole: crossing it is still a hit (hull), entering only the hole is not.
+    let z = Polygon::new(
+        vec![(0.0, 0.0), (3.0, 0.0), (3.0, 3.0), (0.0, 3.0), (0.0, 0.0)],
+        vec![vec![
+            (1.0, 1.0),
+            (2.0, 1.0),
+            (2.0, 2.0),
+            (1.0, 2.0),
+            (1.0, 1.0),
+        ]],
+    )
+    .unwrap();
+    assert!(moving_point_vs_polygon((1.2, 1.5), (1.8, 1.5), 0, 1_000, &z, 0.0).is_none());
+    assert!(!z.contains((1.5, 1.5)) && z.contains((1.0, 1.5)) && z.contains((0.5, 1.5)));
+    let d = z.distance_to_point((1.5, 1.5));
+    assert!(
+        (d.distance_m - distance_m((1.5, 1.5), (1.5, 1.0))).abs() < 1.0,
+        "{d:?}"
+    );
+    // Two dips of a track past two points: the hull spans both.
+    let two = GeodesicSegment::new((0.0, 0.1), (0.2, 0.1));
+    let dip = two
+        .moving_point_approach((-0.5, 0.0), (0.7, 0.0), 0, 12_000, 11_200.0)
+        .unwrap();
+    assert!(dip.start_ms < 5_000 && dip.end_ms > 7_000, "{dip:?}");
+}
+
+#[test]
+fn track_vs_leg_across_the_antimeridian_at_80_degrees() {
+    // A 1 200 km leg along ~80°N across the antimeridian; a track crossing it near 180°.
+    let leg = GeodesicSegment::new((170.0, 80.0), (-150.0, 80.0));
+    let mid = leg.point_at(0.5);
+    let p0 = direct(mid, 0.0, -20_000.0);
+    let p1 = direct(mid, 0.0, 20_000.0);
+    let a = leg
+        .moving_point_approach(p0, p1, 0, 100_000, 5_000.0)
+        .unwrap();
+    assert!(a.min_distance_m < 1e-3, "{a:?}");
+    assert!(
+        (a.cpa_ms - 50_000).abs() <= 5
+            && (a.start_ms - 37_500).abs() < 10
+            && (a.end_ms - 62_500).abs() < 10,
+        "{a:?}"
+    );
+    // The geodesic bulges poleward of the lon/lat line between the same points.
+    let c = point_to_lonlat_segment(mid, (170.0, 80.0), (-150.0, 80.0));
+    assert!(c.distance_m > 5_000.0, "{c:?}");
+}
+
+fn star(rng: &mut ChaCha8Rng, c: (f64, f64), r_m: f64) -> Polygon {
+    let k = rng.gen_range(5..12);
+    let mut v: Vec<(f64, f64)> = (0..k)
+        .map(|i| {
+            let az = 360.0 * (i as f64 + rng.gen_range(0.0..0.8)) / k as f64;
+            let p = direct(c, az, r_m * rng.gen_range(0.3..1.0));
+            (wrap_lon(p.0), p.1)
+        })
+        .collect();
+    v.push(v[0]);
+    Polygon::new(v, vec![]).unwrap()
+}
+
+#[test]
+fn concave_polygons_vs_tracks_and_legs_oracle() {
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    for i in 0..n(20) {
+        let r = REGIMES[i % REGIMES.len()];
+        let c = base(&mut rng, r);
+        let rad = rng.gen_range(2e3..40e3);
+        let poly = star(&mut rng, c, rad);
+        let p0 = near!(rng, c, rad + 20e3);
+        let p1 = near!(rng, p0, 2.0 * rad + 20e3);
+        let dt = 100_000;
+        // Threshold 0: inside intervals against sampled containment.
+        let got = moving_point_vs_polygon(p0, p1, 0, dt, &poly, 0.0);
+        let inside: Vec<i64> = (0..=1000)
+            .filter(|j| poly.contains(lin_at(p0, p1, *j as f64 / 1000.0)))
+            .map(|j| j * dt / 1000)
+            .collect();
+        match (&got, inside.first(), inside.last()) {
+            (None, None, _) => {}
+            (Some(a), Some(&f), Some(&l)) => {
+                assert!(
+                    a.start_ms <= f && a.end_ms >= l && a.min_distance_m == 0.0,
+                    "{r:?} {a:?} {f} {l}"
+                );
+                assert!(
+                    poly.contains(lin_at(
+                        p0,
+                        p1,
+                        (a.cpa_ms as f64 / dt as f64).clamp(0.0, 1.0)
+                    )) || a.cpa_ms == a.start_ms
+                );
+            }
+            (Some(a), None, _) => {
+                // Entered between samples only: must be on/inside at cpa.
+                let u = a.cpa_ms as f64 / dt as f64;
+                assert!(
+                    poly.distance_to_point(lin_at(p0, p1, u)).distance_m
+                        < 0.05 * 100_000.0 / dt as f64 + 1.0,
+                    "{r:?} {a:?}"
+                );
+            }
+            (None, Some(&f), _) => panic!("{r:?}: missed entry at {f} ms"),
+            _ => unreachable!(),
+        }
+        // Thresholds around the oracle minimum when outside throughout.
+        if got.is_none() {
+            let mut d = |u: f64| oracle_poly_point(&poly, lin_at(p0, p1, u), 30);
+            let (omin, _) = oracle_min(&mut d, 60);
+            for t in [omin * 0.998, omin * 1.002] {
+                let a = moving_point_vs_polygon(p0, p1, 0, dt, &poly, t);
+                check_approach(&format!("{r:?} star t={t}"), a, &mut d, dt, t, omin, 100);
+            }
+        }
+        // A leg against the same polygon.
+        let (a, b) = (near!(rng, c, rad + 50e3), near!(rng, c, rad + 50e3));
+        let got = geodesic_segment_vs_polygon_distance(a, b, &poly).distance_m;
+        let (s, az, _, _): (f64, f64, f64, f64) = wgs84().inverse(a.1, a.0, b.1, b.0);
+        let o = oracle_min(
+            &mut |u| oracle_poly_point(&poly, direct(a, az, u * s), 30),
+            80,
+        )
+        .0;
+        let o = if o < TOUCH_M { 0.0 } else { o };
+        assert!(
+            (got - o).abs() <= 1e-3 + 1e-8 * o || (got == 0.0 && o < 1.0),
+            "{r:?} leg: {got} vs {o}"
+        );
+    }
+}
