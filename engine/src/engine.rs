@@ -151,7 +151,9 @@ fn load_snapshot_from(
         if !vanished {
             let objects = match (&manifest.objects, reuse) {
                 (None, _) => Arc::new(Objects::default()),
-                (Some(f), Some(r)) if r.manifest().objects.as_ref() == Some(f) => Arc::clone(r.objects()),
+                (Some(f), Some(r)) if r.manifest().objects.as_ref() == Some(f) => {
+                    Arc::clone(r.objects())
+                }
                 (Some(f), _) => {
                     let path = dir.file(f);
                     if !path.exists() && attempts < 5 {
@@ -160,7 +162,10 @@ fn load_snapshot_from(
                         continue;
                     }
                     let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-                    Arc::new(Objects::decode(&bytes).map_err(|(off, why)| Error::corrupt(&path, Some(off), why))?)
+                    Arc::new(
+                        Objects::decode(&bytes)
+                            .map_err(|(off, why)| Error::corrupt(&path, Some(off), why))?,
+                    )
                 }
             };
             return Ok(Snapshot::new(dir.path(), manifest, segments, objects));

@@ -45,7 +45,12 @@ pub struct SegmentInfo {
 }
 
 impl Snapshot {
-    pub(crate) fn new(dir: &Path, manifest: Manifest, segments: Vec<Arc<Segment>>, objects: Arc<Objects>) -> Snapshot {
+    pub(crate) fn new(
+        dir: &Path,
+        manifest: Manifest,
+        segments: Vec<Arc<Segment>>,
+        objects: Arc<Objects>,
+    ) -> Snapshot {
         Snapshot {
             dir: dir.to_owned(),
             manifest,
@@ -81,7 +86,11 @@ impl Snapshot {
     /// Ids of entities whose trajectory may pass through `filter` (its box, altitudes and
     /// times): those of intersecting runs, and of seams at most `max_gap_ms` long. A superset:
     /// callers check each against its exact trajectory. Sorted, without repeats.
-    pub(crate) fn piece_candidates(&self, filter: &BoxFilter, max_gap_ms: i64) -> Result<Vec<String>> {
+    pub(crate) fn piece_candidates(
+        &self,
+        filter: &BoxFilter,
+        max_gap_ms: i64,
+    ) -> Result<Vec<String>> {
         let mut ids: Vec<String> = Vec::new();
         for seg in &self.segments {
             let mut last = u32::MAX;
@@ -93,7 +102,10 @@ impl Snapshot {
                 }
             }
         }
-        for seam in self.seams()?.overlapping(filter.time.0, filter.time.1, max_gap_ms) {
+        for seam in self
+            .seams()?
+            .overlapping(filter.time.0, filter.time.1, max_gap_ms)
+        {
             if filter.intersects(&seam.bounds) {
                 ids.push(seam.id.to_string());
             }

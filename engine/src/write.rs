@@ -207,20 +207,28 @@ impl<'e> Writer<'e> {
     /// generation on. Returns how many were replaced.
     pub fn upsert_zones(&mut self, zones: Vec<Zone>) -> Result<usize> {
         for z in &zones {
-            z.validate().map_err(|e| Error::Invalid(format!("zone {}: {e}", z.id)))?;
+            z.validate()
+                .map_err(|e| Error::Invalid(format!("zone {}: {e}", z.id)))?;
         }
         let base = &self.base;
-        Ok(self.objects.get_or_insert_with(|| (**base.objects()).clone()).upsert_zones(zones))
+        Ok(self
+            .objects
+            .get_or_insert_with(|| (**base.objects()).clone())
+            .upsert_zones(zones))
     }
 
     /// Adds operations (checked); one whose id is already in the index replaces it from this
     /// generation on. Returns how many were replaced.
     pub fn upsert_operations(&mut self, ops: Vec<Operation>) -> Result<usize> {
         for o in &ops {
-            o.validate().map_err(|e| Error::Invalid(format!("operation {}: {e}", o.id)))?;
+            o.validate()
+                .map_err(|e| Error::Invalid(format!("operation {}: {e}", o.id)))?;
         }
         let base = &self.base;
-        Ok(self.objects.get_or_insert_with(|| (**base.objects()).clone()).upsert_operations(ops))
+        Ok(self
+            .objects
+            .get_or_insert_with(|| (**base.objects()).clone())
+            .upsert_operations(ops))
     }
 
     fn write_pending(&mut self, names: &[String], sides: &[String], rows: &[Row]) -> Result<()> {
@@ -283,7 +291,11 @@ impl<'e> Writer<'e> {
         let mut manifest = self.base.manifest().clone();
         manifest.generation += 1;
         manifest.next_file = self.next_file;
-        let keep: Vec<bool> = manifest.segments.iter().map(|m| !self.replaced.contains(&m.file)).collect();
+        let keep: Vec<bool> = manifest
+            .segments
+            .iter()
+            .map(|m| !self.replaced.contains(&m.file))
+            .collect();
         let mut segments: Vec<Arc<Segment>> = self
             .base
             .segments()

@@ -31,19 +31,9 @@ use serde_json::{Map, Value};
 /// Longest `raw` kept in a reject, in bytes (then `…` is appended).
 pub const MAX_RAW_BYTES: usize = 4096;
 
-/// A rejected zone or operation: `{"file","line","reason","raw"}`, as written to
-/// `DIR/rejects/*.ndjson`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ObjectReject {
-    /// The input file's name as given.
-    pub file: String,
-    /// 1-based line where the object starts.
-    pub line: u64,
-    /// Why it was rejected.
-    pub reason: String,
-    /// The object's text, at most [`MAX_RAW_BYTES`] plus `…`.
-    pub raw: String,
-}
+/// A rejected zone or operation: the same `{"file","line","reason","raw"}` record as a
+/// rejected track row, `line` being where the object starts.
+pub use crate::reject::Reject as ObjectReject;
 
 /// What one file yielded: accepted values with the line each starts on, and rejects.
 #[derive(Debug, Clone, PartialEq)]

@@ -20,6 +20,7 @@ use deconflict_engine::{AddOutcome, Engine, ReportBatch};
 
 use crate::error::IngestError;
 use crate::parse::{ParsedChunk, read_tracks};
+use crate::parse_objects::{parse_operations, parse_zones};
 use crate::reject::{Reject, RejectWriter};
 use crate::source::open_source;
 
@@ -33,6 +34,10 @@ pub struct IngestOptions {
     pub index: PathBuf,
     /// Track files, `-` for stdin.
     pub tracks: Vec<String>,
+    /// Zone files (GeoJSON).
+    pub zones: Vec<String>,
+    /// Operation files (JSON or NDJSON).
+    pub operations: Vec<String>,
     /// Commit nothing when more rows than this are rejected.
     pub max_rejects: Option<u64>,
     /// Parser threads.
@@ -47,6 +52,8 @@ impl IngestOptions {
         IngestOptions {
             index: index.to_owned(),
             tracks: Vec::new(),
+            zones: Vec::new(),
+            operations: Vec::new(),
             max_rejects: None,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             batch_reports: DEFAULT_BATCH_REPORTS,
@@ -54,9 +61,26 @@ impl IngestOptions {
     }
 }
 
-/// Counts of one ingest. Always `read == accepted + duplicates + rejected`.
+/// Counts of zones or operations in one ingest. `read == accepted + rejected`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ObjectCounts {
+    /// Objects read.
+    pub read: u64,
+    /// Objects accepted (new or replacing).
+    pub accepted: u64,
+    /// Accepted objects whose id was already in the index: they replace it.
+    pub replaced: u64,
+    /// Objects rejected.
+    pub rejected: u64,
+}
+
+/// Counts of one ingest. For track rows, always `read == accepted + duplicates + rejected`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IngestSummary {
+    /// Zones.
+    pub zones: ObjectCounts,
+    /// Operations.
+    pub operations: ObjectCounts,
     /// Rows read.
     pub read: u64,
     /// Rows now in the index.
@@ -107,6 +131,9 @@ pub fn ingest(opts: &IngestOptions, progress: &dyn Progress) -> Result<IngestSum
         .writer_with_notice(|| progress.waiting(&opts.index))
         .map_err(IngestError::Engine)?;
     let generation = writer.generation();
+    let mut summary = IngestSummary::default();
+    let zones = read_objects(&opts.zones, parse_zones, &mut summary.zones)?;
+    let operations = read_objects(&opts.operations, parse_operations, &mut summary.operations)?;
     let sources = opts
         .tracks
         .iter()
@@ -120,7 +147,10 @@ pub fn ingest(opts: &IngestOptions, progress: &dyn Progress) -> Result<IngestSum
             .map_or(0, |d| d.as_millis())
     ));
     let mut rejects = LazyRejects::new(rejects_path);
-    let mut summary = IngestSummary::default();
+    for r in zones.1.iter().chain(&operations.1) {
+        rejects.write(r)?;
+    }
+    summary.rejected = summary.zones.rejected + summary.operations.rejected;
     let max_rejects = opts.max_rejects;
 
     let outcome = std::thread::scope(|s| {
@@ -191,13 +221,60 @@ pub fn ingest(opts: &IngestOptions, progress: &dyn Progress) -> Result<IngestSum
         }
     });
     summary.rejects_file = rejects.finish()?;
-    let (writer, outcome) = outcome?;
+    let (mut writer, outcome) = outcome?;
+    if let Some(max) = max_rejects
+        && summary.rejected > max
+    {
+        return Err(IngestError::TooManyRejects {
+            rejected: summary.rejected,
+            max,
+        });
+    }
     summary.accepted = outcome.accepted;
     summary.duplicates = outcome.duplicates;
+    if !zones.0.is_empty() {
+        summary.zones.replaced = writer.upsert_zones(zones.0)? as u64;
+    }
+    if !operations.0.is_empty() {
+        summary.operations.replaced = writer.upsert_operations(operations.0)? as u64;
+    }
     let snap = writer.commit().map_err(IngestError::Engine)?;
     summary.generation = Some(snap.generation());
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// Reads and parses every file of one object kind; returns the accepted objects and rejects.
+fn read_objects<T>(
+    files: &[String],
+    parse: fn(
+        &str,
+        &str,
+    ) -> Result<crate::parse_objects::Parsed<T>, crate::parse_objects::FileError>,
+    counts: &mut ObjectCounts,
+) -> Result<(Vec<T>, Vec<Reject>), IngestError> {
+    let mut items = Vec::new();
+    let mut rejects = Vec::new();
+    for f in files {
+        let mut src = open_source(f)?;
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut src, &mut text).map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData => {
+                IngestError::Objects(crate::parse_objects::FileError::Unexpected {
+                    file: f.clone(),
+                    reason: "not UTF-8 text".into(),
+                })
+            }
+            _ => IngestError::io(f, e),
+        })?;
+        let parsed = parse(f, &text)?;
+        counts.read += parsed.read;
+        counts.accepted += parsed.items.len() as u64;
+        counts.rejected += parsed.rejects.len() as u64;
+        items.extend(parsed.items.into_iter().map(|(_, v)| v));
+        rejects.extend(parsed.rejects);
+    }
+    Ok((items, rejects))
 }
 
 /// Creates the rejects file on the first reject only.

@@ -13,7 +13,7 @@ use std::path::Path;
 pub const RAW_CAP: usize = 4096;
 
 /// A row that was not accepted, with where it was and why.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Reject {
     /// The input file as given (`-` for standard input).
     pub file: String,

@@ -6,13 +6,12 @@
 //! pairs of entities whose boxes meet; only their pieces are compared exactly, on the common
 //! time of each pair of pieces. Slabs of a block run in parallel on all cores.
 
-
 use rayon::prelude::*;
 use serde::Serialize;
 
 use super::tracks::linear_inside;
 use crate::error::Result;
-use crate::geodesy::{MIN_RADIUS_M, WGS84_A, WGS84_F, lon_delta, moving_points_cpa, distance_m};
+use crate::geodesy::{MIN_RADIUS_M, WGS84_A, WGS84_F, distance_m, lon_delta, moving_points_cpa};
 use crate::model::Minima;
 use crate::snapshot::Snapshot;
 use crate::time::{TimeRange, Timestamp, serialize_rfc3339};
@@ -77,7 +76,15 @@ impl Snapshot {
     /// assert_eq!(episodes.len(), 1);
     /// assert_eq!(episodes[0].cpa_time, Timestamp(30_000));
     /// ```
-    pub fn conflicts(&self, range: TimeRange, minima: &Minima) -> Result<impl Iterator<Item = Episode> + use<>> {
+    pub fn conflicts(
+        &self,
+        range: TimeRange,
+        minima: &Minima,
+    ) -> Result<impl Iterator<Item = Episode> + use<>> {
+        // Only time that holds reports can hold episodes: clip the sweep to the data.
+        let Some(range) = self.time_span().and_then(|span| span.intersect(&range)) else {
+            return Ok(Vec::new().into_iter());
+        };
         let ids = self.entities_during(range.widen(minima.max_gap_ms));
         let parts: Vec<_> = ids
             .iter()
@@ -88,13 +95,19 @@ impl Snapshot {
         loop {
             let b1 = b0.saturating_add(BLOCK_MS - 1).min(range.end.0);
             let block = TimeRange::new(Timestamp(b0), Timestamp(b1)).expect("ordered");
-            let pieces: Vec<Vec<Piece>> = parts.par_iter().map(|p| pieces_in(p, block, minima.max_gap_ms)).collect();
+            let pieces: Vec<Vec<Piece>> = parts
+                .par_iter()
+                .map(|p| pieces_in(p, block, minima.max_gap_ms))
+                .collect();
             let slabs: Vec<(i64, i64)> = (0..)
                 .map(|k| b0.saturating_add(k * SLAB_MS))
                 .take_while(|s| *s <= b1)
                 .map(|s| (s, s.saturating_add(SLAB_MS - 1).min(b1)))
                 .collect();
-            let found: Vec<Vec<Raw>> = slabs.par_iter().map(|&slab| slab_pairs(&pieces, slab, minima)).collect();
+            let found: Vec<Vec<Raw>> = slabs
+                .par_iter()
+                .map(|&slab| slab_pairs(&pieces, slab, minima))
+                .collect();
             raws.extend(found.into_iter().flatten());
             if b1 >= range.end.0 {
                 break;
@@ -144,7 +157,12 @@ fn slab_pairs(pieces: &[Vec<Piece>], (s0, s1): (i64, i64), m: &Minima) -> Vec<Ra
             continue;
         }
         let base = ps[lo].a.lon;
-        let (mut w, mut ea, mut s, mut n) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+        let (mut w, mut ea, mut s, mut n) = (
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        );
         for p in &ps[lo..hi] {
             for f in [p.a, p.b] {
                 let lon = base + lon_delta(base, f.lon);
@@ -165,11 +183,21 @@ fn slab_pairs(pieces: &[Vec<Piece>], (s0, s1): (i64, i64), m: &Minima) -> Vec<Ra
             let dlon = (half / parallel).to_degrees() * 1.000_001 + 1e-9;
             (w - dlon, ea + dlon)
         };
-        let b = SlabBox { west: w, east: ea, south: s, north: n, entity: e as u32 };
+        let b = SlabBox {
+            west: w,
+            east: ea,
+            south: s,
+            north: n,
+            entity: e as u32,
+        };
         boxes.push(b);
         for shift in [-360.0, 360.0] {
             if w + shift <= 180.0 + 1e-9 && ea + shift >= -180.0 - 1e-9 {
-                boxes.push(SlabBox { west: w + shift, east: ea + shift, ..b });
+                boxes.push(SlabBox {
+                    west: w + shift,
+                    east: ea + shift,
+                    ..b
+                });
             }
         }
     }
@@ -189,16 +217,35 @@ fn slab_pairs(pieces: &[Vec<Piece>], (s0, s1): (i64, i64), m: &Minima) -> Vec<Ra
     pairs.dedup();
     let mut out = Vec::new();
     for (a, b) in pairs {
-        compare(&pieces[a as usize][spans[a as usize].clone()], &pieces[b as usize][spans[b as usize].clone()], (s0, s1), m, |start, end, min, cpa| {
-            out.push(Raw { a, b, start, end, min, cpa });
-        });
+        compare(
+            &pieces[a as usize][spans[a as usize].clone()],
+            &pieces[b as usize][spans[b as usize].clone()],
+            (s0, s1),
+            m,
+            |start, end, min, cpa| {
+                out.push(Raw {
+                    a,
+                    b,
+                    start,
+                    end,
+                    min,
+                    cpa,
+                });
+            },
+        );
     }
     out
 }
 
 /// Walks two entities' pieces in time order and compares each pair of pieces on their common
 /// time within the slab.
-fn compare(pa: &[Piece], pb: &[Piece], (s0, s1): (i64, i64), m: &Minima, mut hit: impl FnMut(i64, i64, f64, i64)) {
+fn compare(
+    pa: &[Piece],
+    pb: &[Piece],
+    (s0, s1): (i64, i64),
+    m: &Minima,
+    mut hit: impl FnMut(i64, i64, f64, i64),
+) {
     let (mut i, mut j) = (0, 0);
     while i < pa.len() && j < pb.len() {
         let (x, y) = (&pa[i], &pb[j]);
@@ -219,11 +266,28 @@ fn compare(pa: &[Piece], pb: &[Piece], (s0, s1): (i64, i64), m: &Minima, mut hit
 }
 
 /// One pair of pieces over their common time `[t0, t1]`.
-fn pair(x: &Piece, y: &Piece, t0: i64, t1: i64, m: &Minima, hit: &mut impl FnMut(i64, i64, f64, i64)) {
-    let (xa, xb, ya, yb) = (x.at(Timestamp(t0)), x.at(Timestamp(t1)), y.at(Timestamp(t0)), y.at(Timestamp(t1)));
+fn pair(
+    x: &Piece,
+    y: &Piece,
+    t0: i64,
+    t1: i64,
+    m: &Minima,
+    hit: &mut impl FnMut(i64, i64, f64, i64),
+) {
+    let (xa, xb, ya, yb) = (
+        x.at(Timestamp(t0)),
+        x.at(Timestamp(t1)),
+        y.at(Timestamp(t0)),
+        y.at(Timestamp(t1)),
+    );
     let (w0, w1) = match (xa.alt, xb.alt, ya.alt, yb.alt) {
         (Some(p0), Some(p1), Some(q0), Some(q1)) => {
-            match linear_inside((t0, p0 - q0), (t1, p1 - q1), (t0, t1), (-m.vertical_m, m.vertical_m)) {
+            match linear_inside(
+                (t0, p0 - q0),
+                (t1, p1 - q1),
+                (t0, t1),
+                (-m.vertical_m, m.vertical_m),
+            ) {
                 Some(w) => w,
                 None => return,
             }
@@ -238,11 +302,28 @@ fn pair(x: &Piece, y: &Piece, t0: i64, t1: i64, m: &Minima, hit: &mut impl FnMut
         }
         return;
     }
-    let (p0, p1, q0, q1) = (x.at(Timestamp(w0)), x.at(Timestamp(w1)), y.at(Timestamp(w0)), y.at(Timestamp(w1)));
-    if let Some(a) = moving_points_cpa((p0.lon, p0.lat), (p1.lon, p1.lat), (q0.lon, q0.lat), (q1.lon, q1.lat), w0, w1, m.horizontal_m)
-        && a.min_distance_m < m.horizontal_m
+    let (p0, p1, q0, q1) = (
+        x.at(Timestamp(w0)),
+        x.at(Timestamp(w1)),
+        y.at(Timestamp(w0)),
+        y.at(Timestamp(w1)),
+    );
+    if let Some(a) = moving_points_cpa(
+        (p0.lon, p0.lat),
+        (p1.lon, p1.lat),
+        (q0.lon, q0.lat),
+        (q1.lon, q1.lat),
+        w0,
+        w1,
+        m.horizontal_m,
+    ) && a.min_distance_m < m.horizontal_m
     {
-        hit(a.start_ms.max(w0), a.end_ms.min(w1), a.min_distance_m, a.cpa_ms);
+        hit(
+            a.start_ms.max(w0),
+            a.end_ms.min(w1),
+            a.min_distance_m,
+            a.cpa_ms,
+        );
     }
 }
 

@@ -123,7 +123,10 @@ pub struct Conflict {
     /// `None` where no distance applies.
     pub distance_m: Option<f64>,
     /// When the distance is least.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_opt_rfc3339")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_opt_rfc3339"
+    )]
     pub cpa_time: Option<Timestamp>,
     /// The zone's kind, for zone conflicts.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -135,7 +138,10 @@ pub struct Conflict {
     pub volume: String,
 }
 
-fn serialize_opt_rfc3339<S: serde::Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+fn serialize_opt_rfc3339<S: serde::Serializer>(
+    t: &Option<Timestamp>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     match t {
         Some(t) => s.collect_str(t),
         None => s.serialize_none(),
@@ -248,7 +254,12 @@ impl Snapshot {
             .collect()
     }
 
-    fn check_against(&self, op: &Operation, others: &[&Operation], minima: &Minima) -> Result<CheckReport> {
+    fn check_against(
+        &self,
+        op: &Operation,
+        others: &[&Operation],
+        minima: &Minima,
+    ) -> Result<CheckReport> {
         let vols = volume::volumes(op);
         let labels: Vec<String> = vols.iter().map(|v| v.label.clone()).collect();
         let mut conflicts = Vec::new();
@@ -270,7 +281,12 @@ impl Snapshot {
             });
         }
         conflicts.sort_by(|a, b| {
-            (a.kind.as_str(), &a.with, a.start, a.end).cmp(&(b.kind.as_str(), &b.with, b.start, b.end))
+            (a.kind.as_str(), &a.with, a.start, a.end).cmp(&(
+                b.kind.as_str(),
+                &b.with,
+                b.start,
+                b.end,
+            ))
         });
         Ok(CheckReport {
             operation: op.id.clone(),
@@ -281,6 +297,10 @@ impl Snapshot {
 }
 
 /// The part of `window` widened by `buffer_ms` that overlaps `other` (inclusive).
-pub(crate) fn widened_overlap(window: TimeRange, buffer_ms: i64, other: TimeRange) -> Option<TimeRange> {
+pub(crate) fn widened_overlap(
+    window: TimeRange,
+    buffer_ms: i64,
+    other: TimeRange,
+) -> Option<TimeRange> {
     window.widen(buffer_ms).intersect(&other)
 }

@@ -7,14 +7,24 @@ use super::{Conflict, ConflictKind, Hit, merge_hits, widened_overlap};
 use crate::geodesy::{BBox, distance_m, geodesic_segments_distance};
 use crate::model::{Minima, Operation};
 
-pub(crate) fn conflicts(vols: &[Volume], labels: &[String], others: &[&Operation], m: &Minima, out: &mut Vec<Conflict>) {
+pub(crate) fn conflicts(
+    vols: &[Volume],
+    labels: &[String],
+    others: &[&Operation],
+    m: &Minima,
+    out: &mut Vec<Conflict>,
+) {
     let mut hits: BTreeMap<&str, Vec<Hit>> = BTreeMap::new();
     let boxes: Vec<BBox> = vols.iter().map(|v| v.bbox(m.horizontal_m)).collect();
     for other in others {
         // cheap rejections first: the whole operation's time and band
         let window = other.window;
-        if vols.iter().all(|v| widened_overlap(v.window, m.time_buffer_ms, window).is_none())
-            || vols.iter().all(|v| band_gap(v.band, other.altitude_m) >= m.vertical_m)
+        if vols
+            .iter()
+            .all(|v| widened_overlap(v.window, m.time_buffer_ms, window).is_none())
+            || vols
+                .iter()
+                .all(|v| band_gap(v.band, other.altitude_m) >= m.vertical_m)
         {
             continue;
         }
@@ -24,7 +34,8 @@ pub(crate) fn conflicts(vols: &[Volume], labels: &[String], others: &[&Operation
                 let Some(when) = widened_overlap(v.window, m.time_buffer_ms, ov.window) else {
                     continue;
                 };
-                if band_gap(v.band, ov.band) >= m.vertical_m || !boxes_intersect(&boxes[vi], &obox) {
+                if band_gap(v.band, ov.band) >= m.vertical_m || !boxes_intersect(&boxes[vi], &obox)
+                {
                     continue;
                 }
                 let (d, on_op, on_other) = core_distance(&v.core, &ov.core);

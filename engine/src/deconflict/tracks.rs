@@ -35,7 +35,8 @@ pub(crate) fn conflicts(
             }
             let parts = entity_rows(snap.segments(), &id)?;
             for piece in pieces_in(&parts, widened, m.max_gap_ms) {
-                if let Some(h) = piece_vs_volume(&piece, v, vi, (widened.start.0, widened.end.0), m) {
+                if let Some(h) = piece_vs_volume(&piece, v, vi, (widened.start.0, widened.end.0), m)
+                {
                     hits.entry(id.clone()).or_default().push(h);
                 }
             }
@@ -49,16 +50,32 @@ pub(crate) fn conflicts(
 
 /// The sub-interval of `[t0, t1]` in which the piece's altitude is closer than `vertical_m` to
 /// the band (the whole interval when an altitude is unknown), rounded outward to whole ms.
-pub(crate) fn vertical_interval(p: &Piece, t0: i64, t1: i64, band: (f64, f64), vertical_m: f64) -> Option<(i64, i64)> {
+pub(crate) fn vertical_interval(
+    p: &Piece,
+    t0: i64,
+    t1: i64,
+    band: (f64, f64),
+    vertical_m: f64,
+) -> Option<(i64, i64)> {
     let (Some(a0), Some(a1)) = (p.a.alt, p.b.alt) else {
         return Some((t0, t1));
     };
-    linear_inside((p.a.time.0, a0), (p.b.time.0, a1), (t0, t1), (band.0 - vertical_m, band.1 + vertical_m))
+    linear_inside(
+        (p.a.time.0, a0),
+        (p.b.time.0, a1),
+        (t0, t1),
+        (band.0 - vertical_m, band.1 + vertical_m),
+    )
 }
 
 /// For a quantity linear in time through `(ta, va)` and `(tb, vb)`, the sub-interval of
 /// `[t0, t1]` where it lies strictly inside `(lo, hi)`, rounded outward to whole ms.
-pub(crate) fn linear_inside(a: (i64, f64), b: (i64, f64), (t0, t1): (i64, i64), (lo, hi): (f64, f64)) -> Option<(i64, i64)> {
+pub(crate) fn linear_inside(
+    a: (i64, f64),
+    b: (i64, f64),
+    (t0, t1): (i64, i64),
+    (lo, hi): (f64, f64),
+) -> Option<(i64, i64)> {
     let inside = |v: f64| lo < v && v < hi;
     let span = (b.0 - a.0) as f64;
     if span <= 0.0 || a.1 == b.1 {
@@ -78,7 +95,13 @@ pub(crate) fn linear_inside(a: (i64, f64), b: (i64, f64), (t0, t1): (i64, i64), 
 
 /// Where and when a piece of trajectory comes closer than `horizontal_m` to the volume's
 /// footprint, within the widened window and the vertical interval.
-fn piece_vs_volume(p: &Piece, v: &Volume, vi: usize, window: (i64, i64), m: &Minima) -> Option<Hit> {
+fn piece_vs_volume(
+    p: &Piece,
+    v: &Volume,
+    vi: usize,
+    window: (i64, i64),
+    m: &Minima,
+) -> Option<Hit> {
     let t0 = p.a.time.0.max(window.0);
     let t1 = p.b.time.0.min(window.1);
     if t0 > t1 {

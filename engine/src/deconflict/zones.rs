@@ -34,7 +34,11 @@ fn geometry(z: &Zone) -> Geometry {
 fn bbox(g: &Geometry) -> BBox {
     match g {
         Geometry::Circle(c, r) => crate::geodesy::circle_bbox(c.0, c.1, *r),
-        Geometry::Polygons(ps) => ps.iter().map(Polygon::bbox).reduce(union).unwrap_or(BBox::WORLD),
+        Geometry::Polygons(ps) => ps
+            .iter()
+            .map(Polygon::bbox)
+            .reduce(union)
+            .unwrap_or(BBox::WORLD),
     }
 }
 
@@ -92,7 +96,10 @@ fn contains(g: &Geometry, p: (f64, f64)) -> bool {
 }
 
 fn zone_band(z: &Zone) -> (f64, f64) {
-    (z.alt_min.unwrap_or(f64::NEG_INFINITY), z.alt_max.unwrap_or(f64::INFINITY))
+    (
+        z.alt_min.unwrap_or(f64::NEG_INFINITY),
+        z.alt_max.unwrap_or(f64::INFINITY),
+    )
 }
 
 pub(crate) fn conflicts(
@@ -134,7 +141,9 @@ pub(crate) fn conflicts(
             let Some(when) = widened_overlap(v.window, m.time_buffer_ms, z.validity) else {
                 continue;
             };
-            if band_gap(v.band, zone_band(z)) >= m.vertical_m || !boxes_intersect(&v.bbox(0.0), &zbox) {
+            if band_gap(v.band, zone_band(z)) >= m.vertical_m
+                || !boxes_intersect(&v.bbox(0.0), &zbox)
+            {
                 continue;
             }
             let (d, on_op, on_zone) = core_to_zone(&v.core, &g);

@@ -187,18 +187,37 @@ impl BBox {
         let south = (self.south - dlat).max(-90.0);
         let north = (self.north + dlat).min(90.0);
         if south <= -90.0 || north >= 90.0 {
-            return BBox { west: -180.0, south, east: 180.0, north };
+            return BBox {
+                west: -180.0,
+                south,
+                east: 180.0,
+                north,
+            };
         }
         let phi = south.abs().max(north.abs()).to_radians();
         let reduced = (1.0 - WGS84_F) * phi.tan();
         let parallel = WGS84_A / (1.0 + reduced * reduced).sqrt();
         let dlon = (m / parallel).to_degrees() * 1.000_001 + 1e-9;
-        let width = if self.crosses_antimeridian() { self.east + 360.0 - self.west } else { self.east - self.west };
+        let width = if self.crosses_antimeridian() {
+            self.east + 360.0 - self.west
+        } else {
+            self.east - self.west
+        };
         if width + 2.0 * dlon >= 360.0 {
-            return BBox { west: -180.0, south, east: 180.0, north };
+            return BBox {
+                west: -180.0,
+                south,
+                east: 180.0,
+                north,
+            };
         }
         let (west, east) = (wrap_lon(self.west - dlon), wrap_lon(self.east + dlon));
-        BBox { west, south, east: if east == -180.0 { 180.0 } else { east }, north }
+        BBox {
+            west,
+            south,
+            east: if east == -180.0 { 180.0 } else { east },
+            north,
+        }
     }
 
     /// The longitude intervals (one, or two when crossing the antimeridian) within [-180, 180].

@@ -27,7 +27,8 @@ pub(crate) struct Objects {
 
 impl Objects {
     pub(crate) fn encode(&self) -> Vec<u8> {
-        let body = bincode::serde::encode_to_vec(self, bincode::config::standard()).expect("objects encode");
+        let body = bincode::serde::encode_to_vec(self, bincode::config::standard())
+            .expect("objects encode");
         let mut out = Vec::with_capacity(PREFIX + body.len());
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&OBJECTS_VERSION.to_le_bytes());
@@ -55,16 +56,21 @@ impl Objects {
             return Err((20, "objects checksum mismatch".into()));
         }
         let config = bincode::config::standard().with_limit::<MAX_BODY>();
-        let (o, used): (Objects, usize) =
-            bincode::serde::decode_from_slice(body, config).map_err(|e| (PREFIX as u64, format!("objects body: {e}")))?;
+        let (o, used): (Objects, usize) = bincode::serde::decode_from_slice(body, config)
+            .map_err(|e| (PREFIX as u64, format!("objects body: {e}")))?;
         if used != body.len() {
-            return Err(((PREFIX + used) as u64, "trailing bytes after objects".into()));
+            return Err((
+                (PREFIX + used) as u64,
+                "trailing bytes after objects".into(),
+            ));
         }
         for z in &o.zones {
-            z.validate().map_err(|e| (PREFIX as u64, format!("zone {}: {e}", z.id)))?;
+            z.validate()
+                .map_err(|e| (PREFIX as u64, format!("zone {}: {e}", z.id)))?;
         }
         for op in &o.operations {
-            op.validate().map_err(|e| (PREFIX as u64, format!("operation {}: {e}", op.id)))?;
+            op.validate()
+                .map_err(|e| (PREFIX as u64, format!("operation {}: {e}", op.id)))?;
         }
         Ok(o)
     }

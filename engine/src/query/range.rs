@@ -165,7 +165,11 @@ impl WindowQuery {
 
     /// The conservative box filter in stored units.
     pub(crate) fn filter(&self) -> BoxFilter {
-        BoxFilter::new(&self.area.bbox(), (self.time.start.0, self.time.end.0), self.alt)
+        BoxFilter::new(
+            &self.area.bbox(),
+            (self.time.start.0, self.time.end.0),
+            self.alt,
+        )
     }
 }
 

@@ -63,7 +63,11 @@ pub(crate) struct BoxFilter {
 impl BoxFilter {
     /// A filter for `bbox` (degrees), times `[t0, t1]` (ms) and altitudes `[lo, hi]` (metres;
     /// `None` for all, unknown included), rounded outward to stored units.
-    pub(crate) fn new(bbox: &crate::geodesy::BBox, time: (i64, i64), alt_m: Option<(f64, f64)>) -> BoxFilter {
+    pub(crate) fn new(
+        bbox: &crate::geodesy::BBox,
+        time: (i64, i64),
+        alt_m: Option<(f64, f64)>,
+    ) -> BoxFilter {
         let mm = |v: f64| v * 1000.0;
         let clamp = |v: f64| v.clamp(f64::from(i32::MIN + 1), f64::from(i32::MAX)) as i32;
         BoxFilter {
@@ -71,8 +75,13 @@ impl BoxFilter {
                 .lon_ranges()
                 .map(|(w, e)| ((w * 1e7).floor() as i64, (e * 1e7).ceil() as i64))
                 .collect(),
-            lat: ((bbox.south * 1e7).floor() as i32, (bbox.north * 1e7).ceil() as i32),
-            alt: alt_m.map_or((i32::MIN, i32::MAX), |(lo, hi)| (clamp(mm(lo).floor()), clamp(mm(hi).ceil()))),
+            lat: (
+                (bbox.south * 1e7).floor() as i32,
+                (bbox.north * 1e7).ceil() as i32,
+            ),
+            alt: alt_m.map_or((i32::MIN, i32::MAX), |(lo, hi)| {
+                (clamp(mm(lo).floor()), clamp(mm(hi).ceil()))
+            }),
             time,
         }
     }

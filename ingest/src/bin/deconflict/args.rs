@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use deconflict_engine::geodesy::{BBox, parse_floats};
+use deconflict_engine::model::Minima;
 use deconflict_engine::query::{Area, WindowQuery};
-use deconflict_engine::time::{TimeRange, Timestamp};
+use deconflict_engine::time::{TimeRange, Timestamp, parse_duration_ms};
 
 use crate::CliError;
 
@@ -30,6 +31,14 @@ pub enum Command {
     Stats(IndexArgs),
     /// Check every checksum and invariant of the index.
     Verify(IndexArgs),
+    /// The K entities nearest a point at a time (interpolated positions), nearest first.
+    Nearest(NearestArgs),
+    /// Every track-vs-track loss of separation within a time range, as NDJSON episodes.
+    Conflicts(ConflictsArgs),
+    /// Check the operations of a plan against the index and each other: one JSON report each.
+    Check(CheckArgs),
+    /// Merge generations into fewer segments, atomically; readers are never blocked.
+    Compact(CompactArgs),
     /// Write a reproducible synthetic scenario.
     Gen(GenArgs),
     /// Generate, ingest, query and check a built-in scenario; print what was found and how fast.
@@ -124,6 +133,82 @@ pub struct TrackArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct NearestArgs {
+    /// Index directory.
+    #[arg(long)]
+    pub index: PathBuf,
+    /// LON,LAT of the point.
+    #[arg(long, allow_hyphen_values = true)]
+    pub point: String,
+    /// The time: RFC 3339 or epoch milliseconds.
+    #[arg(long, allow_hyphen_values = true)]
+    pub time: String,
+    /// How many entities.
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    /// Longest gap between reports that is still interpolated (seconds or 90s, 5m, …).
+    #[arg(long, default_value = "60s")]
+    pub max_gap: String,
+}
+
+/// Separation minima flags shared by `check` and `conflicts`.
+#[derive(Debug, Args)]
+pub struct MinimaArgs {
+    /// Horizontal separation minimum, metres.
+    #[arg(long, default_value_t = 9260.0)]
+    pub horizontal_m: f64,
+    /// Vertical separation minimum, metres.
+    #[arg(long, default_value_t = 300.0)]
+    pub vertical_m: f64,
+    /// Longest gap between reports that is still interpolated.
+    #[arg(long, default_value = "60s")]
+    pub max_gap: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ConflictsArgs {
+    /// Index directory.
+    #[arg(long)]
+    pub index: PathBuf,
+    /// Start of the time range (inclusive).
+    #[arg(long, allow_hyphen_values = true)]
+    pub from: String,
+    /// End of the time range (inclusive).
+    #[arg(long, allow_hyphen_values = true)]
+    pub to: String,
+    #[command(flatten)]
+    pub minima: MinimaArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Index directory.
+    #[arg(long)]
+    pub index: PathBuf,
+    /// Plan file: operations as JSON or NDJSON.
+    #[arg(long)]
+    pub plan: String,
+    #[command(flatten)]
+    pub minima: MinimaArgs,
+    /// Time buffer around each volume's window.
+    #[arg(long, default_value = "5m")]
+    pub time_buffer: String,
+    /// Required lead time between filing and execution.
+    #[arg(long, default_value = "24h")]
+    pub lead_time: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CompactArgs {
+    /// Index directory.
+    #[arg(long)]
+    pub index: PathBuf,
+    /// Most reports per merged segment (bounds memory: about 32 bytes each).
+    #[arg(long, default_value_t = 64 << 20)]
+    pub max_reports: usize,
+}
+
+#[derive(Debug, Args)]
 pub struct GenArgs {
     /// Output directory (created if missing).
     #[arg(long)]
@@ -150,6 +235,55 @@ pub struct DemoArgs {
     /// Number of entities (default scenario ≈ 1 M reports).
     #[arg(long)]
     pub entities: Option<usize>,
+}
+
+fn duration(flag: &str, s: &str) -> Result<i64, CliError> {
+    parse_duration_ms(s).map_err(|e| CliError::usage(format!("--{flag}: {e}")))
+}
+
+impl MinimaArgs {
+    /// The validated minima (time buffer and lead time at their defaults).
+    pub fn to_minima(&self) -> Result<Minima, CliError> {
+        let m = Minima {
+            horizontal_m: self.horizontal_m,
+            vertical_m: self.vertical_m,
+            max_gap_ms: duration("max-gap", &self.max_gap)?,
+            ..Minima::default()
+        };
+        m.validate().map_err(CliError::usage)?;
+        Ok(m)
+    }
+}
+
+impl CheckArgs {
+    /// The validated minima.
+    pub fn to_minima(&self) -> Result<Minima, CliError> {
+        let m = Minima {
+            time_buffer_ms: duration("time-buffer", &self.time_buffer)?,
+            lead_time_ms: duration("lead-time", &self.lead_time)?,
+            ..self.minima.to_minima()?
+        };
+        m.validate().map_err(CliError::usage)?;
+        Ok(m)
+    }
+}
+
+impl NearestArgs {
+    /// Point, time, max gap.
+    pub fn parse(&self) -> Result<((f64, f64), Timestamp, i64), CliError> {
+        let v = parse_floats(&self.point, 2)
+            .map_err(|e| CliError::usage(format!("--point: {e}; expected LON,LAT")))?;
+        if !(v[0].abs() <= 180.0 && v[1].abs() <= 90.0) {
+            return Err(CliError::usage(
+                "--point: lon must be in [-180, 180] and lat in [-90, 90]",
+            ));
+        }
+        Ok((
+            (v[0], v[1]),
+            parse_time("time", &self.time)?,
+            duration("max-gap", &self.max_gap)?,
+        ))
+    }
 }
 
 pub fn parse_time(flag: &str, s: &str) -> Result<Timestamp, CliError> {

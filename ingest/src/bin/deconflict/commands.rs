@@ -10,7 +10,10 @@ use deconflict_ingest::generate::{GenConfig, generate};
 use deconflict_ingest::pipeline::{IngestOptions, IngestSummary, Progress, ingest as run_ingest};
 
 use crate::CliError;
-use crate::args::{GenArgs, IndexArgs, IngestArgs, QueryArgs, TrackArgs, parse_range};
+use crate::args::{
+    CheckArgs, CompactArgs, ConflictsArgs, GenArgs, IndexArgs, IngestArgs, NearestArgs, QueryArgs,
+    TrackArgs, parse_range,
+};
 use crate::output::{NdjsonWriter, json_line};
 
 fn open(index: &Path) -> Result<Engine, CliError> {
@@ -64,6 +67,8 @@ pub(crate) fn ingest(a: IngestArgs) -> Result<(), CliError> {
     }
     let mut opts = IngestOptions::new(&a.index);
     opts.tracks = a.tracks;
+    opts.zones = a.zones;
+    opts.operations = a.operations;
     opts.max_rejects = a.max_rejects;
     if let Some(w) = a.workers {
         opts.workers = w.max(1);
@@ -79,6 +84,14 @@ pub(crate) fn ingest(a: IngestArgs) -> Result<(), CliError> {
 
 fn report_summary(s: &IngestSummary) {
     eprintln!("{s}");
+    for (what, c) in [("zones", s.zones), ("operations", s.operations)] {
+        if c.read > 0 {
+            eprintln!(
+                "{what}: read {}, accepted {} ({} replacing earlier ones), rejected {}",
+                c.read, c.accepted, c.replaced, c.rejected
+            );
+        }
+    }
     if let Some(p) = &s.rejects_file {
         eprintln!("rejected rows written to {}", p.display());
     }
@@ -122,6 +135,110 @@ pub(crate) fn track(a: TrackArgs, out: &mut impl Write) -> Result<(), CliError> 
     for r in snap.track(&a.id, range).map_err(CliError::engine)? {
         w.report(&r)?;
     }
+    Ok(())
+}
+
+pub(crate) fn nearest(a: NearestArgs, out: &mut impl Write) -> Result<(), CliError> {
+    let (point, t, max_gap) = a.parse()?;
+    let engine = open(&a.index)?;
+    let found = engine
+        .snapshot()
+        .nearest(point.0, point.1, t, a.k, max_gap)
+        .map_err(CliError::engine)?;
+    for n in &found {
+        json_line(out, n)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn conflicts(a: ConflictsArgs, out: &mut impl Write) -> Result<(), CliError> {
+    let range = parse_range(&a.from, &a.to)?;
+    let minima = a.minima.to_minima()?;
+    let engine = open(&a.index)?;
+    let started = Instant::now();
+    let mut n = 0u64;
+    for e in engine
+        .snapshot()
+        .conflicts(range, &minima)
+        .map_err(CliError::engine)?
+    {
+        json_line(out, &e)?;
+        n += 1;
+    }
+    eprintln!("{n} episodes in {:.2} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+pub(crate) fn check(a: CheckArgs, out: &mut impl Write) -> Result<(), CliError> {
+    let minima = a.to_minima()?;
+    let ops = read_plan(&a.plan)?;
+    let engine = open(&a.index)?;
+    let started = Instant::now();
+    let mut reports = engine
+        .snapshot()
+        .check_batch(&ops, &minima)
+        .map_err(CliError::engine)?;
+    reports.sort_by(|x, y| x.operation.cmp(&y.operation));
+    let clear = reports.iter().filter(|r| r.deconflicted).count();
+    for r in &reports {
+        json_line(out, r)?;
+    }
+    eprintln!(
+        "{} operations checked in {:.1} ms: {clear} deconflicted, {} with conflicts",
+        reports.len(),
+        started.elapsed().as_secs_f64() * 1e3,
+        reports.len() - clear
+    );
+    Ok(())
+}
+
+/// Reads a plan file; any rejected operation is an input error naming its line.
+pub(crate) fn read_plan(path: &str) -> Result<Vec<deconflict_engine::model::Operation>, CliError> {
+    let mut src = deconflict_ingest::source::open_source(path).map_err(CliError::usage)?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut src, &mut text)
+        .map_err(|e| CliError::usage(format!("{path}: {e}")))?;
+    let parsed =
+        deconflict_ingest::parse_objects::parse_operations(path, &text).map_err(CliError::usage)?;
+    if let Some(r) = parsed.rejects.first() {
+        return Err(CliError::usage(format!(
+            "{}: line {}: {} ({} operations rejected in all)",
+            r.file,
+            r.line,
+            r.reason,
+            parsed.rejects.len()
+        )));
+    }
+    Ok(parsed.items.into_iter().map(|(_, o)| o).collect())
+}
+
+pub(crate) fn compact(a: CompactArgs, out: &mut impl Write) -> Result<(), CliError> {
+    let engine = open(&a.index)?;
+    let started = Instant::now();
+    let mut w = engine
+        .writer_with_notice(|| {
+            eprintln!(
+                "waiting for another writer on {} to finish…",
+                a.index.display()
+            )
+        })
+        .map_err(CliError::engine)?;
+    let before = w.base().segment_infos().len();
+    let outcome = w.compact(a.max_reports.max(1)).map_err(CliError::engine)?;
+    let snap = w.commit().map_err(CliError::engine)?;
+    let after = snap.segment_infos().len();
+    eprintln!(
+        "compacted {} segments into {} ({} reports rewritten): {before} → {after} segments, generation {}, in {:.2} s",
+        outcome.merged,
+        outcome.written,
+        outcome.reports,
+        snap.generation(),
+        started.elapsed().as_secs_f64()
+    );
+    json_line(
+        out,
+        &serde_json::json!({"generation": snap.generation(), "segments_before": before, "segments_after": after, "reports_rewritten": outcome.reports}),
+    )?;
     Ok(())
 }
 
