@@ -57,11 +57,12 @@ fn main() {
         ..GenConfig::default()
     });
     let tmp = tempfile::tempdir().expect("tempdir");
-    let write = |name: &str, f: &dyn Fn(BufWriter<File>) -> std::io::Result<u64>| -> (PathBuf, u64) {
-        let p = tmp.path().join(name);
-        let rows = f(BufWriter::new(File::create(&p).expect("create"))).expect("write");
-        (p, rows)
-    };
+    let write =
+        |name: &str, f: &dyn Fn(BufWriter<File>) -> std::io::Result<u64>| -> (PathBuf, u64) {
+            let p = tmp.path().join(name);
+            let rows = f(BufWriter::new(File::create(&p).expect("create"))).expect("write");
+            (p, rows)
+        };
     let (epoch, rows) = write("tracks-epoch.csv", &|w| {
         s.write_tracks_csv_with(w, TimeFormat::EpochMs)
     });

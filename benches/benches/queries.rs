@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use criterion::Criterion;
 use deconflict_benches::{
-    Fleet, Flat, MAX_GAP_MS, PieceTree, PointTree, Queries, bench_reports, cached_index,
+    Flat, Fleet, MAX_GAP_MS, PieceTree, PointTree, Queries, bench_reports, cached_index,
     check_agreement, engine_nearest, engine_window, percentile,
 };
 use deconflict_engine::Engine;
@@ -45,7 +45,14 @@ fn kinds(f: &Fixture) -> Vec<(&'static str, Vec<(&'static str, Run<'_>)>)> {
             let s = qs(&f.q);
             f.flat.scan_window(&s[i % s.len()])
         });
-        (set, vec![("deconflict", engine), ("rstar", tree), ("brute_force", brute)])
+        (
+            set,
+            vec![
+                ("deconflict", engine),
+                ("rstar", tree),
+                ("brute_force", brute),
+            ],
+        )
     };
     let q = &f.q;
     let track = (
@@ -55,7 +62,11 @@ fn kinds(f: &Fixture) -> Vec<(&'static str, Vec<(&'static str, Run<'_>)>)> {
                 "deconflict",
                 Box::new(move |i: usize| {
                     let (e, r) = q.track[i % q.track.len()];
-                    f.engine.snapshot().track(&Fleet::id(e), r).expect("track").count() as u64
+                    f.engine
+                        .snapshot()
+                        .track(&Fleet::id(e), r)
+                        .expect("track")
+                        .count() as u64
                 }) as Run<'_>,
             ),
             (
@@ -148,10 +159,16 @@ fn main() {
     eprintln!("flat vec: {:.2} s", started.elapsed().as_secs_f64());
     let started = Instant::now();
     let points = PointTree::new(&flat);
-    eprintln!("rstar point bulk_load: {:.2} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "rstar point bulk_load: {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     let started = Instant::now();
     let pieces = PieceTree::new(&flat);
-    eprintln!("rstar piece bulk_load: {:.2} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "rstar piece bulk_load: {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     let q = Queries::new(&flat, QUERIES, 11);
     let f = Fixture {
         engine,
@@ -196,9 +213,7 @@ fn main() {
 fn latency_table(n: u64, kinds: &[(&'static str, Vec<(&'static str, Run<'_>)>)]) {
     let rounds = deconflict_benches::env_u64("DECONFLICT_BENCH_ROUNDS", 20) as usize;
     println!("\nper-query latency, {n} reports, {QUERIES} queries × {rounds} rounds (µs)");
-    println!(
-        "| query | impl | p50 | p99 | mean | ratio p50 (baseline / deconflict) |"
-    );
+    println!("| query | impl | p50 | p99 | mean | ratio p50 (baseline / deconflict) |");
     println!("| --- | --- | ---: | ---: | ---: | ---: |");
     for (name, impls) in kinds {
         let mut ours_p50 = 0.0;

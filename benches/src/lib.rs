@@ -107,6 +107,18 @@ impl Fleet {
         })
     }
 
+    /// Entity `e`'s `j`-th report (regenerated from the entity's seed: no data set in memory).
+    pub fn report_at(&self, e: u32, j: u64) -> Pt {
+        let (t, lon, lat, alt) = self.track(e, j + 1).last().expect("j < 720");
+        Pt {
+            lon,
+            lat,
+            t,
+            ent: e,
+            alt_mm: alt_to_mm(Some(alt)),
+        }
+    }
+
     /// The quantised `(time, lon, lat, alt)` of entity `e`'s first `n` reports.
     fn track(&self, e: u32, n: u64) -> impl Iterator<Item = (i64, f64, f64, f64)> {
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ (u64::from(e) << 20));
@@ -161,8 +173,10 @@ pub fn build_index(dir: &Path, reports: impl Iterator<Item = Report>) -> Engine 
 
 /// Where benchmark indexes are cached between runs (under the cargo target directory).
 pub fn cache_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"), PathBuf::from);
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    );
     target.join("bench-data")
 }
 
@@ -451,7 +465,8 @@ impl PieceTree {
         let mut boxes = Vec::with_capacity(flat.pts.len());
         let pts = &flat.pts;
         for (i, a) in pts.iter().enumerate() {
-            let joined_before = i > 0 && pts[i - 1].ent == a.ent && a.t - pts[i - 1].t <= MAX_GAP_MS;
+            let joined_before =
+                i > 0 && pts[i - 1].ent == a.ent && a.t - pts[i - 1].t <= MAX_GAP_MS;
             let b = match pts.get(i + 1) {
                 Some(b) if b.ent == a.ent && b.t - a.t <= MAX_GAP_MS => b,
                 _ if joined_before => continue,
@@ -478,9 +493,14 @@ impl PieceTree {
                 for piece in self.0.locate_in_envelope_intersecting(env) {
                     let i = piece.data as usize;
                     let a = &flat.pts[i];
-                    let b = flat.pts.get(i + 1).filter(|b| b.ent == a.ent && b.t - a.t <= MAX_GAP_MS);
+                    let b = flat
+                        .pts
+                        .get(i + 1)
+                        .filter(|b| b.ent == a.ent && b.t - a.t <= MAX_GAP_MS);
                     let f = match b {
-                        Some(b) if a.t <= t && t < b.t => interpolate(&a.fix(), &b.fix(), Timestamp(t)),
+                        Some(b) if a.t <= t && t < b.t => {
+                            interpolate(&a.fix(), &b.fix(), Timestamp(t))
+                        }
                         // A piece ending at t answers only when no piece starts there.
                         Some(b) if b.t == t && !flat.continues(i + 1) => b.fix(),
                         None if a.t == t => a.fix(),
@@ -540,10 +560,22 @@ fn bbox_around(lon: f64, lat: f64, km: f64) -> Area {
 }
 
 impl Queries {
-    /// `n` queries of each kind, seeded.
+    /// `n` queries of each kind centred on reports of `flat`, seeded.
     pub fn new(flat: &Flat, n: usize, seed: u64) -> Queries {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut pick = || flat.pts[rng.gen_range(0..flat.pts.len())];
+        Queries::around(n, || flat.pts[rng.gen_range(0..flat.pts.len())])
+    }
+
+    /// `n` queries of each kind centred on reports of `fleet` (regenerated, not stored).
+    pub fn for_fleet(fleet: &Fleet, n: usize, seed: u64) -> Queries {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        Queries::around(n, || {
+            let e = rng.gen_range(0..fleet.entities().saturating_sub(1).max(1)); // the last may be short
+            fleet.report_at(e, rng.gen_range(0..REPORTS_PER_ENTITY))
+        })
+    }
+
+    fn around(n: usize, mut pick: impl FnMut() -> Pt) -> Queries {
         let mut q = Queries {
             small: Vec::new(),
             large: Vec::new(),
@@ -555,9 +587,11 @@ impl Queries {
         };
         for _ in 0..n {
             let p = pick();
-            q.small.push(window(bbox_around(p.lon, p.lat, 10.0), p.t, 10));
+            q.small
+                .push(window(bbox_around(p.lon, p.lat, 10.0), p.t, 10));
             let p = pick();
-            q.large.push(window(bbox_around(p.lon, p.lat, 200.0), p.t, 60));
+            q.large
+                .push(window(bbox_around(p.lon, p.lat, 200.0), p.t, 60));
             let p = pick();
             let circle = Area::Circle {
                 lon: p.lon,
@@ -593,10 +627,7 @@ fn hexagon(lon: f64, lat: f64, km: f64) -> Area {
 
 /// Engine: reports matching `q`, counted.
 pub fn engine_window(engine: &Engine, q: &WindowQuery) -> u64 {
-    engine
-        .snapshot()
-        .for_each_report(q, |_| {})
-        .expect("query")
+    engine.snapshot().for_each_report(q, |_| {}).expect("query")
 }
 
 /// Engine: the `k` nearest entities as (distance, entity number).
@@ -650,7 +681,11 @@ pub fn check_agreement(
     for &(e, range) in &q.track {
         let ours = snap.track(&Fleet::id(e), range).expect("track").count() as u64;
         let sorted = flat.track(e, range).len() as u64;
-        assert_eq!((ours, sorted), (flat.scan_track(e, range), ours), "track {e}");
+        assert_eq!(
+            (ours, sorted),
+            (flat.scan_track(e, range), ours),
+            "track {e}"
+        );
         total += ours;
     }
     means.push(("track", total as f64 / q.track.len().max(1) as f64));
