@@ -1,0 +1,42 @@
+//! A query loop to run under a profiler, on the cached bench index:
+//! `valgrind --tool=callgrind target/release/examples/profile_queries small 100`
+//! (kinds: small, large, radius, nearest, position; the second argument is rounds).
+
+use std::hint::black_box;
+
+use deconflict_benches::{
+    Fleet, MAX_GAP_MS, Queries, bench_reports, cached_index, engine_nearest, engine_window,
+};
+use deconflict_engine::time::Timestamp;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let kind = args.next().unwrap_or_else(|| "small".into());
+    let rounds: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(100);
+    let fleet = Fleet::new(bench_reports());
+    let (_dir, engine) = cached_index(&fleet);
+    let q = Queries::for_fleet(&fleet, 64, 11);
+    let mut total = 0u64;
+    for _ in 0..rounds {
+        for i in 0..64 {
+            total += match kind.as_str() {
+                "small" => engine_window(&engine, &q.small[i]),
+                "large" => engine_window(&engine, &q.large[i]),
+                "radius" => engine_window(&engine, &q.radius[i]),
+                "nearest" => {
+                    let (lon, lat, t) = q.nearest[i];
+                    engine_nearest(&engine, lon, lat, t, 10).len() as u64
+                }
+                "position" => {
+                    let (e, t) = q.position[i];
+                    let p = engine
+                        .snapshot()
+                        .position_at(&Fleet::id(e), Timestamp(t), MAX_GAP_MS);
+                    u64::from(p.expect("position").is_some())
+                }
+                other => panic!("unknown kind {other}"),
+            };
+        }
+    }
+    println!("{kind}: {} matches", black_box(total));
+}
