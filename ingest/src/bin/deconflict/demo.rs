@@ -5,7 +5,9 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use deconflict_engine::Engine;
+use deconflict_engine::deconflict::ConflictKind;
 use deconflict_engine::geodesy::BBox;
+use deconflict_engine::model::Minima;
 use deconflict_engine::query::{Area, WindowQuery};
 use deconflict_engine::time::{TimeRange, Timestamp};
 use deconflict_ingest::generate::{GenConfig, generate};
@@ -81,6 +83,7 @@ pub(crate) fn run(a: DemoArgs, out: &mut impl Write) -> Result<(), CliError> {
     let index = dir.join("index");
     let mut opts = IngestOptions::new(&index);
     opts.tracks = vec![g.tracks_csv.display().to_string()];
+    opts.zones = vec![g.zones_geojson.display().to_string()];
     let bar = Bar::new(false);
     let summary = ingest(&opts, &bar);
     bar.finish();
@@ -215,9 +218,83 @@ pub(crate) fn run(a: DemoArgs, out: &mut impl Write) -> Result<(), CliError> {
             n.id, n.side, n.distance_m
         );
     }
+    eprintln!(
+        "== 4. deconfliction of the scenario's {} operations (contract minima: 5 NM, 300 m, 5 min, 24 h)",
+        g.operations
+    );
+    let minima = Minima::default();
+    let plan = g.operations_ndjson.display().to_string();
+    let ops = crate::commands::read_plan(&plan)?;
+    let t = Instant::now();
+    let mut reports = snap.check_batch(&ops, &minima).map_err(CliError::engine)?;
+    let check_time = t.elapsed();
+    reports.sort_by(|x, y| x.operation.cmp(&y.operation));
+    let clear: Vec<&str> = reports
+        .iter()
+        .filter(|r| r.deconflicted)
+        .map(|r| r.operation.as_str())
+        .collect();
+    eprintln!(
+        "   checked {} operations in {:.1} ms ({:.0} µs each): {} deconflicted, {} not",
+        reports.len(),
+        check_time.as_secs_f64() * 1e3,
+        check_time.as_secs_f64() * 1e6 / reports.len().max(1) as f64,
+        clear.len(),
+        reports.len() - clear.len()
+    );
+    for r in reports.iter().filter(|r| !r.deconflicted) {
+        for c in &r.conflicts {
+            let what = match (c.kind, c.distance_m) {
+                (ConflictKind::LeadTime, _) => format!("filed after the deadline {}", c.start),
+                (ConflictKind::TargetArea, _) => {
+                    "target outside every designated target area".to_owned()
+                }
+                (ConflictKind::Zone, _) => format!(
+                    "{} enters {} zone {}",
+                    c.volume,
+                    c.zone_kind.map_or("", |k| k.as_str()),
+                    c.with
+                ),
+                (_, Some(d)) => format!(
+                    "{} within {d:.0} m of {} {} at {}",
+                    c.volume,
+                    c.kind.as_str(),
+                    c.with,
+                    c.cpa_time.unwrap_or(c.start)
+                ),
+                (_, None) => format!("{} {}", c.kind.as_str(), c.with),
+            };
+            eprintln!("   ✗ {:<8} {what}", r.operation);
+        }
+    }
+    eprintln!("   ✓ deconflicted: {}", clear.join(", "));
+    let t = Instant::now();
+    let episodes: Vec<_> = snap
+        .conflicts(span, &minima)
+        .map_err(CliError::engine)?
+        .collect();
+    let episodes_time = t.elapsed();
+    eprintln!(
+        "   track-vs-track: {} losses of separation among {} reports in {:.2} s",
+        episodes.len(),
+        snap.report_count(),
+        episodes_time.as_secs_f64()
+    );
+    if let Some(e) = episodes
+        .iter()
+        .min_by(|a, b| a.min_distance_m.total_cmp(&b.min_distance_m))
+    {
+        eprintln!(
+            "   closest: {} and {} at {:.0} m, {}",
+            e.a, e.b, e.min_distance_m, e.cpa_time
+        );
+    }
     json_line(
         out,
         &serde_json::json!({
+            "operations": reports.len(), "deconflicted": clear.len(),
+            "check_ms": check_time.as_secs_f64() * 1e3,
+            "episodes": episodes.len(), "episodes_s": episodes_time.as_secs_f64(),
             "reports": summary.read, "accepted": summary.accepted, "duplicates": summary.duplicates,
             "rejected": summary.rejected, "ingest_rows_per_s": summary.read as f64 / secs,
             "open_ms": open.as_secs_f64() * 1e3, "queries": results,
