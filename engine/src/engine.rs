@@ -102,6 +102,80 @@ impl Engine {
     }
 }
 
+/// A background thread keeping an [`Engine`] fresh (see [`Engine::watch`]). Dropping it stops
+/// the thread.
+#[derive(Debug)]
+pub struct Watcher {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+    }
+}
+
+impl Engine {
+    /// Starts a thread that calls [`Engine::refresh`] every `interval`, so that generations
+    /// committed by other processes appear without the readers asking. Refresh errors (say, a
+    /// manifest being replaced at that instant) are retried at the next tick; readers keep the
+    /// last good snapshot meanwhile.
+    ///
+    /// ```
+    /// # use std::{sync::Arc, time::Duration};
+    /// # use deconflict_engine::Engine;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let engine = Arc::new(Engine::create(dir.path()).unwrap());
+    /// let watcher = engine.watch(Duration::from_millis(200));
+    /// // … answer queries from any thread with engine.snapshot() …
+    /// drop(watcher); // stops the thread
+    /// ```
+    pub fn watch(self: &Arc<Self>, interval: std::time::Duration) -> Watcher {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (engine, flag) = (Arc::clone(self), Arc::clone(&stop));
+        let thread = std::thread::Builder::new()
+            .name("deconflict-refresh".into())
+            .spawn(move || {
+                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = engine.refresh();
+                    std::thread::park_timeout(interval);
+                }
+            })
+            .expect("spawn refresh thread");
+        Watcher {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Compacts when more than `max_segments` segments have piled up: merges them into
+    /// segments of at most `max_rows` reports. Returns the new snapshot when it compacted.
+    /// Readers are never blocked; other writers wait for the lock.
+    pub fn compact_if_needed(
+        &self,
+        max_segments: usize,
+        max_rows: usize,
+    ) -> Result<Option<Arc<Snapshot>>> {
+        if self.snapshot().segment_infos().len() <= max_segments {
+            return Ok(None);
+        }
+        let mut w = self.writer()?;
+        if w.base().segment_infos().len() <= max_segments {
+            return Ok(None);
+        }
+        let outcome = w.compact(max_rows)?;
+        if outcome.merged == 0 {
+            return Ok(None);
+        }
+        w.commit().map(Some)
+    }
+}
+
 /// Reads the manifest and opens its segments; retries when a segment vanished because a
 /// concurrent compaction replaced it between the manifest read and the open.
 fn load_snapshot(dir: &IndexDir, reuse: Option<&Snapshot>) -> Result<Snapshot> {

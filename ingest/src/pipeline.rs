@@ -44,6 +44,8 @@ pub struct IngestOptions {
     pub workers: usize,
     /// Reports per segment: the memory budget's unit.
     pub batch_reports: usize,
+    /// After committing, compact when the index has more segments than this.
+    pub compact_above: Option<usize>,
 }
 
 impl IngestOptions {
@@ -57,6 +59,7 @@ impl IngestOptions {
             max_rejects: None,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             batch_reports: DEFAULT_BATCH_REPORTS,
+            compact_above: None,
         }
     }
 }
@@ -91,6 +94,8 @@ pub struct IngestSummary {
     pub rejected: u64,
     /// The generation committed (None when nothing was committed).
     pub generation: Option<u64>,
+    /// The generation written by the compaction that followed, if one ran.
+    pub compacted_to: Option<u64>,
     /// Where the rejected rows were written, if any.
     pub rejects_file: Option<PathBuf>,
     /// Wall time.
@@ -240,6 +245,13 @@ pub fn ingest(opts: &IngestOptions, progress: &dyn Progress) -> Result<IngestSum
     }
     let snap = writer.commit().map_err(IngestError::Engine)?;
     summary.generation = Some(snap.generation());
+    if let Some(max) = opts.compact_above
+        && let Some(c) = engine
+            .compact_if_needed(max, opts.batch_reports.saturating_mul(8))
+            .map_err(IngestError::Engine)?
+    {
+        summary.compacted_to = Some(c.generation());
+    }
     summary.elapsed = started.elapsed();
     Ok(summary)
 }

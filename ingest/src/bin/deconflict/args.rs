@@ -75,6 +75,9 @@ pub struct IngestArgs {
     /// Reports buffered per segment (bounds memory: about 32 bytes each, ×3 in flight).
     #[arg(long, default_value_t = deconflict_ingest::pipeline::DEFAULT_BATCH_REPORTS)]
     pub batch_reports: usize,
+    /// After committing, compact when the index holds more segments than this.
+    #[arg(long)]
+    pub compact_above: Option<usize>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,

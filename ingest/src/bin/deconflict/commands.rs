@@ -74,6 +74,7 @@ pub(crate) fn ingest(a: IngestArgs) -> Result<(), CliError> {
         opts.workers = w.max(1);
     }
     opts.batch_reports = a.batch_reports.max(1);
+    opts.compact_above = a.compact_above;
     let bar = Bar::new(a.quiet);
     let result = run_ingest(&opts, &bar);
     bar.0.finish_and_clear();
@@ -102,6 +103,9 @@ fn report_summary(s: &IngestSummary) {
             secs,
             s.read as f64 / secs / 1e6
         );
+    }
+    if let Some(g) = s.compacted_to {
+        eprintln!("compacted into generation {g}");
     }
 }
 
