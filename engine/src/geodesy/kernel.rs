@@ -817,6 +817,119 @@ pub fn moving_point_vs_point(
 }
 
 /// Distance from the origin to the segment `a→b` in the plane.
+/// The fast path of [`moving_points_cpa`] when the frame's scale bounds are tight and the
+/// pair certainly comes within `t`: the relative motion is a straight line in the frame, so
+/// the frame distance `D(u)` is convex with an analytic minimum, and the geodesic distance
+/// `G(u)` lies in `[k_lo·D(u), k_hi·D(u)]`. The loss-of-separation interval therefore starts
+/// between where `D` drops below `t/k_lo` (possibly inside) and `t/k_hi` (certainly inside);
+/// each boundary is settled by bisection on geographiclib distances to the millisecond, and
+/// the reported minimum is the geodesic distance at the frame's closest approach (exact to
+/// second order). `None` hands the case to the general solver.
+#[allow(clippy::too_many_arguments)]
+fn cpa_in_frame(
+    pl: &LonLatLine,
+    ql: &LonLatLine,
+    r0: (f64, f64),
+    r1: (f64, f64),
+    (k_lo, k_hi): (f64, f64),
+    t: f64,
+    t0_ms: i64,
+    t1_ms: i64,
+) -> Option<Approach> {
+    let (dx, dy) = (r1.0 - r0.0, r1.1 - r0.1);
+    let l2 = dx * dx + dy * dy;
+    let u_star = if l2 > 0.0 {
+        (-(r0.0 * dx + r0.1 * dy) / l2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    // Where D(u) < level, as an interval of [0, 1] (D is convex: one interval or none).
+    let below = |level: f64| -> Option<(f64, f64)> {
+        let (a, b, c) = (
+            l2,
+            2.0 * (r0.0 * dx + r0.1 * dy),
+            r0.0 * r0.0 + r0.1 * r0.1 - level * level,
+        );
+        if a <= 0.0 {
+            return (c < 0.0).then_some((0.0, 1.0));
+        }
+        let disc = b * b - 4.0 * a * c;
+        if disc <= 0.0 {
+            return None;
+        }
+        let sq = disc.sqrt();
+        let (x, y) = ((-b - sq) / (2.0 * a), (-b + sq) / (2.0 * a));
+        let (x, y) = (x.max(0.0), y.min(1.0));
+        (x < y).then_some((x, y))
+    };
+    let sure = below(t / k_hi)?;
+    let maybe = below(t / k_lo).unwrap_or(sure);
+    let dur = (t1_ms - t0_ms) as f64;
+    let g = |u: f64| -> f64 {
+        let (sp, sq) = (pl.at(u), ql.at(u));
+        wgs84().inverse(sp.lat, sp.lon, sq.lat, sq.lon)
+    };
+    // Bisection between a point known (or assumed) outside and one certainly inside, down to
+    // a quarter millisecond; returns the outer end of the final bracket.
+    let settle = |outer: f64, inner: f64| -> f64 {
+        if (inner - outer).abs() * dur <= 0.25 || g(outer) < t {
+            return outer;
+        }
+        let (mut out, mut inn) = (outer, inner);
+        for _ in 0..64 {
+            if (inn - out).abs() * dur <= 0.25 {
+                break;
+            }
+            let mid = 0.5 * (out + inn);
+            if g(mid) < t {
+                inn = mid;
+            } else {
+                out = mid;
+            }
+        }
+        out
+    };
+    let u_start = settle(maybe.0.min(sure.0), sure.0);
+    let u_end = settle(maybe.1.max(sure.1), sure.1);
+    // The frame's closest approach is within the frame's distortion of the true one: polish
+    // it with parabolic steps on geographiclib distances, keeping the least value seen.
+    let (mut u_best, mut d) = (u_star, g(u_star));
+    let mut h = 2e-3;
+    for _ in 0..1 {
+        let (ua, ub) = ((u_best - h).max(0.0), (u_best + h).min(1.0));
+        let (da, db) = (g(ua), g(ub));
+        let (x0, x1, x2) = (ua - u_best, 0.0, ub - u_best);
+        let denom = (x0 - x1) * (x0 - x2) * (x1 - x2);
+        let mut cands = [(ua, da), (ub, db), (u_best, d)];
+        if denom.abs() > 0.0 {
+            let a = (x2 * (d - da) + x1 * (da - db) + x0 * (db - d)) / denom;
+            let b = (x2 * x2 * (da - d) + x1 * x1 * (db - da) + x0 * x0 * (d - db)) / denom;
+            if a > 0.0 {
+                let uv = (u_best - b / (2.0 * a)).clamp(0.0, 1.0);
+                let dv = g(uv);
+                cands[2] = if dv < d { (uv, dv) } else { (u_best, d) };
+            }
+        }
+        let (nu, nd) = cands
+            .into_iter()
+            .fold((u_best, d), |best, c| if c.1 < best.1 { c } else { best });
+        u_best = nu;
+        d = nd;
+        h *= 0.1;
+    }
+    let (sp, sq) = (pl.at(u_best), ql.at(u_best));
+    let u_star = u_best;
+    let at = |u: f64, r: fn(f64) -> f64| (t0_ms + r(u * dur) as i64).clamp(t0_ms, t1_ms);
+    Some(Approach {
+        start_ms: at(u_start, f64::floor),
+        end_ms: at(u_end, f64::ceil),
+        min_distance_m: d,
+        cpa_ms: at(u_star, f64::round),
+        point_on_track: sp.pos(),
+        point_on_other: sq.pos(),
+    })
+}
+
 fn seg_origin_dist(a: (f64, f64), b: (f64, f64)) -> f64 {
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
     let l2 = dx * dx + dy * dy;
@@ -873,8 +986,18 @@ pub fn moving_points_cpa(
             lats.iter().cloned().fold(-90.0, f64::max),
         );
         let (lo, hi) = widen_lat(lo, hi, t);
-        if lo > -89.99 && hi < 89.99 && fr.scale_bounds(lo, hi).0 * dmin >= t {
-            return None;
+        if lo > -89.99 && hi < 89.99 {
+            let (k_lo, k_hi) = fr.scale_bounds(lo, hi);
+            if k_lo * dmin >= t {
+                return None;
+            }
+            if t1_ms > t0_ms
+                && k_hi * dmin < t
+                && k_hi / k_lo < 1.01
+                && let Some(a) = cpa_in_frame(&pl, &ql, r0, r1, (k_lo, k_hi), t, t0_ms, t1_ms)
+            {
+                return Some(a);
+            }
         }
     }
     let f = |u: f64| {
