@@ -966,75 +966,30 @@ mod write_tests {
         assert_eq!(f["properties"]["radius_m"].to_string(), "20000");
     }
 
-    fn contract_op() -> Operation {
-        let wp = |lon, lat, time: &str| Waypoint {
-            lon,
-            lat,
-            time: Some(t(time)),
-        };
-        Operation {
-            id: "op-7".into(),
-            side: "blue".into(),
-            filed_at: t("2016-07-20T10:00:00Z"),
-            method: "air strike".into(),
-            composition: "2 strike aircraft, 1 tanker".into(),
-            target: Target {
-                lon: 36.61,
-                lat: 35.93,
-                radius_m: 500.0,
-            },
-            window: TimeRange {
-                start: t("2016-07-21T22:00:00Z"),
-                end: t("2016-07-21T23:30:00Z"),
-            },
-            altitude_m: (3000.0, 9000.0),
-            corridor_m: 5000.0,
-            route: vec![
-                wp(35.95, 35.52, "2016-07-21T22:00:00Z"),
-                wp(36.61, 35.93, "2016-07-21T22:40:00Z"),
-                wp(35.95, 35.52, "2016-07-21T23:30:00Z"),
-            ],
-            own_tracks: vec!["BLUE-101".into(), "BLUE-102".into()],
-        }
-    }
-
     #[test]
     fn operations_round_trip_in_the_contract_shape() {
-        let timed = contract_op();
-        assert_eq!(
-            operation_to_json(&timed),
-            serde_json::json!({
-                "id": "op-7", "side": "blue",
-                "filed_at": "2016-07-20T10:00:00.000Z",
-                "method": "air strike", "composition": "2 strike aircraft, 1 tanker",
-                "target": {"lon": 36.61, "lat": 35.93, "radius_m": 500},
-                "window": {"start": "2016-07-21T22:00:00.000Z", "end": "2016-07-21T23:30:00.000Z"},
-                "altitude_m": [3000, 9000],
-                "corridor_m": 5000,
-                "route": [
-                    {"lon": 35.95, "lat": 35.52, "time": "2016-07-21T22:00:00.000Z"},
-                    {"lon": 36.61, "lat": 35.93, "time": "2016-07-21T22:40:00.000Z"},
-                    {"lon": 35.95, "lat": 35.52, "time": "2016-07-21T23:30:00.000Z"}
-                ],
-                "own_tracks": ["BLUE-101", "BLUE-102"]
-            })
-        );
-        let text = operation_to_json(&timed).to_string();
-        assert!(text.contains(r#""altitude_m":[3000,9000]"#), "{text}");
-        let mut untimed = contract_op();
-        untimed.id = "op-8".into();
-        untimed.route.iter_mut().for_each(|w| w.time = None);
-        untimed.route.truncate(1);
-        untimed.target.radius_m = 0.0;
-        untimed.corridor_m = 12.75;
-        untimed.method.clear();
-        untimed.own_tracks.clear();
-        assert!(
-            operation_to_json(&untimed)["route"][0]
-                .get("time")
-                .is_none()
-        );
-        let ops = vec![timed, untimed];
+        // written exactly so: every member, times in UTC with milliseconds, whole numbers
+        // as integers, `time` only on a timed route
+        let untimed = serde_json::json!({"id": "op-8", "side": "red", "filed_at": "2021-10-07T10:00:00.500Z",
+            "method": "", "composition": "1 MALE drone", "target": {"lon": -3.7, "lat": 40, "radius_m": 0},
+            "window": {"start": "2021-10-08T22:00:00.000Z", "end": "2021-10-08T23:30:00.000Z"},
+            "altitude_m": [-100, 4500.5], "corridor_m": 12.75, "route": [{"lon": -3.7, "lat": 40.4}], "own_tracks": []});
+        let mut timed = untimed.clone();
+        timed["id"] = "op-9".into();
+        timed["own_tracks"] = serde_json::json!(["RED-D0001", "RED-D0002"]);
+        timed["route"] = serde_json::json!([{"lon": -3.7, "lat": 40.4, "time": "2021-10-08T22:00:00.000Z"},
+            {"lon": -4, "lat": 40.5, "time": "2021-10-08T23:30:00.000Z"}]);
+        let text = format!("{untimed}\n{timed}\n");
+        assert!(text.contains(r#""altitude_m":[-100,4500.5]"#), "{text}");
+        let ops: Vec<Operation> = parse_operations("plan.ndjson", &text)
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|(_, o)| o)
+            .collect();
+        assert_eq!((ops.len(), ops[1].is_timed()), (2, true));
+        assert_eq!(operation_to_json(&ops[0]), untimed);
+        assert_eq!(operation_to_json(&ops[1]), timed);
         assert_eq!(ops_back(&ops), ops);
     }
 
@@ -1163,22 +1118,24 @@ mod write_tests {
 
     proptest! {
         #[test]
-        fn written_zones_parse_back_equal(mut zones in proptest::collection::vec(zone_strategy(), 1..6)) {
-            for (i, z) in zones.iter_mut().enumerate() {
-                z.id = format!("z{i}");
-                prop_assert_eq!(z.validate(), Ok(()));
-            }
+        fn written_zones_parse_back_equal(zones in proptest::collection::vec(zone_strategy(), 1..6)) {
+            let zones = numbered(zones, |z, i| z.id = format!("z{i}"));
+            prop_assert!(zones.iter().all(|z| z.validate().is_ok()));
             prop_assert_eq!(zones_back(&zones), zones);
         }
 
         #[test]
-        fn written_operations_parse_back_equal(mut ops in proptest::collection::vec(operation_strategy(), 1..6)) {
-            for (i, o) in ops.iter_mut().enumerate() {
-                o.id = format!("op-{i}");
-                prop_assert_eq!(o.validate(), Ok(()));
-            }
+        fn written_operations_parse_back_equal(ops in proptest::collection::vec(operation_strategy(), 1..6)) {
+            let ops = numbered(ops, |o, i| o.id = format!("op-{i}"));
+            prop_assert!(ops.iter().all(|o| o.validate().is_ok()));
             prop_assert_eq!(ops_back(&ops), ops);
         }
+    }
+
+    /// Gives each item a distinct id.
+    fn numbered<T>(mut items: Vec<T>, set_id: impl Fn(&mut T, usize)) -> Vec<T> {
+        items.iter_mut().enumerate().for_each(|(i, x)| set_id(x, i));
+        items
     }
 }
 
