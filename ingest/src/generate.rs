@@ -24,6 +24,9 @@
 //! the one streamed. Zone validity and operation windows and routes lie within
 //! [`Scenario::span`]; `filed_at` is earlier (26–72 h before the window).
 //!
+//! Zones and operations are the engine's model values ([`Zone`], [`Operation`]); the files
+//! are written by [`crate::parse_objects`]'s writers, so parsing them gives those values back.
+//!
 //! Every operation not named in [`Scenario::planted`] is deconflicted at the contract defaults
 //! (9260 m, 300 m, 5 min, 24 h), by construction with margins: operations avoid zones and each
 //! other, and each entity's route is re-drawn until it keeps clear of every operation (after 25
@@ -44,18 +47,21 @@
 //! ```
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::collections::binary_heap::PeekMut;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use deconflict_engine::geodesy::{lon_delta, wrap_lon};
-use deconflict_engine::model::{Report, deg_from_e7, deg_to_e7};
+use deconflict_engine::model::{
+    Operation, Report, Target, Waypoint, Zone, ZoneKind, ZoneShape, deg_from_e7, deg_to_e7,
+};
 use deconflict_engine::time::{TimeRange, Timestamp};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value};
+
+use crate::parse_objects::{feature_collection, operation_to_json, zone_to_feature_with};
 
 /// Mean Earth radius used by the generator's own (spherical) geometry.
 const R_EARTH: f64 = 6_371_008.8;
@@ -217,171 +223,25 @@ struct Fix {
     inv_sin: f64,
 }
 
-/// Zone kinds of the contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ZoneKind {
-    /// `off_limits`
-    OffLimits,
-    /// `protected`
-    Protected,
-    /// `air_defense`
-    AirDefense,
-    /// `target_area`
-    TargetArea,
-    /// `presence`
-    Presence,
-}
-
-impl ZoneKind {
-    /// The contract's name of the kind.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ZoneKind::OffLimits => "off_limits",
-            ZoneKind::Protected => "protected",
-            ZoneKind::AirDefense => "air_defense",
-            ZoneKind::TargetArea => "target_area",
-            ZoneKind::Presence => "presence",
-        }
-    }
-    fn prefix(self) -> &'static str {
-        match self {
-            ZoneKind::OffLimits => "ol",
-            ZoneKind::Protected => "pr",
-            ZoneKind::AirDefense => "ad",
-            ZoneKind::TargetArea => "ta",
-            ZoneKind::Presence => "pz",
-        }
+/// Prefix of generated zone ids, e.g. `ol-03` for the third `off_limits` zone.
+fn zone_prefix(kind: ZoneKind) -> &'static str {
+    match kind {
+        ZoneKind::OffLimits => "ol",
+        ZoneKind::Protected => "pr",
+        ZoneKind::AirDefense => "ad",
+        ZoneKind::TargetArea => "ta",
+        ZoneKind::Presence => "pz",
     }
 }
 
-/// A zone's geometry, as written to GeoJSON (rings closed, exterior counter-clockwise).
-#[derive(Debug, Clone, PartialEq)]
-pub enum ZoneGeometry {
-    /// A `Point` with a `radius_m` property.
-    Circle {
-        /// Centre longitude.
-        lon: f64,
-        /// Centre latitude.
-        lat: f64,
-        /// Radius, metres.
-        radius_m: f64,
-    },
-    /// A `Polygon`: rings of `[lon, lat]`.
-    Polygon(Vec<Vec<[f64; 2]>>),
-    /// A `MultiPolygon`.
-    MultiPolygon(Vec<Vec<Vec<[f64; 2]>>>),
-}
-
-/// One zone of the scenario.
+/// A zone while the scenario is planned: the model zone, its human name (written as the extra
+/// property `name`) and a bounding circle (centre, radius) the generator keeps things clear of.
 #[derive(Debug, Clone)]
-pub struct Zone {
-    /// Unique id, e.g. `ol-03`.
-    pub id: String,
-    /// Contract kind.
-    pub kind: ZoneKind,
-    /// Human description (extra property `name`).
-    pub name: String,
-    /// Declaring side.
-    pub side: String,
-    /// Validity start (absent = always).
-    pub start: Option<Timestamp>,
-    /// Validity end (absent = always).
-    pub end: Option<Timestamp>,
-    /// Lowest altitude covered (absent = all).
-    pub alt_min: Option<f64>,
-    /// Highest altitude covered (absent = all).
-    pub alt_max: Option<f64>,
-    /// Geometry.
-    pub geometry: ZoneGeometry,
-    /// Bounding circle (centre, radius) enclosing the geometry.
+struct ZonePlan {
+    zone: Zone,
+    name: &'static str,
     center: Ll,
     radius: f64,
-}
-
-/// The target of an operation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Target {
-    /// Longitude.
-    pub lon: f64,
-    /// Latitude.
-    pub lat: f64,
-    /// Radius, metres.
-    #[serde(serialize_with = "ser_num")]
-    pub radius_m: f64,
-}
-
-/// An operation's time window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Window {
-    /// Start.
-    #[serde(serialize_with = "ser_ts")]
-    pub start: Timestamp,
-    /// End.
-    #[serde(serialize_with = "ser_ts")]
-    pub end: Timestamp,
-}
-
-/// One route point of an operation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RoutePoint {
-    /// Longitude.
-    pub lon: f64,
-    /// Latitude.
-    pub lat: f64,
-    /// Planned time over the point.
-    #[serde(serialize_with = "ser_ts")]
-    pub time: Timestamp,
-}
-
-/// An operation, serialised exactly in the contract's JSON shape.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Operation {
-    /// Unique id, e.g. `op-007`.
-    pub id: String,
-    /// Filing side.
-    pub side: String,
-    /// When it was filed.
-    #[serde(serialize_with = "ser_ts")]
-    pub filed_at: Timestamp,
-    /// E.g. `air strike`.
-    pub method: String,
-    /// E.g. `2 strike aircraft, 1 tanker`.
-    pub composition: String,
-    /// Target circle.
-    pub target: Target,
-    /// Time window.
-    pub window: Window,
-    /// Altitude band `[min, max]`, metres.
-    #[serde(serialize_with = "ser_band")]
-    pub altitude_m: [f64; 2],
-    /// Corridor half-width around the route, metres.
-    #[serde(serialize_with = "ser_num")]
-    pub corridor_m: f64,
-    /// Route points with times.
-    pub route: Vec<RoutePoint>,
-    /// Own forces (never conflict with it).
-    pub own_tracks: Vec<String>,
-}
-
-/// A number as JSON: an integer when it is whole (`3000`, not `3000.0`).
-fn num(x: f64) -> Value {
-    if x.fract() == 0.0 && x.abs() < 1e15 {
-        json!(x as i64)
-    } else {
-        json!(x)
-    }
-}
-
-fn ser_num<S: serde::Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
-    num(*x).serialize(s)
-}
-
-fn ser_band<S: serde::Serializer>(x: &[f64; 2], s: S) -> Result<S::Ok, S::Error> {
-    [num(x[0]), num(x[1])].serialize(s)
-}
-
-fn ser_ts<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(t)
 }
 
 /// A conflict put into the scenario on purpose.
@@ -417,15 +277,17 @@ pub struct Scenario {
     pub span: TimeRange,
     /// Entity plans, index = entity number.
     pub entities: Vec<EntityPlan>,
-    /// Zones.
+    /// Zones (every side set; ids like `ol-03`).
     pub zones: Vec<Zone>,
-    /// Operations.
+    /// Operations (timed routes; ids like `op-007`).
     pub operations: Vec<Operation>,
     /// Deliberate conflicts (every operation not named here is deconflicted at contract
     /// defaults).
     pub planted: Vec<PlantedConflict>,
     /// Deliberate near misses that must not conflict.
     pub traps: Vec<Trap>,
+    /// Human name of each zone, by zone id (the extra property `name` in `zones.geojson`).
+    zone_names: BTreeMap<String, &'static str>,
 }
 
 /// How `time` is written in the tracks CSV.
@@ -629,18 +491,31 @@ fn foot_foot(f: Foot, g: Foot) -> f64 {
     }
 }
 
+/// The time interval of route leg `i` (`route[i]` to `route[i + 1]`), ms: the waypoints' times,
+/// or the whole window on an untimed route (generated routes are always timed).
+fn leg_times(op: &Operation, i: usize) -> (i64, i64) {
+    match (op.route[i].time, op.route[i + 1].time) {
+        (Some(a), Some(b)) => (a.0, b.0),
+        _ => (op.window.start.0, op.window.end.0),
+    }
+}
+
 fn op_vols(op: &Operation) -> Vec<Vol> {
-    let [lo, hi] = op.altitude_m;
+    let (lo, hi) = op.altitude_m;
     let mut v: Vec<Vol> = op
         .route
         .windows(2)
-        .map(|w| Vol {
-            foot: Foot::Seg((w[0].lon, w[0].lat), (w[1].lon, w[1].lat)),
-            half: op.corridor_m,
-            t0: w[0].time.0,
-            t1: w[1].time.0,
-            lo,
-            hi,
+        .enumerate()
+        .map(|(i, w)| {
+            let (t0, t1) = leg_times(op, i);
+            Vol {
+                foot: Foot::Seg((w[0].lon, w[0].lat), (w[1].lon, w[1].lat)),
+                half: op.corridor_m,
+                t0,
+                t1,
+                lo,
+                hi,
+            }
         })
         .collect();
     v.push(Vol {
@@ -669,21 +544,22 @@ fn vols_close(a: &Vol, b: &Vol) -> bool {
 }
 
 /// Could a volume touch a zone (conservative)?
-fn vol_zone_close(v: &Vol, z: &Zone) -> bool {
-    let tb = T_BUF + T_MARGIN;
-    if z.end.is_some_and(|e| e.0 < v.t0 - tb) || z.start.is_some_and(|s| s.0 > v.t1 + tb) {
+fn vol_zone_close(v: &Vol, p: &ZonePlan) -> bool {
+    let (z, tb) = (&p.zone, T_BUF + T_MARGIN);
+    if z.validity.end.0 < v.t0 - tb || z.validity.start.0 > v.t1 + tb {
         return false;
     }
     let vs = V_SEP + V_MARGIN;
     if z.alt_max.is_some_and(|m| m < v.lo - vs) || z.alt_min.is_some_and(|m| m > v.hi + vs) {
         return false;
     }
-    foot_point(v.foot, z.center) < (v.half + z.radius) * 1.03 + H_MARGIN
+    foot_point(v.foot, p.center) < (v.half + p.radius) * 1.03 + H_MARGIN
 }
 
-fn zone_blocks(z: &Zone) -> bool {
+/// Whether entering a zone of this kind is a conflict.
+fn blocks(kind: ZoneKind) -> bool {
     matches!(
-        z.kind,
+        kind,
         ZoneKind::OffLimits | ZoneKind::Protected | ZoneKind::AirDefense
     )
 }
@@ -1201,22 +1077,22 @@ fn vol_bbox(v: &Vol) -> Region {
 // Zones
 // ---------------------------------------------------------------------------------------------
 
-fn star(c: Ll, rmin: f64, rmax: f64, n: usize, rng: &mut ChaCha8Rng) -> Vec<[f64; 2]> {
-    let mut ring: Vec<[f64; 2]> = (0..n)
+fn star(c: Ll, rmin: f64, rmax: f64, n: usize, rng: &mut ChaCha8Rng) -> Vec<Ll> {
+    let mut ring: Vec<Ll> = (0..n)
         .map(|i| {
             let th = std::f64::consts::TAU * i as f64 / n as f64;
             let r = rng.gen_range(rmin..=rmax);
             let p = from_enu(c, (r * th.cos(), r * th.sin()));
-            [r6(p.0), r6(p.1)]
+            (r6(p.0), r6(p.1))
         })
         .collect();
     ring.push(ring[0]);
     ring
 }
 
-fn rect(c: Ll, len: f64, wid: f64, brg: f64) -> Vec<[f64; 2]> {
+fn rect(c: Ll, len: f64, wid: f64, brg: f64) -> Vec<Ll> {
     let (s, co) = brg.to_radians().sin_cos();
-    let mut ring: Vec<[f64; 2]> = [(-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0)]
+    let mut ring: Vec<Ll> = [(-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0)]
         .iter()
         .map(|&(a, b)| {
             // a along the axis, b across it; axis = (sin, cos), across = (cos, -sin)
@@ -1224,15 +1100,15 @@ fn rect(c: Ll, len: f64, wid: f64, brg: f64) -> Vec<[f64; 2]> {
             let x = along * s - across * co;
             let y = along * co + across * s;
             let p = from_enu(c, (x, y));
-            [r6(p.0), r6(p.1)]
+            (r6(p.0), r6(p.1))
         })
         .collect();
     // Make the exterior counter-clockwise.
     let area: f64 = ring
         .windows(2)
-        .map(|w| w[0][0] * w[1][1] - w[1][0] * w[0][1])
+        .map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1)
         .sum::<f64>()
-        + (ring[3][0] * ring[0][1] - ring[0][0] * ring[3][1]);
+        + (ring[3].0 * ring[0].1 - ring[0].0 * ring[3].1);
     if area < 0.0 {
         ring.reverse();
     }
@@ -1241,7 +1117,7 @@ fn rect(c: Ll, len: f64, wid: f64, brg: f64) -> Vec<[f64; 2]> {
 }
 
 struct ZoneMaker<'a> {
-    zones: Vec<Zone>,
+    zones: Vec<ZonePlan>,
     rng: &'a mut ChaCha8Rng,
     span: TimeRange,
 }
@@ -1251,38 +1127,42 @@ impl ZoneMaker<'_> {
     fn add(
         &mut self,
         kind: ZoneKind,
-        name: &str,
+        name: &'static str,
         side: &str,
-        geometry: ZoneGeometry,
+        shape: ZoneShape,
         center: Ll,
         radius: f64,
         valid: Option<(f64, f64)>,
         alt: (Option<f64>, Option<f64>),
     ) -> usize {
-        let n = self.zones.iter().filter(|z| z.kind == kind).count() + 1;
+        let n = self.zones.iter().filter(|z| z.zone.kind == kind).count() + 1;
         let len = self.span.end.0 - self.span.start.0;
         let at =
             |f: f64| Timestamp(self.span.start.0 + ((len as f64 * f) as i64 / 60_000) * 60_000);
-        self.zones.push(Zone {
-            id: format!("{}-{n:02}", kind.prefix()),
+        let zone = Zone {
+            id: format!("{}-{n:02}", zone_prefix(kind)),
             kind,
-            name: name.to_owned(),
-            side: side.to_owned(),
-            start: valid.map(|v| at(v.0)),
-            end: valid.map(|v| at(v.1)),
+            side: Some(side.to_owned()),
+            shape,
+            validity: valid.map_or(TimeRange::ALL, |v| TimeRange {
+                start: at(v.0),
+                end: at(v.1),
+            }),
             alt_min: alt.0,
             alt_max: alt.1,
-            geometry,
+        };
+        self.zones.push(ZonePlan {
+            zone,
+            name,
             center,
             radius,
         });
         self.zones.len() - 1
     }
 
-    fn circle(c: Ll, r: f64) -> ZoneGeometry {
-        ZoneGeometry::Circle {
-            lon: r6(c.0),
-            lat: r6(c.1),
+    fn circle(c: Ll, r: f64) -> ZoneShape {
+        ZoneShape::Circle {
+            center: (r6(c.0), r6(c.1)),
             radius_m: r.round(),
         }
     }
@@ -1295,7 +1175,7 @@ impl ZoneMaker<'_> {
             let ok = self
                 .zones
                 .iter()
-                .filter(|z| avoid.contains(&z.kind))
+                .filter(|z| avoid.contains(&z.zone.kind))
                 .all(|z| dist(c, z.center) > z.radius + r + gap);
             best = c;
             if ok {
@@ -1306,7 +1186,7 @@ impl ZoneMaker<'_> {
     }
 }
 
-fn make_zones(rng: &mut ChaCha8Rng, span: TimeRange) -> (Vec<Zone>, Vec<usize>) {
+fn make_zones(rng: &mut ChaCha8Rng, span: TimeRange) -> (Vec<ZonePlan>, Vec<usize>) {
     use ZoneKind::*;
     let mut zm = ZoneMaker {
         zones: Vec::new(),
@@ -1376,7 +1256,7 @@ fn make_zones(rng: &mut ChaCha8Rng, span: TimeRange) -> (Vec<Zone>, Vec<usize>) 
             TargetArea,
             "mutually designated target area",
             side,
-            ZoneGeometry::Polygon(vec![ring]),
+            ZoneShape::Polygons(vec![vec![ring]]),
             c,
             r,
             valid,
@@ -1410,7 +1290,7 @@ fn make_zones(rng: &mut ChaCha8Rng, span: TimeRange) -> (Vec<Zone>, Vec<usize>) 
         );
     }
     let c = zm.place(THEATRE, 4e3, &[AirDefense, TargetArea], 5e3);
-    let g = ZoneGeometry::Polygon(vec![star(c, 2500.0, 4000.0, 7, zm.rng)]);
+    let g = ZoneShape::Polygons(vec![vec![star(c, 2500.0, 4000.0, 7, zm.rng)]]);
     zm.add(
         OffLimits,
         "cultural heritage site",
@@ -1423,7 +1303,7 @@ fn make_zones(rng: &mut ChaCha8Rng, span: TimeRange) -> (Vec<Zone>, Vec<usize>) 
     );
     let c = zm.place(THEATRE, 12e3, &[AirDefense, TargetArea], 5e3);
     let (c1, c2) = (dest(c, 60.0, 4000.0), dest(c, 240.0, 4000.0));
-    let g = ZoneGeometry::MultiPolygon(vec![
+    let g = ZoneShape::Polygons(vec![
         vec![star(c1, 1000.0, 2000.0, 6, zm.rng)],
         vec![star(c2, 1000.0, 2000.0, 6, zm.rng)],
     ]);
@@ -1485,11 +1365,11 @@ fn make_zones(rng: &mut ChaCha8Rng, span: TimeRange) -> (Vec<Zone>, Vec<usize>) 
         );
     }
     let c = zm.place(THEATRE, 3000.0, &[AirDefense, TargetArea], 3e3);
-    let g = ZoneGeometry::Polygon(vec![star(c, 1500.0, 3000.0, 5, zm.rng)]);
+    let g = ZoneShape::Polygons(vec![vec![star(c, 1500.0, 3000.0, 5, zm.rng)]]);
     zm.add(Protected, "dam", "green", g, c, 3000.0, None, (None, None));
     let c = zm.place(THEATRE, 20e3, &[AirDefense, TargetArea], 3e3);
     let brg = zm.rng.gen_range(0.0..180.0);
-    let g = ZoneGeometry::Polygon(vec![rect(c, 40e3, 4e3, brg)]);
+    let g = ZoneShape::Polygons(vec![vec![rect(c, 40e3, 4e3, brg)]]);
     zm.add(
         Protected,
         "humanitarian convoy corridor",
@@ -1504,7 +1384,7 @@ fn make_zones(rng: &mut ChaCha8Rng, span: TimeRange) -> (Vec<Zone>, Vec<usize>) 
     // and one in the Arctic.
     for (side, region) in [("red", ne), ("red", THEATRE), ("green", THEATRE)] {
         let c = zm.place(region, 8e3, &[], 0.0);
-        let g = ZoneGeometry::Polygon(vec![star(c, 5e3, 8e3, 8, zm.rng)]);
+        let g = ZoneShape::Polygons(vec![vec![star(c, 5e3, 8e3, 8, zm.rng)]]);
         zm.add(
             Presence,
             "ground forces concentration",
@@ -1517,7 +1397,7 @@ fn make_zones(rng: &mut ChaCha8Rng, span: TimeRange) -> (Vec<Zone>, Vec<usize>) 
         );
     }
     let c = zm.place(THEATRE, 10e3, &[], 0.0);
-    let g = ZoneGeometry::MultiPolygon(vec![
+    let g = ZoneShape::Polygons(vec![
         vec![star(dest(c, 0.0, 5e3), 2e3, 3e3, 6, zm.rng)],
         vec![star(dest(c, 180.0, 5e3), 2e3, 3e3, 6, zm.rng)],
     ]);
@@ -1543,7 +1423,7 @@ fn make_zones(rng: &mut ChaCha8Rng, span: TimeRange) -> (Vec<Zone>, Vec<usize>) 
         (None, None),
     );
     let c = (20.0, 78.5);
-    let g = ZoneGeometry::Polygon(vec![star(c, 20e3, 30e3, 8, zm.rng)]);
+    let g = ZoneShape::Polygons(vec![vec![star(c, 20e3, 30e3, 8, zm.rng)]]);
     zm.add(
         Presence,
         "Arctic exercise area",
@@ -1555,38 +1435,6 @@ fn make_zones(rng: &mut ChaCha8Rng, span: TimeRange) -> (Vec<Zone>, Vec<usize>) 
         (None, None),
     );
     (zm.zones, tas)
-}
-
-fn zone_feature(z: &Zone) -> Value {
-    let (geometry, radius) = match &z.geometry {
-        ZoneGeometry::Circle { lon, lat, radius_m } => (
-            json!({"type": "Point", "coordinates": [lon, lat]}),
-            Some(*radius_m),
-        ),
-        ZoneGeometry::Polygon(r) => (json!({"type": "Polygon", "coordinates": r}), None),
-        ZoneGeometry::MultiPolygon(p) => (json!({"type": "MultiPolygon", "coordinates": p}), None),
-    };
-    let mut props = serde_json::Map::new();
-    props.insert("id".into(), json!(z.id));
-    props.insert("kind".into(), json!(z.kind.as_str()));
-    props.insert("name".into(), json!(z.name));
-    props.insert("side".into(), json!(z.side));
-    if let Some(r) = radius {
-        props.insert("radius_m".into(), num(r));
-    }
-    if let Some(s) = z.start {
-        props.insert("start".into(), json!(s.to_string()));
-    }
-    if let Some(e) = z.end {
-        props.insert("end".into(), json!(e.to_string()));
-    }
-    if let Some(a) = z.alt_min {
-        props.insert("alt_min".into(), num(a));
-    }
-    if let Some(a) = z.alt_max {
-        props.insert("alt_max".into(), num(a));
-    }
-    json!({"type": "Feature", "geometry": geometry, "properties": props})
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1663,7 +1511,7 @@ const TEMPLATES: [Template; 6] = [
 struct OpBuilder<'a> {
     rng: ChaCha8Rng,
     span: TimeRange,
-    zones: &'a [Zone],
+    zones: &'a [ZonePlan],
     tas: &'a [usize],
     ops: Vec<Operation>,
     vols: Vec<Vec<Vol>>,
@@ -1700,10 +1548,10 @@ impl OpBuilder<'_> {
         let t1 = start + ((dist(p_in, target) / speed) as i64).max(1) * 1000;
         let t2 = t1 + ((dist(target, p_out) / speed) as i64).max(1) * 1000;
         let filed = Self::round_min(start - rng.gen_range(26 * 3_600_000..72 * 3_600_000));
-        let rp = |p: Ll, t: i64| RoutePoint {
+        let rp = |p: Ll, t: i64| Waypoint {
             lon: r6(p.0),
             lat: r6(p.1),
-            time: Timestamp(t),
+            time: Some(Timestamp(t)),
         };
         Operation {
             id: String::new(),
@@ -1716,11 +1564,11 @@ impl OpBuilder<'_> {
                 lat: r6(target.1),
                 radius_m: (rng.gen_range(tmpl.radius.0..=tmpl.radius.1) / 50.0).round() * 50.0,
             },
-            window: Window {
+            window: TimeRange {
                 start: Timestamp(start),
                 end: Timestamp(t2),
             },
-            altitude_m: [lo, hi],
+            altitude_m: (lo, hi),
             corridor_m: tmpl.corridor,
             route: vec![rp(p_in, start), rp(target, t1), rp(p_out, t2)],
             own_tracks: Vec::new(),
@@ -1760,11 +1608,12 @@ impl OpBuilder<'_> {
             return false;
         }
         let target = (op.target.lon, op.target.lat);
-        for z in self.zones {
+        for p in self.zones {
+            let z = &p.zone;
             if ex.zone == Some(z.id.as_str()) {
                 continue;
             }
-            let inside = dist(target, z.center) < (z.radius + op.target.radius_m) * 1.03 + H_MARGIN;
+            let inside = dist(target, p.center) < (p.radius + op.target.radius_m) * 1.03 + H_MARGIN;
             if matches!(z.kind, ZoneKind::OffLimits | ZoneKind::Protected) && inside {
                 return false;
             }
@@ -1774,11 +1623,9 @@ impl OpBuilder<'_> {
         }
         let vols = op_vols(op);
         for v in &vols {
-            if self
-                .zones
-                .iter()
-                .any(|z| zone_blocks(z) && ex.zone != Some(z.id.as_str()) && vol_zone_close(v, z))
-            {
+            if self.zones.iter().any(|p| {
+                blocks(p.zone.kind) && ex.zone != Some(p.zone.id.as_str()) && vol_zone_close(v, p)
+            }) {
                 return false;
             }
             for (i, ov) in self.vols.iter().enumerate() {
@@ -1843,17 +1690,21 @@ pub fn scenario(cfg: &GenConfig) -> Scenario {
     let [strike, cas, isr, assault, airdrop, hale] = &TEMPLATES;
 
     // 1. Route through an air-defence ring.
-    let ad: Vec<&Zone> = zones
+    let ad: Vec<&ZonePlan> = zones
         .iter()
-        .filter(|z| {
-            z.kind == ZoneKind::AirDefense && z.start.is_none() && z.alt_max.unwrap_or(0.0) > 7000.0
+        .filter(|p| {
+            let z = &p.zone;
+            z.kind == ZoneKind::AirDefense
+                && z.validity == TimeRange::ALL
+                && z.alt_max.unwrap_or(0.0) > 7000.0
         })
         .collect();
     for _ in 0..300 {
-        let z = ad[ob.rng.gen_range(0..ad.len())];
+        let p = ad[ob.rng.gen_range(0..ad.len())];
+        let (z, center, radius) = (&p.zone, p.center, p.radius);
         let target = ob.target_in_ta();
-        let b = bearing(target, z.center);
-        let p_in = dest(z.center, b, z.radius * ob.rng.gen_range(0.3..1.3));
+        let b = bearing(target, center);
+        let p_in = dest(center, b, radius * ob.rng.gen_range(0.3..1.3));
         let speed = ob.rng.gen_range(strike.speed.0..strike.speed.1);
         let d_out = ob.rng.gen_range(30e3..70e3);
         let p_out = dest(target, b + ob.rng.gen_range(60.0..120.0), d_out);
@@ -1865,7 +1716,7 @@ pub fn scenario(cfg: &GenConfig) -> Scenario {
         let start = OpBuilder::round_min(span.start.0 + ob.rng.gen_range(0..=len - dur));
         let op = ob.make(strike, "blue", target, p_in, p_out, start, speed);
         if op.window.end <= span.end
-            && op.altitude_m[1] < z.alt_max.unwrap_or(f64::MAX)
+            && op.altitude_m.1 < z.alt_max.unwrap_or(f64::MAX)
             && ob.clear(
                 &op,
                 Exempt {
@@ -1886,12 +1737,13 @@ pub fn scenario(cfg: &GenConfig) -> Scenario {
     }
     // 2. Target inside an off-limits zone (a hospital within a target area).
     for _ in 0..100 {
-        let hosp: Vec<&Zone> = zones
+        let hosp: Vec<&ZonePlan> = zones
             .iter()
-            .filter(|z| z.kind == ZoneKind::OffLimits && z.name == "hospital")
+            .filter(|p| p.zone.kind == ZoneKind::OffLimits && p.name == "hospital")
             .collect();
-        let z = hosp[ob.rng.gen_range(0..hosp.len())];
-        let Some(op) = ob.random_on(cas, "red", z.center) else {
+        let p = hosp[ob.rng.gen_range(0..hosp.len())];
+        let z = &p.zone;
+        let Some(op) = ob.random_on(cas, "red", p.center) else {
             continue;
         };
         if ob.clear(
@@ -1920,7 +1772,10 @@ pub fn scenario(cfg: &GenConfig) -> Scenario {
             (a.route[0].lon, a.route[0].lat),
             (a.route[1].lon, a.route[1].lat),
         );
-        let tm = (a.route[0].time.0 + a.route[1].time.0) / 2;
+        let tm = {
+            let (t0, t1) = leg_times(&a, 0);
+            (t0 + t1) / 2
+        };
         let target = ob.target_in_ta();
         let speed = ob.rng.gen_range(strike.speed.0..strike.speed.1);
         let d = dist(m, target);
@@ -2087,7 +1942,8 @@ pub fn scenario(cfg: &GenConfig) -> Scenario {
         config: cfg.clone(),
         span,
         entities,
-        zones,
+        zone_names: zones.iter().map(|p| (p.zone.id.clone(), p.name)).collect(),
+        zones: zones.into_iter().map(|p| p.zone).collect(),
         operations,
         planted,
         traps,
@@ -2223,12 +2079,16 @@ fn random_plan(
 }
 
 fn own_track_plan(op: &Operation, idx: usize) -> EntityPlan {
-    let alt = (op.altitude_m[0] + op.altitude_m[1]) / 2.0;
+    let alt = (op.altitude_m.0 + op.altitude_m.1) / 2.0;
+    let (w, last) = (op.window, op.route.len().saturating_sub(1).max(1) as i64);
     let mut fixes: Vec<Fix> = op
         .route
         .iter()
-        .map(|p| Fix {
-            t: p.time.0,
+        .enumerate()
+        .map(|(i, p)| Fix {
+            // an untimed route (never generated) is flown evenly over the window
+            t: p.time
+                .map_or(w.start.0 + (w.end.0 - w.start.0) * i as i64 / last, |t| t.0),
             v: to_vec((p.lon, p.lat)),
             alt,
             omega: 0.0,
@@ -2267,8 +2127,11 @@ fn crossing_plan(
         (op.route[1].lon, op.route[1].lat),
     );
     let x = midpoint(a, b);
-    let tx = (op.route[0].time.0 + op.route[1].time.0) / 2;
-    let alt = (op.altitude_m[0] + op.altitude_m[1]) / 2.0;
+    let tx = {
+        let (t0, t1) = leg_times(op, 0);
+        (t0 + t1) / 2
+    };
+    let alt = (op.altitude_m.0 + op.altitude_m.1) / 2.0;
     let speed = rng.gen_range(210.0..240.0);
     let half = 480_000;
     let mut last = None;
@@ -2521,15 +2384,22 @@ impl Scenario {
         Ok(n)
     }
 
-    /// The zones as a GeoJSON FeatureCollection.
+    /// The zones as a GeoJSON FeatureCollection, each with its human `name` as an extra
+    /// property.
     pub fn zones_geojson(&self) -> Value {
-        json!({"type": "FeatureCollection", "features": self.zones.iter().map(zone_feature).collect::<Vec<_>>()})
+        feature_collection(self.zones.iter().map(|z| {
+            let mut extra = Map::new();
+            if let Some(name) = self.zone_names.get(&z.id) {
+                extra.insert("name".into(), (*name).into());
+            }
+            zone_to_feature_with(z, extra)
+        }))
     }
 
     /// Writes the operations as NDJSON, one per line; returns the number written.
     pub fn operations_ndjson(&self, mut w: impl Write) -> io::Result<u64> {
         for op in &self.operations {
-            serde_json::to_writer(&mut w, op)?;
+            serde_json::to_writer(&mut w, &operation_to_json(op))?;
             w.write_all(b"\n")?;
         }
         w.flush()?;

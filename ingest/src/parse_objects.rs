@@ -649,6 +649,496 @@ fn describe(v: &Value) -> String {
     }
 }
 
+// ---- Model values → contract JSON: the inverse of the parsers above, so that
+// ---- `parse_zones` / `parse_operations` of what these write gives back equal values.
+// ---- Numbers are written as integers when whole (`3000`, not `3000.0`); times as RFC 3339 UTC
+// ---- with milliseconds.
+
+/// A zone as a GeoJSON `Feature`: `Polygon` for one polygon, `MultiPolygon` for several,
+/// `Point` with a `radius_m` property for a circle. Properties: `id`, `kind`, `side` when
+/// known, `start` / `end` only when bounded, `alt_min` / `alt_max` when present.
+///
+/// ```
+/// use deconflict_engine::model::{Zone, ZoneKind, ZoneShape};
+/// use deconflict_engine::time::TimeRange;
+/// use deconflict_ingest::parse_objects::{parse_zones, zone_to_feature, zones_to_geojson};
+/// let z = Zone {
+///     id: "z1".into(),
+///     kind: ZoneKind::AirDefense,
+///     side: Some("red".into()),
+///     shape: ZoneShape::Circle { center: (36.6, 35.9), radius_m: 20_000.0 },
+///     validity: TimeRange::ALL,
+///     alt_min: None,
+///     alt_max: Some(12_000.0),
+/// };
+/// let f = zone_to_feature(&z);
+/// assert_eq!(f["properties"]["radius_m"], 20000);
+/// assert!(f["properties"].get("start").is_none());
+/// let text = zones_to_geojson([&z]).to_string();
+/// assert_eq!(parse_zones("z.geojson", &text).unwrap().items[0].1, z);
+/// ```
+pub fn zone_to_feature(z: &Zone) -> Value {
+    zone_to_feature_with(z, Map::new())
+}
+
+/// [`zone_to_feature`] with `extra` properties (e.g. a human `name`); the contract's properties
+/// take precedence over extras of the same key.
+pub fn zone_to_feature_with(z: &Zone, extra: Map<String, Value>) -> Value {
+    let mut props = Map::new();
+    props.insert("id".into(), z.id.clone().into());
+    props.insert("kind".into(), z.kind.as_str().into());
+    if let Some(side) = &z.side {
+        props.insert("side".into(), side.clone().into());
+    }
+    let geometry = match &z.shape {
+        ZoneShape::Circle { center, radius_m } => {
+            props.insert("radius_m".into(), num(*radius_m));
+            geometry("Point", point(*center))
+        }
+        ZoneShape::Polygons(polys) => match polys.as_slice() {
+            [one] => geometry("Polygon", rings(one)),
+            many => geometry(
+                "MultiPolygon",
+                Value::Array(many.iter().map(|p| rings(p)).collect()),
+            ),
+        },
+    };
+    if z.validity.start != Timestamp::MIN {
+        props.insert("start".into(), time(z.validity.start));
+    }
+    if z.validity.end != Timestamp::MAX {
+        props.insert("end".into(), time(z.validity.end));
+    }
+    if let Some(a) = z.alt_min {
+        props.insert("alt_min".into(), num(a));
+    }
+    if let Some(a) = z.alt_max {
+        props.insert("alt_max".into(), num(a));
+    }
+    for (k, v) in extra {
+        props.entry(k).or_insert(v);
+    }
+    object([
+        ("type", "Feature".into()),
+        ("properties", Value::Object(props)),
+        ("geometry", geometry),
+    ])
+}
+
+/// Zones as a GeoJSON `FeatureCollection` of [`zone_to_feature`]s.
+pub fn zones_to_geojson<'a>(zones: impl IntoIterator<Item = &'a Zone>) -> Value {
+    feature_collection(zones.into_iter().map(zone_to_feature))
+}
+
+/// A GeoJSON `FeatureCollection` of the given features (e.g. from [`zone_to_feature_with`]).
+pub fn feature_collection(features: impl IntoIterator<Item = Value>) -> Value {
+    object([
+        ("type", "FeatureCollection".into()),
+        ("features", features.into_iter().collect()),
+    ])
+}
+
+/// An operation in the contract's JSON shape, every member present (`time` of a waypoint only
+/// when the route is timed).
+///
+/// ```
+/// use deconflict_ingest::parse_objects::{operation_to_json, parse_operations};
+/// let line = r#"{"id": "op-1", "side": "blue", "filed_at": "2016-07-20T10:00:00Z",
+///   "target": {"lon": 36.61, "lat": 35.93}, "altitude_m": [3000, 9000],
+///   "window": {"start": "2016-07-21T22:00:00Z", "end": "2016-07-21T23:30:00Z"},
+///   "route": [{"lon": 35.95, "lat": 35.52}]}"#;
+/// let op = parse_operations("plan.json", line).unwrap().items.remove(0).1;
+/// let v = operation_to_json(&op);
+/// assert_eq!(v["altitude_m"].to_string(), "[3000,9000]");
+/// assert_eq!(v["window"]["start"], "2016-07-21T22:00:00.000Z");
+/// assert_eq!(parse_operations("again.json", &v.to_string()).unwrap().items[0].1, op);
+/// ```
+pub fn operation_to_json(op: &Operation) -> Value {
+    let route = op
+        .route
+        .iter()
+        .map(|w| {
+            let mut m = Map::new();
+            m.insert("lon".into(), num(w.lon));
+            m.insert("lat".into(), num(w.lat));
+            if let Some(t) = w.time {
+                m.insert("time".into(), time(t));
+            }
+            Value::Object(m)
+        })
+        .collect();
+    object([
+        ("id", op.id.clone().into()),
+        ("side", op.side.clone().into()),
+        ("filed_at", time(op.filed_at)),
+        ("method", op.method.clone().into()),
+        ("composition", op.composition.clone().into()),
+        (
+            "target",
+            object([
+                ("lon", num(op.target.lon)),
+                ("lat", num(op.target.lat)),
+                ("radius_m", num(op.target.radius_m)),
+            ]),
+        ),
+        (
+            "window",
+            object([
+                ("start", time(op.window.start)),
+                ("end", time(op.window.end)),
+            ]),
+        ),
+        (
+            "altitude_m",
+            Value::Array(vec![num(op.altitude_m.0), num(op.altitude_m.1)]),
+        ),
+        ("corridor_m", num(op.corridor_m)),
+        ("route", route),
+        ("own_tracks", op.own_tracks.clone().into()),
+    ])
+}
+
+/// A number: an integer when whole and exactly representable (`3000`, not `3000.0`).
+fn num(x: f64) -> Value {
+    if x.fract() == 0.0 && x.abs() < 9.0e15 {
+        Value::from(x as i64)
+    } else {
+        Value::from(x)
+    }
+}
+
+fn time(t: Timestamp) -> Value {
+    Value::String(t.to_string())
+}
+
+fn point((lon, lat): (f64, f64)) -> Value {
+    Value::Array(vec![num(lon), num(lat)])
+}
+
+fn rings(polygon: &[Vec<(f64, f64)>]) -> Value {
+    polygon
+        .iter()
+        .map(|ring| ring.iter().copied().map(point).collect::<Value>())
+        .collect()
+}
+
+fn geometry(kind: &str, coordinates: Value) -> Value {
+    object([("type", kind.into()), ("coordinates", coordinates)])
+}
+
+fn object<const N: usize>(members: [(&str, Value); N]) -> Value {
+    Value::Object(
+        members
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod write_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn t(s: &str) -> Timestamp {
+        Timestamp::parse(s).unwrap()
+    }
+
+    fn square(x: f64, y: f64, d: f64) -> Vec<(f64, f64)> {
+        vec![(x, y), (x + d, y), (x + d, y + d), (x, y + d), (x, y)]
+    }
+
+    fn zones_back(zones: &[Zone]) -> Vec<Zone> {
+        let text = serde_json::to_string_pretty(&zones_to_geojson(zones)).unwrap();
+        let p = parse_zones("z.geojson", &text).unwrap();
+        assert_eq!(p.rejects, vec![]);
+        p.items.into_iter().map(|(_, z)| z).collect()
+    }
+
+    fn ops_back(ops: &[Operation]) -> Vec<Operation> {
+        let text: String = ops
+            .iter()
+            .map(|o| operation_to_json(o).to_string() + "\n")
+            .collect();
+        let p = parse_operations("o.ndjson", &text).unwrap();
+        assert_eq!(p.rejects, vec![]);
+        p.items.into_iter().map(|(_, o)| o).collect()
+    }
+
+    #[test]
+    fn zones_of_every_kind_and_shape_round_trip() {
+        let shapes = [
+            ZoneShape::Circle {
+                center: (179.95, -22.5),
+                radius_m: 30_000.0,
+            },
+            ZoneShape::Circle {
+                center: (-3.7, 40.4),
+                radius_m: 812.25,
+            },
+            ZoneShape::Polygons(vec![vec![
+                square(36.0, 35.0, 1.0),
+                square(36.25, 35.25, 0.5),
+            ]]),
+            ZoneShape::Polygons(vec![
+                vec![square(36.0, 35.0, 1.0)],
+                vec![square(38.123_456_7, 35.0, 0.1)],
+            ]),
+        ];
+        let validities = [
+            TimeRange::ALL,
+            TimeRange {
+                start: t("2016-07-21T20:00:00Z"),
+                end: t("2016-07-21T21:00:00.5Z"),
+            },
+            TimeRange {
+                start: t("2016-07-21T20:00:00Z"),
+                end: Timestamp::MAX,
+            },
+            TimeRange {
+                start: Timestamp::MIN,
+                end: t("2016-07-21T20:00:00Z"),
+            },
+        ];
+        let mut zones = Vec::new();
+        for kind in ZoneKind::ALL {
+            for (i, shape) in shapes.iter().enumerate() {
+                let n = zones.len();
+                zones.push(Zone {
+                    id: format!("{kind}-{i}"),
+                    kind,
+                    side: (n % 2 == 0).then(|| "red".to_owned()),
+                    shape: shape.clone(),
+                    validity: validities[n % validities.len()],
+                    alt_min: (n % 3 == 1).then_some(-12.5),
+                    alt_max: (n % 3 != 0).then_some(6000.0),
+                });
+            }
+        }
+        zones.iter().for_each(|z| z.validate().unwrap());
+        assert_eq!(zones_back(&zones), zones);
+        let collection = zones_to_geojson(&zones);
+        let geometry_types: Vec<&str> = collection["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .take(4)
+            .map(|f| f["geometry"]["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            geometry_types,
+            ["Point", "Point", "Polygon", "MultiPolygon"]
+        );
+    }
+
+    #[test]
+    fn zone_feature_properties() {
+        let z = Zone {
+            id: "ad-01".into(),
+            kind: ZoneKind::AirDefense,
+            side: None,
+            shape: ZoneShape::Circle {
+                center: (36.0, 35.5),
+                radius_m: 20_000.0,
+            },
+            validity: TimeRange {
+                start: t("2016-07-21T20:00:00+02:00"),
+                end: Timestamp::MAX,
+            },
+            alt_min: None,
+            alt_max: Some(12_000.5),
+        };
+        let mut extra = Map::new();
+        extra.insert("name".into(), "SAM site".into());
+        extra.insert("id".into(), "not-the-id".into());
+        let f = zone_to_feature_with(&z, extra);
+        assert_eq!(
+            f,
+            serde_json::json!({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [36, 35.5]},
+                "properties": {
+                    "id": "ad-01", "kind": "air_defense", "radius_m": 20000,
+                    "start": "2016-07-21T18:00:00.000Z", "alt_max": 12000.5, "name": "SAM site"
+                }
+            })
+        );
+        assert_eq!(f["properties"]["radius_m"].to_string(), "20000");
+    }
+
+    #[test]
+    fn operations_round_trip_in_the_contract_shape() {
+        // written exactly so: every member, times in UTC with milliseconds, whole numbers
+        // as integers, `time` only on a timed route
+        let untimed = serde_json::json!({"id": "op-8", "side": "red", "filed_at": "2021-10-07T10:00:00.500Z",
+            "method": "", "composition": "1 MALE drone", "target": {"lon": -3.7, "lat": 40, "radius_m": 0},
+            "window": {"start": "2021-10-08T22:00:00.000Z", "end": "2021-10-08T23:30:00.000Z"},
+            "altitude_m": [-100, 4500.5], "corridor_m": 12.75, "route": [{"lon": -3.7, "lat": 40.4}], "own_tracks": []});
+        let mut timed = untimed.clone();
+        timed["id"] = "op-9".into();
+        timed["own_tracks"] = serde_json::json!(["RED-D0001", "RED-D0002"]);
+        timed["route"] = serde_json::json!([{"lon": -3.7, "lat": 40.4, "time": "2021-10-08T22:00:00.000Z"},
+            {"lon": -4, "lat": 40.5, "time": "2021-10-08T23:30:00.000Z"}]);
+        let text = format!("{untimed}\n{timed}\n");
+        assert!(text.contains(r#""altitude_m":[-100,4500.5]"#), "{text}");
+        let ops: Vec<Operation> = parse_operations("plan.ndjson", &text)
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|(_, o)| o)
+            .collect();
+        assert_eq!((ops.len(), ops[1].is_timed()), (2, true));
+        assert_eq!(operation_to_json(&ops[0]), untimed);
+        assert_eq!(operation_to_json(&ops[1]), timed);
+        assert_eq!(ops_back(&ops), ops);
+    }
+
+    /// Degrees at the index's resolution (1e-7).
+    fn deg(max: i32) -> impl Strategy<Value = f64> {
+        (-max..=max).prop_map(|e7| f64::from(e7) / 1e7)
+    }
+
+    fn when() -> impl Strategy<Value = Timestamp> {
+        (1_000_000_000_000i64..2_000_000_000_000).prop_map(Timestamp)
+    }
+
+    fn zone_strategy() -> impl Strategy<Value = Zone> {
+        let shape = prop_oneof![
+            (deg(1_800_000_000), deg(900_000_000), 1u32..10_000_000).prop_map(|(lon, lat, r)| {
+                ZoneShape::Circle {
+                    center: (lon, lat),
+                    radius_m: f64::from(r) / 4.0,
+                }
+            }),
+            // corners computed in 1e-7 degrees: a sum of two f64 may need 17 digits, which
+            // serde_json (without its `float_roundtrip` feature) may read back 1 ulp off
+            proptest::collection::vec(
+                (
+                    -1_700_000_000i32..1_700_000_000,
+                    -800_000_000i32..800_000_000,
+                    1i32..50_000_000
+                ),
+                1..4
+            )
+            .prop_map(|squares| ZoneShape::Polygons(
+                squares
+                    .into_iter()
+                    .map(|(x, y, d)| {
+                        let c = |e7: i32| f64::from(e7) / 1e7;
+                        let (x1, y1) = (c(x + d), c(y + d));
+                        let (x, y) = (c(x), c(y));
+                        // overlapping polygons are valid too
+                        vec![vec![(x, y), (x1, y), (x1, y1), (x, y1), (x, y)]]
+                    })
+                    .collect()
+            )),
+        ];
+        (
+            proptest::sample::select(ZoneKind::ALL.to_vec()),
+            proptest::option::of("[a-z]{1,8}"),
+            shape,
+            proptest::option::of(when()),
+            proptest::option::of(0i64..1_000_000_000),
+            proptest::option::of(-1000i32..50_000),
+            proptest::option::of(0i32..50_000),
+        )
+            .prop_map(|(kind, side, shape, start, len, lo, extra)| Zone {
+                id: String::new(),
+                kind,
+                side,
+                shape,
+                validity: TimeRange {
+                    start: start.unwrap_or(Timestamp::MIN),
+                    end: match (start, len) {
+                        (Some(s), Some(l)) => s.offset(l),
+                        (None, Some(l)) => Timestamp(1_500_000_000_000 + l),
+                        (_, None) => Timestamp::MAX,
+                    },
+                },
+                alt_min: lo.map(|a| f64::from(a) / 2.0),
+                alt_max: extra.map(|e| f64::from(lo.unwrap_or(-1000) + e) / 2.0),
+            })
+    }
+
+    fn operation_strategy() -> impl Strategy<Value = Operation> {
+        (
+            when(),
+            (when(), 1000i64..100_000_000),
+            (deg(1_800_000_000), deg(900_000_000), 0u32..1_000_000),
+            (-1000i32..50_000, 0i32..50_000, 0u32..100_000_000),
+            proptest::collection::vec((deg(1_800_000_000), deg(900_000_000)), 1..6),
+            any::<bool>(),
+            proptest::collection::btree_set("[A-Z]{1,4}-[0-9]{1,3}", 0..3),
+            ".{0,12}",
+        )
+            .prop_map(
+                |(
+                    filed_at,
+                    (start, len),
+                    (lon, lat, r),
+                    (lo, width, corridor),
+                    points,
+                    timed,
+                    own,
+                    method,
+                )| {
+                    let window = TimeRange {
+                        start,
+                        end: start.offset(len),
+                    };
+                    let n = points.len() as i64;
+                    Operation {
+                        id: String::new(),
+                        side: "blue".into(),
+                        filed_at,
+                        method,
+                        composition: "1 drone".into(),
+                        target: Target {
+                            lon,
+                            lat,
+                            radius_m: f64::from(r) / 8.0,
+                        },
+                        window,
+                        altitude_m: (f64::from(lo) / 2.0, f64::from(lo + width) / 2.0),
+                        corridor_m: f64::from(corridor) / 10.0,
+                        route: points
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, (lon, lat))| Waypoint {
+                                lon,
+                                lat,
+                                time: timed.then(|| start.offset(len * i as i64 / n)),
+                            })
+                            .collect(),
+                        own_tracks: own.into_iter().collect(),
+                    }
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn written_zones_parse_back_equal(zones in proptest::collection::vec(zone_strategy(), 1..6)) {
+            let zones = numbered(zones, |z, i| z.id = format!("z{i}"));
+            prop_assert!(zones.iter().all(|z| z.validate().is_ok()));
+            prop_assert_eq!(zones_back(&zones), zones);
+        }
+
+        #[test]
+        fn written_operations_parse_back_equal(ops in proptest::collection::vec(operation_strategy(), 1..6)) {
+            let ops = numbered(ops, |o, i| o.id = format!("op-{i}"));
+            prop_assert!(ops.iter().all(|o| o.validate().is_ok()));
+            prop_assert_eq!(ops_back(&ops), ops);
+        }
+    }
+
+    /// Gives each item a distinct id.
+    fn numbered<T>(mut items: Vec<T>, set_id: impl Fn(&mut T, usize)) -> Vec<T> {
+        items.iter_mut().enumerate().for_each(|(i, x)| set_id(x, i));
+        items
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

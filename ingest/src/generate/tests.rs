@@ -41,6 +41,32 @@ fn reproducible_files() {
 }
 
 #[test]
+fn written_files_parse_back_to_the_scenario() {
+    let s = scenario(&small(4));
+    let text = serde_json::to_string_pretty(&s.zones_geojson()).unwrap();
+    let zones = crate::parse_objects::parse_zones("zones.geojson", &text).unwrap();
+    assert_eq!(zones.rejects, vec![]);
+    let zones: Vec<Zone> = zones.items.into_iter().map(|(_, z)| z).collect();
+    assert_eq!(zones, s.zones);
+    let mut buf = Vec::new();
+    s.operations_ndjson(&mut buf).unwrap();
+    let ops =
+        crate::parse_objects::parse_operations("ops.ndjson", std::str::from_utf8(&buf).unwrap())
+            .unwrap();
+    assert_eq!(ops.rejects, vec![]);
+    let ops: Vec<Operation> = ops.items.into_iter().map(|(_, o)| o).collect();
+    assert_eq!(ops, s.operations);
+    let collection = s.zones_geojson();
+    let names: HashSet<&str> = collection["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains("hospital"), "{names:?}");
+}
+
+#[test]
 fn counts_agree() {
     let s = scenario(&small(1));
     let n = s.report_count();
@@ -281,8 +307,8 @@ fn operations_have_the_contract_shape_and_planted_conflicts() {
         assert!(s.span.contains(ws) && s.span.contains(we) && ws < we);
         Timestamp::parse(v["filed_at"].as_str().unwrap()).unwrap();
         assert!(
-            v["target"]["lon"].is_f64()
-                && v["target"]["lat"].is_f64()
+            v["target"]["lon"].is_number()
+                && v["target"]["lat"].is_number()
                 && v["target"]["radius_m"].is_number()
         );
         let band = v["altitude_m"].as_array().unwrap();
@@ -424,23 +450,26 @@ fn check_clean(s: &Scenario) {
             }
         }
         // Zones: clean operations are clear; targets of clean operations lie in target areas.
+        // The plans (with bounding circles) are re-made from the same seed.
+        let (plans, _) = make_zones(&mut rng_for(s.config.seed, 1), s.span);
+        assert!(plans.iter().map(|p| &p.zone).eq(&s.zones));
         for (op, vs) in s.operations.iter().zip(&vols) {
             if planted.contains(op.id.as_str()) {
                 continue;
             }
-            for z in s.zones.iter().filter(|z| zone_blocks(z)) {
+            for p in plans.iter().filter(|p| blocks(p.zone.kind)) {
                 assert!(
-                    !vs.iter().any(|v| vol_zone_close(v, z)),
+                    !vs.iter().any(|v| vol_zone_close(v, p)),
                     "{} touches {}",
                     op.id,
-                    z.id
+                    p.zone.id
                 );
             }
             let t = (op.target.lon, op.target.lat);
             assert!(
-                s.zones.iter().any(|z| z.kind == ZoneKind::TargetArea
-                    && z.start.is_none()
-                    && dist(t, z.center) < z.radius * 0.6),
+                plans.iter().any(|p| p.zone.kind == ZoneKind::TargetArea
+                    && p.zone.validity == TimeRange::ALL
+                    && dist(t, p.center) < p.radius * 0.6),
                 "{} target outside target areas",
                 op.id
             );
