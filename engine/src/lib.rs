@@ -10,6 +10,8 @@
 
 mod engine;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod geodesy;
 mod index;
 pub mod model;

@@ -3,5 +3,5 @@
 pub(crate) mod dir;
 pub(crate) mod manifest;
 
-pub(crate) use dir::{IndexDir, WriterLock};
+pub(crate) use dir::{IndexDir, WriterLock, crash_point};
 pub(crate) use manifest::{Manifest, SegmentMeta};

@@ -83,7 +83,15 @@ impl BoxFilter {
 impl Segment {
     /// Opens and validates a segment file.
     pub(crate) fn open(path: &Path) -> Result<Segment> {
-        let map = Mapped::open(path)?;
+        Segment::from_mapped(path, Mapped::open(path)?)
+    }
+
+    /// Validates bytes already in memory as if they were the file `path`.
+    pub(crate) fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Segment> {
+        Segment::from_mapped(path, Mapped::from_vec(bytes))
+    }
+
+    fn from_mapped(path: &Path, map: Mapped) -> Result<Segment> {
         let bytes = map.bytes();
         let h = Header::decode(bytes).map_err(|e| match e {
             HeaderError::Corrupt { offset, reason } => Error::corrupt(path, Some(offset), reason),
