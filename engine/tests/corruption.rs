@@ -143,7 +143,10 @@ fn trial(dir: &Path, file: &str, damaged: &[u8], must_detect: bool, base: &Answe
     t.trials += 1;
     let named = |e: &Error| {
         assert!(e.is_index_error(), "{what}: not an index error: {e:?}");
-        assert!(e.to_string().contains(file), "{what}: error does not name the file: {e}");
+        assert!(
+            e.to_string().contains(file),
+            "{what}: error does not name the file: {e}"
+        );
     };
     match Engine::open(dir) {
         Err(e) => {
@@ -195,7 +198,11 @@ fn damage_every_file() -> Tally {
     for file in &files {
         let intact = std::fs::read(dir.join(file)).unwrap();
         let is_seg = file.ends_with(".dcs");
-        let cover = if is_seg { covered(&intact) } else { vec![0..intact.len()] };
+        let cover = if is_seg {
+            covered(&intact)
+        } else {
+            vec![0..intact.len()]
+        };
         let positions: Vec<usize> = if is_seg {
             segment_positions(&intact)
         } else {
@@ -229,10 +236,18 @@ fn damage_every_file() -> Tally {
     let bytes = std::fs::read(dir.join(seg)).unwrap();
     std::fs::remove_file(dir.join(seg)).unwrap();
     let e = Engine::open(dir).unwrap_err();
-    assert!(e.is_index_error() && e.to_string().contains(seg.as_str()), "{e}");
+    assert!(
+        e.is_index_error() && e.to_string().contains(seg.as_str()),
+        "{e}"
+    );
     std::fs::write(dir.join(seg), bytes).unwrap();
     let again = answers(&Engine::open(dir).unwrap());
-    assert!(again.iter().zip(&base).all(|(a, b)| a.as_ref().ok() == b.as_ref().ok()));
+    assert!(
+        again
+            .iter()
+            .zip(&base)
+            .all(|(a, b)| a.as_ref().ok() == b.as_ref().ok())
+    );
     t
 }
 

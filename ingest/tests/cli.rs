@@ -18,8 +18,15 @@ fn summary(stderr: &str) -> [u64; 4] {
         .filter_map(|w| w.parse().ok())
         .collect();
     assert_eq!(n.len(), 4, "{line}");
-    let words: Vec<&str> = line.split(", ").map(|p| p.split(' ').next().unwrap()).collect();
-    assert_eq!(words, ["read", "accepted", "duplicates", "rejected"], "{line}");
+    let words: Vec<&str> = line
+        .split(", ")
+        .map(|p| p.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(
+        words,
+        ["read", "accepted", "duplicates", "rejected"],
+        "{line}"
+    );
     [n[0], n[1], n[2], n[3]]
 }
 
@@ -48,9 +55,35 @@ fn usage_errors_exit_1() {
         vec!["frobnicate"],
         vec!["query", "--index", s(&idx)],
         vec!["ingest", "--index", s(&idx)],
-        vec!["ingest", "--index", s(&idx), "--tracks", "x.csv", "--max-rejects", "-1"],
-        vec!["query", "--index", s(&idx), "--from", "yesterday", "--to", "0"],
-        vec!["query", "--index", s(&idx), "--from", "0", "--to", "1", "--bbox", "1,2,3"],
+        vec![
+            "ingest",
+            "--index",
+            s(&idx),
+            "--tracks",
+            "x.csv",
+            "--max-rejects",
+            "-1",
+        ],
+        vec![
+            "query",
+            "--index",
+            s(&idx),
+            "--from",
+            "yesterday",
+            "--to",
+            "0",
+        ],
+        vec![
+            "query",
+            "--index",
+            s(&idx),
+            "--from",
+            "0",
+            "--to",
+            "1",
+            "--bbox",
+            "1,2,3",
+        ],
     ] {
         let r = run(&args);
         assert_eq!(r.code, Some(1), "{args:?}: {r:?}");
@@ -72,7 +105,10 @@ fn bad_input_files_exit_1_naming_the_file() {
     let no_lat = write(tmp.path(), "nolat.csv", "id,time,lon\nA,0,1\n");
     let r = ingest(&idx, &no_lat, &[]);
     assert_eq!(r.code, Some(1), "{r:?}");
-    assert!(r.stderr.contains(s(&no_lat)) && r.stderr.contains("line 1"), "{r:?}");
+    assert!(
+        r.stderr.contains(s(&no_lat)) && r.stderr.contains("line 1"),
+        "{r:?}"
+    );
     assert!(r.stderr.contains("lat"), "{r:?}");
 }
 
@@ -128,7 +164,15 @@ fn corrupt_index_exits_2_naming_the_file_and_offset() {
         assert_eq!(r.code, Some(2), "{what}: {r:?}");
         assert!(r.stderr.contains(name), "{what}: {r:?}");
         assert!(r.stderr.contains("offset"), "{what}: {r:?}");
-        let q = run(&["query", "--index", s(&idx), "--from", "0", "--to", "4000000000000"]);
+        let q = run(&[
+            "query",
+            "--index",
+            s(&idx),
+            "--from",
+            "0",
+            "--to",
+            "4000000000000",
+        ]);
         assert_eq!(q.code, Some(2), "{what}: query on a corrupt index: {q:?}");
     }
     std::fs::write(&seg, &intact).unwrap();
@@ -153,7 +197,10 @@ fn summary_counts_add_up_and_rejects_file_has_the_contract_fields() {
     assert_eq!([read, acc, dup, rej], [8, 2, 1, 5], "{}", r.stderr);
 
     let dir = idx.join("rejects");
-    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(files.len(), 1);
     let text = std::fs::read_to_string(&files[0]).unwrap();
     let lines: Vec<serde_json::Value> = text
@@ -198,7 +245,11 @@ fn summary_adds_up_on_generated_files() {
         let [read, acc, dup, rej] = summary(&r.stderr);
         assert_eq!(read, acc + dup + rej);
         assert_eq!((read, rej), (300, 0));
-        assert_eq!(acc, model.len() as u64 - before, "accepted = new (id, time) pairs");
+        assert_eq!(
+            acc,
+            model.len() as u64 - before,
+            "accepted = new (id, time) pairs"
+        );
     }
     assert_eq!(contents(&idx).unwrap().1, model);
 }

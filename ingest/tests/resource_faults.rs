@@ -42,11 +42,22 @@ fn disk_full_while_writing_a_segment_keeps_the_previous_generation() {
         .unwrap();
     let r = finish(out);
     assert_eq!(r.code, Some(1), "{r:?}");
-    assert!(r.stderr.contains(".dcs"), "error does not name the segment: {r:?}");
+    assert!(
+        r.stderr.contains(".dcs"),
+        "error does not name the segment: {r:?}"
+    );
     assert!(r.stderr.to_lowercase().contains("file too large"), "{r:?}");
-    assert_eq!(contents(&idx).unwrap(), before, "the committed generation changed");
+    assert_eq!(
+        contents(&idx).unwrap(),
+        before,
+        "the committed generation changed"
+    );
     assert_eq!(run(&["verify", "--index", s(&idx)]).code, Some(0));
-    assert_eq!(leftovers(&idx), Vec::<String>::new(), "partial files left behind");
+    assert_eq!(
+        leftovers(&idx),
+        Vec::<String>::new(),
+        "partial files left behind"
+    );
     // With room again, the same ingest succeeds.
     let r = run(&["ingest", "--index", s(&idx), "--tracks", s(&big), "-q"]);
     assert_eq!(r.code, Some(0), "{r:?}");
@@ -59,9 +70,16 @@ fn refused(idx: &Path, input: &str, what: &str) {
     let before = contents(idx).unwrap();
     let r = run(&["ingest", "--index", s(idx), "--tracks", input, "-q"]);
     assert_eq!(r.code, Some(1), "{input}: {r:?}");
-    assert!(r.stderr.contains(input), "{input}: message does not name it: {r:?}");
+    assert!(
+        r.stderr.contains(input),
+        "{input}: message does not name it: {r:?}"
+    );
     assert!(r.stderr.contains(what), "{input}: expected {what:?}: {r:?}");
-    assert_eq!(contents(idx).unwrap(), before, "{input}: generation changed");
+    assert_eq!(
+        contents(idx).unwrap(),
+        before,
+        "{input}: generation changed"
+    );
     assert_eq!(leftovers(idx), Vec::<String>::new());
 }
 
