@@ -2,14 +2,15 @@
 
 use std::io::Cursor;
 
-use deconflict_ingest::parse::{ParsedChunk, ReadConfig, read_tracks, read_tracks_with};
+use deconflict_ingest::parse::{ParsedChunk, ReadConfig, read_tracks_with};
 use deconflict_ingest::source::Source;
 
 /// Every row read is accepted or rejected exactly once, with a line inside the input, and the
 /// outcome does not depend on the chunk size.
 fn check_tracks(name: &str, data: &[u8]) {
+    // Reports and rejects separately: a chunk lists its reports, then its rejects.
     let outcome = |chunks: Vec<ParsedChunk>| {
-        let mut rows = Vec::new();
+        let (mut rows, mut rejects) = (Vec::new(), Vec::new());
         for c in chunks {
             assert_eq!(c.read, (c.reports.len() + c.rejects.len()) as u64);
             for r in c.reports {
@@ -20,14 +21,15 @@ fn check_tracks(name: &str, data: &[u8]) {
                 let lines = data.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
                 assert!(r.line >= 1 && r.line <= lines, "reject line {} of {lines}", r.line);
                 assert!(!r.reason.is_empty());
-                rows.push(format!("rej {} {}", r.line, r.reason));
+                rejects.push(format!("rej {} {}", r.line, r.reason));
             }
         }
-        rows
+        (rows, rejects)
     };
     let src = || Source::from_reader(name, Cursor::new(data.to_vec())).expect("in-memory source");
     let mut whole = Vec::new();
-    let a = read_tracks(vec![src()], 1, |c| {
+    // Whole input in one chunk (inputs are at most 64 KiB), then tiny chunks on two workers.
+    let a = read_tracks_with(ReadConfig { chunk_size: 1 << 17 }, vec![src()], 1, |c| {
         whole.push(c);
         Ok::<(), ()>(())
     });

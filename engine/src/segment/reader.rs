@@ -355,7 +355,10 @@ impl Segment {
         }
         let sides = self.h.sides;
         let sane = rows.iter().all(|r| {
-            u32::from(r.side) < sides && r.lon.abs() <= 1_800_000_000 && r.lat.abs() <= 900_000_000
+            // unsigned_abs: `i32::MIN.abs()` overflows (a panic in debug, a pass in release).
+            u32::from(r.side) < sides
+                && r.lon.unsigned_abs() <= 1_800_000_000
+                && r.lat.unsigned_abs() <= 900_000_000
         }) && rows.windows(2).all(|w| w[0].time < w[1].time);
         if !sane {
             return Err(self.corrupt(at, format!("{what}: rows out of range or order")));
