@@ -150,7 +150,7 @@ pub fn fix_checksums(b: &mut [u8]) {
         let at = 96 + s as usize * 24;
         let (off, n) = (u64_at(b, at), u64_at(b, at + 8));
         let end = off.checked_add(n)?;
-        (end <= len).then(|| off as usize..end as usize)
+        (end <= len).then_some(off as usize..end as usize)
     };
     let cols: Option<Vec<Range<usize>>> = [
         Section::Time,

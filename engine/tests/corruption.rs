@@ -101,7 +101,8 @@ fn answers(engine: &Engine) -> Answers {
 
 /// Ranges a checksum covers: the header and every section (from the intact header).
 fn covered(seg: &[u8]) -> Vec<Range<usize>> {
-    let mut v = vec![0..384];
+    let header: Range<usize> = 0..384;
+    let mut v = vec![header];
     for i in 0..10 {
         let at = 96 + 24 * i;
         let off = u64::from_le_bytes(seg[at..at + 8].try_into().unwrap()) as usize;
@@ -198,10 +199,10 @@ fn damage_every_file() -> Tally {
     for file in &files {
         let intact = std::fs::read(dir.join(file)).unwrap();
         let is_seg = file.ends_with(".dcs");
-        let cover = if is_seg {
+        let cover: Vec<Range<usize>> = if is_seg {
             covered(&intact)
         } else {
-            vec![0..intact.len()]
+            std::iter::once(0..intact.len()).collect()
         };
         let positions: Vec<usize> = if is_seg {
             segment_positions(&intact)
@@ -292,7 +293,9 @@ fn resealed_rows_with_extreme_coordinates_are_refused() {
             b[at..at + 4].copy_from_slice(&v.to_le_bytes());
             fix_checksums(&mut b);
             let snap = open_segment_bytes(&b).expect("columns are checked lazily");
-            let e = snap.verify().expect_err("an impossible coordinate passed verify");
+            let e = snap
+                .verify()
+                .expect_err("an impossible coordinate passed verify");
             assert!(e.to_string().contains("out of range"), "{e}");
             exercise(&snap);
         }
