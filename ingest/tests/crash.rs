@@ -142,7 +142,8 @@ fn random_kills(trials: usize, seed: u64) {
     for i in 0..trials {
         let dir = scratch.path().join(format!("trial-{i}"));
         copy_index(&fx.base, &dir);
-        let delay = span.mul_f64(rng.gen_range(0.0..1.0));
+        // Stratified: trial i lands somewhere in the i-th slice of the ingest's duration.
+        let delay = span.mul_f64((i as f64 + rng.gen_range(0.0..1.0)) / trials as f64);
         kill_after(&dir, &fx.new_file, delay);
         let g = check_after_crash(&fx, &dir, &format!("kill after {delay:?}"));
         seen[(g - N) as usize] += 1;
