@@ -301,3 +301,34 @@ fn resealed_rows_with_extreme_coordinates_are_refused() {
         }
     }
 }
+
+/// A re-sealed segment claiming more sides than a row's `u16` side code can name: refused at
+/// open, instead of panicking in a query with `--side` (side numbers wrapped around).
+#[test]
+fn resealed_segment_with_too_many_sides_is_refused() {
+    use deconflict_engine::fuzzing::{exercise, fix_checksums, open_segment_bytes};
+    let tmp = tempfile::tempdir().unwrap();
+    build(tmp.path());
+    let seg = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "dcs"))
+        .unwrap();
+    let mut b = std::fs::read(seg).unwrap();
+    let sides: u32 = 70_000;
+    b.resize(b.len().next_multiple_of(64), 0);
+    let off = b.len() as u64;
+    b.resize(b.len() + sides as usize * 8, 0); // every side named "" (offset 0, length 0)
+    b[28..32].copy_from_slice(&sides.to_le_bytes());
+    let entry = 96 + 24 * 6; // the sides section's table entry
+    b[entry..entry + 8].copy_from_slice(&off.to_le_bytes());
+    b[entry + 8..entry + 16].copy_from_slice(&(u64::from(sides) * 8).to_le_bytes());
+    fix_checksums(&mut b);
+    match open_segment_bytes(&b) {
+        Ok(snap) => {
+            exercise(&snap);
+            panic!("a segment with {sides} sides was accepted");
+        }
+        Err(e) => assert!(e.to_string().contains("sides"), "{e}"),
+    }
+}
