@@ -71,11 +71,18 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg_attr(miri, ignore = "Miri does not support file-backed memory mappings")]
     fn maps_what_was_written() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
         std::fs::write(&p, b"hello segment").unwrap();
         assert_eq!(Mapped::open(&p).unwrap().bytes(), b"hello segment");
+    }
+
+    #[test]
+    fn in_memory_bytes_are_served_unchanged() {
+        let m = Mapped::from_vec(b"segment bytes".to_vec());
+        assert_eq!(m.bytes(), b"segment bytes");
     }
 
     #[test]
