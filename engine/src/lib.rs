@@ -91,6 +91,8 @@
 pub mod deconflict;
 mod engine;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod geodesy;
 mod index;
 pub mod model;

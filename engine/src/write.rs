@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::index::{Objects, SegmentMeta, WriterLock};
+use crate::index::{Objects, SegmentMeta, WriterLock, crash_point};
 use crate::model::{InvalidReport, Operation, Report, Zone, alt_to_mm, deg_to_e7};
 use crate::segment::{Row, Segment, SegmentInput, write_segment};
 use crate::snapshot::Snapshot;
@@ -235,7 +235,15 @@ impl<'e> Writer<'e> {
         let file = format!("seg-{:06}-{:06}.dcs", self.generation(), self.next_file);
         self.next_file += 1;
         let path = self.engine.dir().file(&file);
-        let header = write_segment(&path, &SegmentInput { names, sides, rows })?;
+        let header = match write_segment(&path, &SegmentInput { names, sides, rows }) {
+            Ok(h) => h,
+            Err(e) => {
+                // A partial file (disk full, I/O error) must not linger until the next writer.
+                let _ = std::fs::remove_file(&path);
+                return Err(e);
+            }
+        };
+        crash_point("segment-synced");
         let seg = Arc::new(Segment::open(&path)?);
         let meta = SegmentMeta {
             file,
@@ -324,6 +332,7 @@ impl<'e> Writer<'e> {
             segments.push(Arc::clone(seg));
         }
         dir.sync_dir()?;
+        crash_point("before-manifest-write");
         dir.commit_manifest(&manifest)?;
         self.committed = true;
         let snap = Arc::new(Snapshot::new(dir.path(), manifest, segments, objects));

@@ -18,6 +18,17 @@ use super::manifest::Manifest;
 use crate::error::{Error, Result};
 
 const MANIFEST: &str = "MANIFEST";
+
+/// Crash-test hook: aborts the process (no unwinding, no destructors, like a SIGKILL) when
+/// the environment variable `DECONFLICT_CRASH_AT` equals `name`. Phases, in commit order:
+/// `segment-written`, `segment-synced`, `before-manifest-write`, `manifest-tmp-synced`,
+/// `after-rename`. Used by `ingest/tests/crash.rs`; costs one env lookup per phase.
+#[doc(hidden)]
+pub fn crash_point(name: &str) {
+    if std::env::var_os("DECONFLICT_CRASH_AT").is_some_and(|v| v == name) {
+        std::process::abort();
+    }
+}
 const LOCK: &str = "LOCK";
 
 /// An index directory.
@@ -108,8 +119,10 @@ impl IndexDir {
             let _ = fs::remove_file(&tmp);
             return Err(Error::io(&tmp, e));
         }
+        crash_point("manifest-tmp-synced");
         let target = self.file(name);
         fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
+        crash_point("after-rename");
         self.sync_dir()
     }
 

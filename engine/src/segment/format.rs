@@ -209,6 +209,10 @@ impl Header {
         if h.rows > u64::from(u32::MAX) {
             return bad(16, "too many rows");
         }
+        // Rows name their side with a u16 code, and the writer never makes more than 65 535.
+        if h.sides > u32::from(u16::MAX) {
+            return bad(28, "more sides than u16 side codes can name");
+        }
         let expected = |s: Section| -> Option<u64> {
             let n = match s {
                 Section::Time => h.rows * 8,

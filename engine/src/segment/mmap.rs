@@ -11,10 +11,16 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
-/// A read-only mapping of a whole file.
+/// A read-only mapping of a whole file (or, for fuzzing and tests, bytes held in memory).
 #[derive(Debug)]
 pub(crate) struct Mapped {
-    map: memmap2::Mmap,
+    map: Storage,
+}
+
+#[derive(Debug)]
+enum Storage {
+    Map(memmap2::Mmap),
+    Owned(Vec<u8>),
 }
 
 impl Mapped {
@@ -39,12 +45,24 @@ impl Mapped {
         // file altered by a foreign process cannot make safe code read out of bounds.
         let map =
             unsafe { memmap2::MmapOptions::new().map(&file) }.map_err(|e| Error::io(path, e))?;
-        Ok(Mapped { map })
+        Ok(Mapped {
+            map: Storage::Map(map),
+        })
+    }
+
+    /// Bytes held in memory, validated exactly like a mapped file (fuzzing, tests).
+    pub(crate) fn from_vec(bytes: Vec<u8>) -> Mapped {
+        Mapped {
+            map: Storage::Owned(bytes),
+        }
     }
 
     /// The mapped bytes.
     pub(crate) fn bytes(&self) -> &[u8] {
-        &self.map
+        match &self.map {
+            Storage::Map(m) => m,
+            Storage::Owned(v) => v,
+        }
     }
 }
 
@@ -53,11 +71,18 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg_attr(miri, ignore = "Miri does not support file-backed memory mappings")]
     fn maps_what_was_written() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
         std::fs::write(&p, b"hello segment").unwrap();
         assert_eq!(Mapped::open(&p).unwrap().bytes(), b"hello segment");
+    }
+
+    #[test]
+    fn in_memory_bytes_are_served_unchanged() {
+        let m = Mapped::from_vec(b"segment bytes".to_vec());
+        assert_eq!(m.bytes(), b"segment bytes");
     }
 
     #[test]

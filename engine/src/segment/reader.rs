@@ -108,7 +108,15 @@ impl BoxFilter {
 impl Segment {
     /// Opens and validates a segment file.
     pub(crate) fn open(path: &Path) -> Result<Segment> {
-        let map = Mapped::open(path)?;
+        Segment::from_mapped(path, Mapped::open(path)?)
+    }
+
+    /// Validates bytes already in memory as if they were the file `path`.
+    pub(crate) fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Segment> {
+        Segment::from_mapped(path, Mapped::from_vec(bytes))
+    }
+
+    fn from_mapped(path: &Path, map: Mapped) -> Result<Segment> {
         let bytes = map.bytes();
         let h = Header::decode(bytes).map_err(|e| match e {
             HeaderError::Corrupt { offset, reason } => Error::corrupt(path, Some(offset), reason),
@@ -372,7 +380,10 @@ impl Segment {
         }
         let sides = self.h.sides;
         let sane = rows.iter().all(|r| {
-            u32::from(r.side) < sides && r.lon.abs() <= 1_800_000_000 && r.lat.abs() <= 900_000_000
+            // unsigned_abs: `i32::MIN.abs()` overflows (a panic in debug, a pass in release).
+            u32::from(r.side) < sides
+                && r.lon.unsigned_abs() <= 1_800_000_000
+                && r.lat.unsigned_abs() <= 900_000_000
         }) && rows.windows(2).all(|w| w[0].time < w[1].time);
         if !sane {
             return Err(self.corrupt(at, format!("{what}: rows out of range or order")));

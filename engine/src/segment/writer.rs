@@ -154,6 +154,7 @@ pub(crate) fn write_segment(path: &Path, input: &SegmentInput<'_>) -> Result<Hea
     let mut out = w.out.into_inner().map_err(|e| io(e.into_error()))?;
     out.seek(SeekFrom::Start(0)).map_err(io)?;
     out.write_all(&header.encode()).map_err(io)?;
+    crate::index::crash_point("segment-written");
     out.sync_all().map_err(io)?;
     Ok(header)
 }
