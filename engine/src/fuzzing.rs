@@ -35,6 +35,7 @@ pub fn open_segment_bytes(bytes: &[u8]) -> Result<Snapshot> {
         Path::new("<fuzz>"),
         Manifest::default(),
         vec![Arc::new(seg)],
+        Arc::new(crate::index::Objects::default()),
     ))
 }
 
