@@ -153,9 +153,11 @@ impl Engine {
         }
     }
 
-    /// Compacts when more than `max_segments` segments have piled up: merges them into
-    /// segments of at most `max_rows` reports. Returns the new snapshot when it compacted.
-    /// Readers are never blocked; other writers wait for the lock.
+    /// Background compaction: when more than `max_segments` segments have piled up, merges
+    /// them by the tiered policy ([`Writer::compact_tiered`] with fan-out 4, segments of at
+    /// most `max_rows` reports), and if that leaves more than `max_segments`, packs them all
+    /// ([`Writer::compact`]). Returns the new snapshot when it compacted. Readers are never
+    /// blocked; other writers wait for the lock.
     pub fn compact_if_needed(
         &self,
         max_segments: usize,
@@ -165,10 +167,16 @@ impl Engine {
             return Ok(None);
         }
         let mut w = self.writer()?;
-        if w.base().segment_infos().len() <= max_segments {
+        let before = w.base().segment_infos().len();
+        if before <= max_segments {
             return Ok(None);
         }
-        let outcome = w.compact(max_rows)?;
+        let mut outcome = w.compact_tiered(4, max_rows)?;
+        if before - outcome.merged + outcome.written > max_segments {
+            drop(w);
+            w = self.writer()?;
+            outcome = w.compact(max_rows)?;
+        }
         if outcome.merged == 0 {
             return Ok(None);
         }

@@ -264,9 +264,7 @@ impl<'e> Writer<'e> {
     /// left alone). Every query answers the same before and after. Becomes visible on
     /// commit, atomically; snapshots taken before keep reading the old files.
     pub fn compact(&mut self, max_rows: usize) -> Result<CompactOutcome> {
-        let base = Arc::clone(&self.base);
-        let metas = &base.manifest().segments;
-        let mut out = CompactOutcome::default();
+        let metas = &self.base.manifest().segments;
         let mut groups: Vec<Vec<usize>> = vec![Vec::new()];
         let mut rows = 0usize;
         for (i, m) in metas.iter().enumerate() {
@@ -277,6 +275,57 @@ impl<'e> Writer<'e> {
             groups.last_mut().expect("one group").push(i);
             rows += m.rows as usize;
         }
+        self.merge_groups(groups)
+    }
+
+    /// Tiered compaction: segments are put in size tiers (a tier spans a factor of `fanout`
+    /// in reports, starting at 64 Ki reports); whenever a tier holds `fanout` segments, they
+    /// are merged into one segment of the next tier (never over `max_rows` reports). Each
+    /// report is thus rewritten about log_fanout(total / 64 Ki) times over the life of the
+    /// index, instead of at every compaction.
+    pub fn compact_tiered(&mut self, fanout: usize, max_rows: usize) -> Result<CompactOutcome> {
+        let fanout = fanout.max(2);
+        let metas = &self.base.manifest().segments;
+        let tier = |rows: u64| -> u32 {
+            let mut t = 0;
+            let mut cap = 64 * 1024 * fanout as u64;
+            while rows >= cap && t < 32 {
+                cap = cap.saturating_mul(fanout as u64);
+                t += 1;
+            }
+            t
+        };
+        let mut tiers: std::collections::BTreeMap<u32, Vec<usize>> =
+            std::collections::BTreeMap::new();
+        for (i, m) in metas.iter().enumerate() {
+            tiers.entry(tier(m.rows)).or_default().push(i);
+        }
+        let mut groups = Vec::new();
+        for members in tiers.into_values() {
+            for chunk in members.chunks(fanout) {
+                if chunk.len() < fanout {
+                    continue;
+                }
+                let mut group = Vec::new();
+                let mut rows = 0usize;
+                for &i in chunk {
+                    if rows + metas[i].rows as usize > max_rows && !group.is_empty() {
+                        groups.push(std::mem::take(&mut group));
+                        rows = 0;
+                    }
+                    group.push(i);
+                    rows += metas[i].rows as usize;
+                }
+                groups.push(group);
+            }
+        }
+        self.merge_groups(groups)
+    }
+
+    fn merge_groups(&mut self, groups: Vec<Vec<usize>>) -> Result<CompactOutcome> {
+        let base = Arc::clone(&self.base);
+        let metas = &base.manifest().segments;
+        let mut out = CompactOutcome::default();
         for group in groups.into_iter().filter(|g| g.len() >= 2) {
             let segs: Vec<&Segment> = group.iter().map(|&i| &*base.segments()[i]).collect();
             let (names, sides, merged) = merge_segments(&segs)?;

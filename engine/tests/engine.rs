@@ -204,7 +204,11 @@ proptest! {
                 Op::Compact(max) => {
                     let before = engine.snapshot();
                     let mut w = engine.writer().unwrap();
-                    w.compact(max).unwrap();
+                    if max.is_multiple_of(2) {
+                        w.compact(max).unwrap();
+                    } else {
+                        w.compact_tiered(2 + max % 3, max).unwrap();
+                    }
                     let after = w.commit().unwrap();
                     prop_assert!(after.segment_infos().len() <= before.segment_infos().len());
                 }
