@@ -1,9 +1,9 @@
 //! Plain data: reports, areas, queries. No I/O here.
 
 mod minima;
-mod operation;
+pub mod operation;
 mod report;
-mod zone;
+pub mod zone;
 
 pub use minima::Minima;
 pub use operation::{Operation, Target, Waypoint};
