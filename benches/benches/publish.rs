@@ -37,7 +37,7 @@ fn reader(engine: &Engine, qs: &[WindowQuery], stop: &AtomicBool) -> Vec<u64> {
 }
 
 /// Commits one generation every `period` until `stop`; returns the commit durations (ns).
-fn writer(engine: &Engine, period: Duration, stop: &AtomicBool) -> Vec<u64> {
+fn writer(engine: &Engine, period: Duration, stop: &AtomicBool, compact: bool) -> Vec<u64> {
     let mut commits = Vec::new();
     let mut next = Instant::now();
     let mut g = 0u64;
@@ -62,6 +62,10 @@ fn writer(engine: &Engine, period: Duration, stop: &AtomicBool) -> Vec<u64> {
         }
         w.add(b).expect("add");
         w.commit().expect("commit");
+        if compact {
+            // background compaction as `ingest --compact-above 8` runs it
+            engine.compact_if_needed(8, 64 << 20).expect("compact");
+        }
         commits.push(t.elapsed().as_nanos() as u64);
         g += 1;
         next += period;
@@ -92,12 +96,12 @@ fn main() {
     copy_dir(&src, tmp.path());
     let engine = Engine::open(tmp.path()).expect("open copy");
     let qs = Queries::new(&Flat::new(&fleet), 64, 11).small;
-    let phase = |with_writer: bool| {
+    let phase = |with_writer: bool, compact: bool| {
         let stop = AtomicBool::new(false);
         std::thread::scope(|s| {
             let r = s.spawn(|| reader(&engine, &qs, &stop));
-            let w =
-                with_writer.then(|| s.spawn(|| writer(&engine, Duration::from_millis(100), &stop)));
+            let w = with_writer
+                .then(|| s.spawn(|| writer(&engine, Duration::from_millis(100), &stop, compact)));
             std::thread::sleep(Duration::from_secs(secs));
             stop.store(true, Ordering::Relaxed);
             let commits = w.map(|w| w.join().expect("writer"));
@@ -110,10 +114,22 @@ fn main() {
     }
     let segs = |e: &Engine| e.snapshot().segment_infos().len();
     let before = segs(&engine);
-    let (idle, _) = phase(false);
-    let (busy, commits) = phase(true);
+    let (idle, _) = phase(false, false);
+    let (busy, commits) = phase(true, false);
     let after = segs(&engine);
-    let (idle_after, _) = phase(false);
+    let (idle_after, _) = phase(false, false);
+    // Again, with background tiered compaction keeping the segment count bounded.
+    {
+        let mut w = engine.writer().expect("writer");
+        w.compact(usize::MAX).expect("compact");
+        w.commit().expect("commit");
+    }
+    for q in &qs {
+        engine_window(&engine, q);
+    }
+    let (idle_compacted, _) = phase(false, false);
+    let (busy_compacting, _) = phase(true, true);
+    let after_compacting = segs(&engine);
     let commits = commits.unwrap_or_default();
     let us = |v: u64| v as f64 / 1000.0;
     let p99_idle = percentile(&idle, 99.0);
@@ -131,6 +147,12 @@ fn main() {
             "idle after (same segments)",
             &idle_after,
             format!("{after}"),
+        ),
+        ("idle, compacted", &idle_compacted, "1".to_owned()),
+        (
+            "writer publishing + background tiered compaction (above 8 segments)",
+            &busy_compacting,
+            format!("1→{after_compacting}"),
         ),
     ] {
         println!(
