@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::tracks::linear_inside;
 use crate::error::Result;
-use crate::geodesy::{MIN_RADIUS_M, WGS84_A, WGS84_F, distance_m, lon_delta, moving_points_cpa};
+use crate::geodesy::{distance_m, lon_delta, moving_points_cpa, widen_band};
 use crate::model::Minima;
 use crate::snapshot::Snapshot;
 use crate::time::{TimeRange, Timestamp, serialize_rfc3339};
@@ -172,16 +172,10 @@ fn slab_pairs(pieces: &[Vec<Piece>], (s0, s1): (i64, i64), m: &Minima) -> Vec<Ra
                 n = n.max(f.lat);
             }
         }
-        let dlat = (half / MIN_RADIUS_M).to_degrees() * 1.000_001 + 1e-9;
-        let (s, n) = ((s - dlat).max(-90.0), (n + dlat).min(90.0));
-        let phi = s.abs().max(n.abs());
-        let (w, ea) = if phi >= 90.0 || ea - w >= 360.0 {
-            (-540.0, 540.0)
-        } else {
-            let reduced = (1.0 - WGS84_F) * phi.to_radians().tan();
-            let parallel = WGS84_A / (1.0 + reduced * reduced).sqrt();
-            let dlon = (half / parallel).to_degrees() * 1.000_001 + 1e-9;
-            (w - dlon, ea + dlon)
+        let (s, n, dlon) = widen_band(s, n, half);
+        let (w, ea) = match dlon {
+            Some(dlon) if ea - w < 360.0 => (w - dlon, ea + dlon),
+            _ => (-540.0, 540.0),
         };
         let b = SlabBox {
             west: w,

@@ -183,40 +183,28 @@ impl BBox {
         if m <= 0.0 {
             return *self;
         }
-        let dlat = (m / MIN_RADIUS_M).to_degrees() * 1.000_001 + 1e-9;
-        let south = (self.south - dlat).max(-90.0);
-        let north = (self.north + dlat).min(90.0);
-        if south <= -90.0 || north >= 90.0 {
-            return BBox {
-                west: -180.0,
-                south,
-                east: 180.0,
-                north,
-            };
-        }
-        let phi = south.abs().max(north.abs()).to_radians();
-        let reduced = (1.0 - WGS84_F) * phi.tan();
-        let parallel = WGS84_A / (1.0 + reduced * reduced).sqrt();
-        let dlon = (m / parallel).to_degrees() * 1.000_001 + 1e-9;
+        let (south, north, dlon) = widen_band(self.south, self.north, m);
         let width = if self.crosses_antimeridian() {
             self.east + 360.0 - self.west
         } else {
             self.east - self.west
         };
-        if width + 2.0 * dlon >= 360.0 {
-            return BBox {
+        match dlon {
+            Some(dlon) if width + 2.0 * dlon < 360.0 => {
+                let (west, east) = (wrap_lon(self.west - dlon), wrap_lon(self.east + dlon));
+                BBox {
+                    west,
+                    south,
+                    east: if east == -180.0 { 180.0 } else { east },
+                    north,
+                }
+            }
+            _ => BBox {
                 west: -180.0,
                 south,
                 east: 180.0,
                 north,
-            };
-        }
-        let (west, east) = (wrap_lon(self.west - dlon), wrap_lon(self.east + dlon));
-        BBox {
-            west,
-            south,
-            east: if east == -180.0 { 180.0 } else { east },
-            north,
+            },
         }
     }
 
@@ -234,42 +222,33 @@ impl BBox {
 /// A conservative box around the geodesic circle of `radius_m` metres centred on `(lon, lat)`:
 /// every point within `radius_m` lies inside it.
 pub fn circle_bbox(lon: f64, lat: f64, radius_m: f64) -> BBox {
-    // Latitude: an arc of length r moves at most r / MIN_RADIUS radians in latitude.
-    let dlat = (radius_m / MIN_RADIUS_M).to_degrees() * 1.000_001 + 1e-9;
-    let south = (lat - dlat).max(-90.0);
-    let north = (lat + dlat).min(90.0);
-    if south <= -90.0 || north >= 90.0 {
-        return BBox {
-            west: -180.0,
-            south,
-            east: 180.0,
-            north,
-        };
+    BBox {
+        west: lon,
+        south: lat,
+        east: lon,
+        north: lat,
     }
-    // Longitude: the parallel radius is smallest at the most poleward latitude the circle
-    // reaches; a geodesic of length r moves at most r / (N cos φ) radians in longitude there.
+    .widen_m(radius_m)
+}
+
+/// Conservative angular margins for `m` metres around any point of the latitude band
+/// `[south, north]`: the band widened by `m` (clamped at the poles) and the longitude margin in
+/// degrees — `None` when the widened band reaches a pole, where every longitude is in reach.
+///
+/// An arc of length `m` moves at most `m / MIN_RADIUS_M` radians in latitude, and at most
+/// `m / (N cos φ)` radians in longitude where `N cos φ`, the radius of the parallel, is smallest
+/// over the widened band (at its most poleward latitude).
+pub fn widen_band(south: f64, north: f64, m: f64) -> (f64, f64, Option<f64>) {
+    let dlat = (m.max(0.0) / MIN_RADIUS_M).to_degrees() * 1.000_001 + 1e-9;
+    let (south, north) = ((south - dlat).max(-90.0), (north + dlat).min(90.0));
+    if south <= -90.0 || north >= 90.0 {
+        return (south, north, None);
+    }
     let phi = south.abs().max(north.abs()).to_radians();
     let reduced = (1.0 - WGS84_F) * phi.tan();
-    let cos_beta = 1.0 / (1.0 + reduced * reduced).sqrt();
-    let parallel_r = WGS84_A * cos_beta; // radius of the parallel at that latitude
-    let dlon = (radius_m / parallel_r).to_degrees() * 1.000_001 + 1e-9;
-    if dlon >= 180.0 {
-        return BBox {
-            west: -180.0,
-            south,
-            east: 180.0,
-            north,
-        };
-    }
-    BBox {
-        west: wrap_lon(lon - dlon),
-        south,
-        east: {
-            let e = wrap_lon(lon + dlon);
-            if e == -180.0 { 180.0 } else { e }
-        },
-        north,
-    }
+    let parallel = WGS84_A / (1.0 + reduced * reduced).sqrt();
+    let dlon = (m.max(0.0) / parallel).to_degrees() * 1.000_001 + 1e-9;
+    (south, north, (dlon < 180.0).then_some(dlon))
 }
 
 /// Parses exactly `n` comma-separated finite numbers.
