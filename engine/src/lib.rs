@@ -14,6 +14,8 @@ pub mod error;
 pub mod geodesy;
 mod index;
 pub mod model;
+#[doc(hidden)]
+pub mod oracle;
 pub mod query;
 mod seams;
 pub(crate) mod segment;
