@@ -69,7 +69,7 @@ fn scenario(seed: u64) -> Scenario {
     };
     let minima = Minima {
         horizontal_m: [9260.0, 2000.0, 500.0][rng.gen_range(0..3)],
-        vertical_m: [300.0, 100.0][rng.gen_range(0..2)],
+        vertical_m: [300.0, 100.0, 0.0][rng.gen_range(0..3)],
         time_buffer_ms: [300_000, 60_000][rng.gen_range(0..2)],
         lead_time_ms: 86_400_000,
         max_gap_ms: 60_000,
@@ -267,6 +267,30 @@ fn scenario(seed: u64) -> Scenario {
                 let b = go(c, azi + 180.0, 4000.0);
                 reports.push((gno, Report::new(&id, "red", Timestamp(t - gap / 2), a.0, a.1, alt).unwrap()));
                 reports.push((rng.gen_range(0..gens), Report::new(&id, "red", Timestamp(t - gap / 2 + gap), b.0, b.1, alt).unwrap()));
+            }
+        }
+    }
+    // planted track-vs-track near misses: two entities at D = H·(1 ± 0.2 %) at one report time,
+    // moving apart before and after; altitudes vertical_m ± 1 m apart, or unknown
+    for k in 0..rng.gen_range(0..3) {
+        let c = near(&mut rng, 15_000.0);
+        let azi = rng.gen_range(0.0..360.0);
+        let d = h * [0.998, 1.002][rng.gen_range(0..2)];
+        let t = T0 + rng.gen_range(0..40) * 60_000 + rng.gen_range(0..1000);
+        let a0 = rng.gen_range(1000.0..8000.0f64).round();
+        let dz = minima.vertical_m + [1.0, -1.0][rng.gen_range(0..2)];
+        let (alt_a, alt_b) = match rng.gen_range(0..3) {
+            0 => (Some(a0), Some(a0 + dz)),
+            1 => (Some(a0), None),
+            _ => (Some(a0), Some(a0 - dz.min(minima.vertical_m * 0.5))),
+        };
+        let step = rng.gen_range(1000.0..5000.0);
+        let gap = rng.gen_range(5_000..40_000);
+        for (id, p0, dir, alt) in [(format!("Q{k}a"), c, azi + 180.0, alt_a), (format!("Q{k}b"), go(c, azi, d), azi, alt_b)] {
+            let gno = rng.gen_range(0..gens);
+            for (dt, s) in [(-gap, step), (0, 0.0), (gap, step)] {
+                let p = if s == 0.0 { p0 } else { go(p0, dir, s) };
+                reports.push((gno, Report::new(&id, "red", Timestamp(t + dt), p.0, p.1, alt).unwrap()));
             }
         }
     }
