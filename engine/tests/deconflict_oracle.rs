@@ -193,6 +193,29 @@ fn scenario(seed: u64) -> Scenario {
             });
         }
     }
+    // a planted vertical edge: an air-defence circle over a target, its band vertical_m ± 1 m
+    // above or below the operation's band
+    if rng.gen_bool(0.6) {
+        let op = &ops[rng.gen_range(0..ops.len())];
+        let e = minima.vertical_m + [1.0, -1.0][rng.gen_range(0..2)];
+        let (alt_min, alt_max) = if rng.gen_bool(0.5) {
+            (Some(op.altitude_m.1 + e), None)
+        } else {
+            (None, Some(op.altitude_m.0 - e))
+        };
+        let z = Zone {
+            id: "zband".into(),
+            kind: ZoneKind::AirDefense,
+            side: None,
+            shape: ZoneShape::Circle { center: (op.target.lon, op.target.lat), radius_m: 3000.0 },
+            validity: TimeRange::ALL,
+            alt_min,
+            alt_max,
+        };
+        if z.validate().is_ok() {
+            zones.push(z);
+        }
+    }
     // entities
     let mut reports = Vec::new();
     let gens = rng.gen_range(1..4);
