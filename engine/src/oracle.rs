@@ -22,7 +22,10 @@ use std::collections::BTreeMap;
 use geographiclib_rs::{DirectGeodesic, InverseGeodesic};
 
 use crate::geodesy::wgs84;
-use crate::model::{Minima, Operation, Report, Zone, ZoneKind, ZoneShape, alt_from_mm, alt_to_mm, deg_from_e7, deg_to_e7};
+use crate::model::{
+    Minima, Operation, Report, Zone, ZoneKind, ZoneShape, alt_from_mm, alt_to_mm, deg_from_e7,
+    deg_to_e7,
+};
 
 /// One report, as stored (1e-7 degree, millimetre).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -108,7 +111,9 @@ fn minimize(f: &mut dyn FnMut(f64) -> f64, lo: f64, hi: f64, n: usize, tol: f64)
     if hi <= lo {
         return (lo, f(lo));
     }
-    let xs: Vec<f64> = (0..=n).map(|i| lo + (hi - lo) * i as f64 / n as f64).collect();
+    let xs: Vec<f64> = (0..=n)
+        .map(|i| lo + (hi - lo) * i as f64 / n as f64)
+        .collect();
     let ys: Vec<f64> = xs.iter().map(|&x| f(x)).collect();
     let mut best = 0;
     for i in 1..=n {
@@ -273,7 +278,14 @@ impl OCore {
                         return 0.0;
                     }
                 }
-                minimize(&mut |s| point_to_zone(z, walk(a, azi, s)), 0.0, len, n, 1e-4).1
+                minimize(
+                    &mut |s| point_to_zone(z, walk(a, azi, s)),
+                    0.0,
+                    len,
+                    n,
+                    1e-4,
+                )
+                .1
             }
         }
     }
@@ -384,7 +396,12 @@ fn pieces(traj: &[OFix], max_gap_ms: i64) -> Vec<(OFix, OFix)> {
 
 /// Sub-interval of `[t0, t1]` where `v(t)` (linear through `(ta, va)`, `(tb, vb)`) lies strictly
 /// inside `(lo, hi)`.
-fn linear_open(a: (f64, f64), b: (f64, f64), (t0, t1): (f64, f64), (lo, hi): (f64, f64)) -> Option<(f64, f64)> {
+fn linear_open(
+    a: (f64, f64),
+    b: (f64, f64),
+    (t0, t1): (f64, f64),
+    (lo, hi): (f64, f64),
+) -> Option<(f64, f64)> {
     let at = |t: f64| {
         if b.0 == a.0 {
             a.1
@@ -419,7 +436,9 @@ fn below(f: &mut dyn FnMut(f64) -> f64, v0: f64, v1: f64, thr: f64) -> (Vec<(f64
     if ym >= thr {
         return (vec![], ym, tm);
     }
-    let mut xs: Vec<f64> = (0..=n).map(|i| v0 + (v1 - v0) * i as f64 / n as f64).collect();
+    let mut xs: Vec<f64> = (0..=n)
+        .map(|i| v0 + (v1 - v0) * i as f64 / n as f64)
+        .collect();
     xs.push(tm);
     xs.sort_by(f64::total_cmp);
     let ys: Vec<f64> = xs.iter().map(|&x| f(x)).collect();
@@ -435,7 +454,13 @@ fn below(f: &mut dyn FnMut(f64) -> f64, v0: f64, v1: f64, thr: f64) -> (Vec<(f64
     for i in 0..xs.len() {
         let neg = ys[i] < thr;
         match (start, neg) {
-            (None, true) => start = Some(if i == 0 { xs[0] } else { bisect(f, xs[i], xs[i - 1]) }),
+            (None, true) => {
+                start = Some(if i == 0 {
+                    xs[0]
+                } else {
+                    bisect(f, xs[i], xs[i - 1])
+                })
+            }
             (Some(s), false) => {
                 out.push((s, bisect(f, xs[i - 1], xs[i])));
                 start = None;
@@ -465,12 +490,18 @@ fn merge(mut iv: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
 // check
 // ---------------------------------------------------------------------------------------------
 
+/// Intervals and least distance found so far for one `(kind, with)`.
+type Found = (Vec<(f64, f64)>, Option<f64>);
+
 fn band_gap(a: (f64, f64), b: (f64, f64)) -> f64 {
     (a.0 - b.1).max(b.0 - a.1) // negative when they overlap
 }
 
 fn zone_band(z: &Zone) -> (f64, f64) {
-    (z.alt_min.unwrap_or(f64::NEG_INFINITY), z.alt_max.unwrap_or(f64::INFINITY))
+    (
+        z.alt_min.unwrap_or(f64::NEG_INFINITY),
+        z.alt_max.unwrap_or(f64::INFINITY),
+    )
 }
 
 fn overlap(a: (i64, i64), b: (i64, i64)) -> Option<(f64, f64)> {
@@ -482,22 +513,29 @@ fn overlap(a: (i64, i64), b: (i64, i64)) -> Option<(f64, f64)> {
 /// operations of the plan; plan ids supersede indexed ones). `s` is the slack (see module docs).
 /// Returns, per plan operation, its conflicts sorted by kind then `with`.
 pub fn check(world: &World, plan: &[Operation], m: &Minima, s: f64) -> Vec<Vec<OConflict>> {
-    let trajs: BTreeMap<&str, Vec<OFix>> =
-        world.tracks.iter().map(|(k, v)| (k.as_str(), trajectory(v))).collect();
-    let mut others: Vec<&Operation> =
-        world.operations.iter().filter(|o| plan.iter().all(|p| p.id != o.id)).collect();
+    let trajs: BTreeMap<&str, Vec<OFix>> = world
+        .tracks
+        .iter()
+        .map(|(k, v)| (k.as_str(), trajectory(v)))
+        .collect();
+    let mut others: Vec<&Operation> = world
+        .operations
+        .iter()
+        .filter(|o| plan.iter().all(|p| p.id != o.id))
+        .collect();
     others.extend(plan.iter());
     let tb = m.time_buffer_ms + s as i64;
     plan.iter()
         .map(|op| {
             let vols = volumes(op);
-            let mut found: BTreeMap<(&'static str, String), (Vec<(f64, f64)>, Option<f64>)> =
-                BTreeMap::new();
+            let mut found: BTreeMap<(&'static str, String), Found> = BTreeMap::new();
             let mut add = |kind: &'static str, with: &str, iv: Vec<(f64, f64)>, d: Option<f64>| {
                 if iv.is_empty() {
                     return;
                 }
-                let e = found.entry((kind, with.to_owned())).or_insert((vec![], None));
+                let e = found
+                    .entry((kind, with.to_owned()))
+                    .or_insert((vec![], None));
                 e.0.extend(iv);
                 if let Some(d) = d {
                     e.1 = Some(e.1.map_or(d, |x: f64| x.min(d)));
@@ -521,9 +559,12 @@ pub fn check(world: &World, plan: &[Operation], m: &Minima, s: f64) -> Vec<Vec<O
                         }
                         let (t0, t1) = (t0 as f64, t1 as f64);
                         let vi = match (a.alt, b.alt) {
-                            (Some(x), Some(y)) => {
-                                linear_open((a.t as f64, x), (b.t as f64, y), (t0, t1), (v.band.0 - vt, v.band.1 + vt))
-                            }
+                            (Some(x), Some(y)) => linear_open(
+                                (a.t as f64, x),
+                                (b.t as f64, y),
+                                (t0, t1),
+                                (v.band.0 - vt, v.band.1 + vt),
+                            ),
                             _ => Some((t0, t1)),
                         };
                         let Some((v0, v1)) = vi else { continue };
@@ -557,7 +598,8 @@ pub fn check(world: &World, plan: &[Operation], m: &Minima, s: f64) -> Vec<Vec<O
             for other in others.iter().filter(|o| o.id != op.id) {
                 for ov in volumes(other) {
                     for v in &vols {
-                        let Some(when) = overlap((v.window.0 - tb, v.window.1 + tb), ov.window) else {
+                        let Some(when) = overlap((v.window.0 - tb, v.window.1 + tb), ov.window)
+                        else {
                             continue;
                         };
                         if band_gap(v.band, ov.band) >= slack(m.vertical_m, s) {
@@ -570,7 +612,12 @@ pub fn check(world: &World, plan: &[Operation], m: &Minima, s: f64) -> Vec<Vec<O
                         }
                         let d = v.core.dist_core(&ov.core);
                         if d < thr {
-                            add("operation", &other.id, vec![when], Some((d - v.buffer - ov.buffer).max(0.0)));
+                            add(
+                                "operation",
+                                &other.id,
+                                vec![when],
+                                Some((d - v.buffer - ov.buffer).max(0.0)),
+                            );
                         }
                     }
                 }
@@ -578,7 +625,8 @@ pub fn check(world: &World, plan: &[Operation], m: &Minima, s: f64) -> Vec<Vec<O
             // zones
             let target = (op.target.lon, op.target.lat);
             let w = (op.window.start.0, op.window.end.0);
-            let (mut areas_valid, mut in_area, mut span): (bool, bool, Option<(f64, f64)>) = (false, false, None);
+            let (mut areas_valid, mut in_area, mut span): (bool, bool, Option<(f64, f64)>) =
+                (false, false, None);
             for z in &world.zones {
                 let validity = (z.validity.start.0, z.validity.end.0);
                 match z.kind {
@@ -617,11 +665,21 @@ pub fn check(world: &World, plan: &[Operation], m: &Minima, s: f64) -> Vec<Vec<O
             }
             let deadline = op.window.start.0 - m.lead_time_ms;
             if op.filed_at.0 > deadline {
-                add("lead_time", "", vec![(deadline as f64, op.filed_at.0 as f64)], None);
+                add(
+                    "lead_time",
+                    "",
+                    vec![(deadline as f64, op.filed_at.0 as f64)],
+                    None,
+                );
             }
             found
                 .into_iter()
-                .map(|((kind, with), (iv, d))| OConflict { kind, with, intervals: merge(iv), distance_m: d })
+                .map(|((kind, with), (iv, d))| OConflict {
+                    kind,
+                    with,
+                    intervals: merge(iv),
+                    distance_m: d,
+                })
                 .collect()
         })
         .collect()
@@ -636,8 +694,11 @@ pub fn check(world: &World, plan: &[Operation], m: &Minima, s: f64) -> Vec<Vec<O
 pub fn episodes(world: &World, (from, to): (i64, i64), m: &Minima, s: f64) -> Vec<OEpisode> {
     let h = slack(m.horizontal_m, s);
     let vt = slack(m.vertical_m, s);
-    let trajs: Vec<(&String, Vec<(OFix, OFix)>)> =
-        world.tracks.iter().map(|(k, v)| (k, pieces(&trajectory(v), m.max_gap_ms))).collect();
+    let trajs: Vec<(&String, Vec<(OFix, OFix)>)> = world
+        .tracks
+        .iter()
+        .map(|(k, v)| (k, pieces(&trajectory(v), m.max_gap_ms)))
+        .collect();
     let mut out = Vec::new();
     for i in 0..trajs.len() {
         for j in i + 1..trajs.len() {

@@ -8,7 +8,9 @@
 
 use deconflict_engine::deconflict::{CheckReport, ConflictKind};
 use deconflict_engine::geodesy::distance_m;
-use deconflict_engine::model::{Minima, Operation, Report, Target, Waypoint, Zone, ZoneKind, ZoneShape};
+use deconflict_engine::model::{
+    Minima, Operation, Report, Target, Waypoint, Zone, ZoneKind, ZoneShape,
+};
 use deconflict_engine::oracle::{OFix, interpolate};
 use deconflict_engine::time::{TimeRange, Timestamp};
 use deconflict_engine::{Engine, ReportBatch};
@@ -20,7 +22,11 @@ fn t(s: &str) -> Timestamp {
     Timestamp::parse(s).unwrap()
 }
 
-fn engine_with(reports: &[Report], zones: Vec<Zone>, ops: Vec<Operation>) -> (tempfile::TempDir, Engine) {
+fn engine_with(
+    reports: &[Report],
+    zones: Vec<Zone>,
+    ops: Vec<Operation>,
+) -> (tempfile::TempDir, Engine) {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::create(dir.path()).unwrap();
     let mut w = engine.writer().unwrap();
@@ -42,18 +48,35 @@ fn engine_with(reports: &[Report], zones: Vec<Zone>, ops: Vec<Operation>) -> (te
 }
 
 /// An untimed operation over `route`, window 22:00–23:30 on 2016-07-21, filed two days before.
-fn op(id: &str, route: &[(f64, f64)], target: (f64, f64), band: (f64, f64), corridor_m: f64) -> Operation {
+fn op(
+    id: &str,
+    route: &[(f64, f64)],
+    target: (f64, f64),
+    band: (f64, f64),
+    corridor_m: f64,
+) -> Operation {
     Operation {
         id: id.into(),
         side: "blue".into(),
         filed_at: t("2016-07-19T22:00:00Z"),
         method: "air strike".into(),
         composition: "2 aircraft".into(),
-        target: Target { lon: target.0, lat: target.1, radius_m: 0.0 },
+        target: Target {
+            lon: target.0,
+            lat: target.1,
+            radius_m: 0.0,
+        },
         window: TimeRange::new(t("2016-07-21T22:00:00Z"), t("2016-07-21T23:30:00Z")).unwrap(),
         altitude_m: band,
         corridor_m,
-        route: route.iter().map(|&(lon, lat)| Waypoint { lon, lat, time: None }).collect(),
+        route: route
+            .iter()
+            .map(|&(lon, lat)| Waypoint {
+                lon,
+                lat,
+                time: None,
+            })
+            .collect(),
         own_tracks: vec![],
     }
 }
@@ -71,7 +94,10 @@ fn square(id: &str, kind: ZoneKind, (w, s, e, n): (f64, f64, f64, f64)) -> Zone 
 }
 
 fn kinds(r: &CheckReport) -> Vec<(ConflictKind, String)> {
-    r.conflicts.iter().map(|c| (c.kind, c.with.clone())).collect()
+    r.conflicts
+        .iter()
+        .map(|c| (c.kind, c.with.clone()))
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -83,12 +109,29 @@ fn postgis_distance_cpa_example() {
     let fx: serde_json::Value =
         serde_json::from_str(include_str!("fixtures/postgis_distance_cpa.json")).unwrap();
     let unit = fx["unit_m"].as_f64().unwrap();
-    let (start, end) = (t(fx["start"].as_str().unwrap()), t(fx["end"].as_str().unwrap()));
+    let (start, end) = (
+        t(fx["start"].as_str().unwrap()),
+        t(fx["end"].as_str().unwrap()),
+    );
     let pts = |k: &str| -> Vec<(f64, f64, f64)> {
-        fx[k].as_array().unwrap().iter().map(|p| {
-            let p: Vec<f64> = p.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
-            (p[0] * unit / M_PER_DEG_LON, p[1] * unit / M_PER_DEG_LAT, p[2] * unit)
-        }).collect()
+        fx[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let p: Vec<f64> = p
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap())
+                    .collect();
+                (
+                    p[0] * unit / M_PER_DEG_LON,
+                    p[1] * unit / M_PER_DEG_LAT,
+                    p[2] * unit,
+                )
+            })
+            .collect()
     };
     let mut reports = Vec::new();
     for (id, ps) in [("A", pts("a")), ("B", pts("b"))] {
@@ -99,9 +142,18 @@ fn postgis_distance_cpa_example() {
     // The published check is ST_CPAWithin(a, b, 2): a 2-unit horizontal minimum; the example's
     // altitudes differ by kilometres, so the vertical minimum is opened wide; one hour between
     // reports, so max_gap is an hour.
-    let m = Minima { horizontal_m: 2.0 * unit, vertical_m: 20_000.0, max_gap_ms: 3_600_000, ..Minima::default() };
+    let m = Minima {
+        horizontal_m: 2.0 * unit,
+        vertical_m: 20_000.0,
+        max_gap_ms: 3_600_000,
+        ..Minima::default()
+    };
     let (_d, engine) = engine_with(&reports, vec![], vec![]);
-    let eps: Vec<_> = engine.snapshot().conflicts(TimeRange::ALL, &m).unwrap().collect();
+    let eps: Vec<_> = engine
+        .snapshot()
+        .conflicts(TimeRange::ALL, &m)
+        .unwrap()
+        .collect();
     assert_eq!(eps.len(), 1, "{eps:?}");
     let e = &eps[0];
     let hour = (end.0 - start.0) as f64;
@@ -110,17 +162,26 @@ fn postgis_distance_cpa_example() {
     assert!((expect - 3.2f64.sqrt() * unit).abs() < 1e-6);
     assert!((e.min_distance_m - expect).abs() < 1e-4 * expect, "{e:?}");
     assert!((e.cpa_time.0 - at(0.4)).abs() <= 2_000, "{e:?}");
-    assert!((e.start.0 - at(0.0)).abs() <= 1_000 && (e.end.0 - at(0.8)).abs() <= 1_000, "{e:?}");
+    assert!(
+        (e.start.0 - at(0.0)).abs() <= 1_000 && (e.end.0 - at(0.8)).abs() <= 1_000,
+        "{e:?}"
+    );
     // The published (3-D) figure, from the same positions: horizontal geodesic distance and
     // altitude difference at the 3-D closest approach f = 264/348.
     let fix = |r: &Report| OFix::stored(r);
     let f3 = 264.0 / 348.0;
     let tt = start.0 as f64 + f3 * hour;
-    let (pa, pb) = (interpolate(&fix(&reports[0]), &fix(&reports[1]), tt), interpolate(&fix(&reports[2]), &fix(&reports[3]), tt));
+    let (pa, pb) = (
+        interpolate(&fix(&reports[0]), &fix(&reports[1]), tt),
+        interpolate(&fix(&reports[2]), &fix(&reports[3]), tt),
+    );
     let h = distance_m((pa.lon, pa.lat), (pb.lon, pb.lat));
     let d3 = (h * h + (pa.alt.unwrap() - pb.alt.unwrap()).powi(2)).sqrt() / unit;
     let published = fx["published_distance"].as_f64().unwrap();
-    assert!((d3 - published).abs() < 1e-4 * published, "{d3} vs {published}");
+    assert!(
+        (d3 - published).abs() < 1e-4 * published,
+        "{d3} vs {published}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -139,38 +200,76 @@ fn crossing_tracks_hand_computed_cpa() {
         Report::new("B", "x", Timestamp(t0 + 30_000), 0.0, -0.5, Some(5000.0)).unwrap(),
         Report::new("B", "x", Timestamp(t0 + 630_000), 0.0, 0.5, Some(5000.0)).unwrap(),
     ];
-    let m = Minima { max_gap_ms: 600_000, ..Minima::default() };
+    let m = Minima {
+        max_gap_ms: 600_000,
+        ..Minima::default()
+    };
     let (va, vb) = (M_PER_DEG_LON / 600.0, M_PER_DEG_LAT / 600.0);
     let (a2, b2) = (va * va, vb * vb);
     let t_cpa = (a2 * 300.0 + b2 * 330.0) / (a2 + b2);
     let d_cpa = 30.0 * va * vb / (a2 + b2).sqrt();
     // d(t)² = a2 (t−300)² + b2 (t−330)² = H²
-    let (qa, qb, qc) = (a2 + b2, -2.0 * (a2 * 300.0 + b2 * 330.0), a2 * 90_000.0 + b2 * 108_900.0 - m.horizontal_m.powi(2));
+    let (qa, qb, qc) = (
+        a2 + b2,
+        -2.0 * (a2 * 300.0 + b2 * 330.0),
+        a2 * 90_000.0 + b2 * 108_900.0 - m.horizontal_m.powi(2),
+    );
     let disc = (qb * qb - 4.0 * qa * qc).sqrt();
     let (s, e) = ((-qb - disc) / (2.0 * qa), (-qb + disc) / (2.0 * qa));
     assert!((d_cpa - 3922.4).abs() < 1.0, "{d_cpa}");
     let (_d, engine) = engine_with(&reports, vec![], vec![]);
-    let eps: Vec<_> = engine.snapshot().conflicts(TimeRange::ALL, &m).unwrap().collect();
+    let eps: Vec<_> = engine
+        .snapshot()
+        .conflicts(TimeRange::ALL, &m)
+        .unwrap()
+        .collect();
     assert_eq!(eps.len(), 1, "{eps:?}");
     let ep = &eps[0];
     assert_eq!((ep.a.as_str(), ep.b.as_str()), ("A", "B"));
-    assert!((ep.min_distance_m - d_cpa).abs() < 0.05, "{} vs {d_cpa}", ep.min_distance_m);
-    assert!(((ep.cpa_time.0 - t0) as f64 - t_cpa * 1000.0).abs() <= 2.0, "{ep:?} vs {t_cpa}");
-    assert!(((ep.start.0 - t0) as f64 - s * 1000.0).abs() <= 2.0, "{ep:?} vs {s}");
-    assert!(((ep.end.0 - t0) as f64 - e * 1000.0).abs() <= 2.0, "{ep:?} vs {e}");
+    assert!(
+        (ep.min_distance_m - d_cpa).abs() < 0.05,
+        "{} vs {d_cpa}",
+        ep.min_distance_m
+    );
+    assert!(
+        ((ep.cpa_time.0 - t0) as f64 - t_cpa * 1000.0).abs() <= 2.0,
+        "{ep:?} vs {t_cpa}"
+    );
+    assert!(
+        ((ep.start.0 - t0) as f64 - s * 1000.0).abs() <= 2.0,
+        "{ep:?} vs {s}"
+    );
+    assert!(
+        ((ep.end.0 - t0) as f64 - e * 1000.0).abs() <= 2.0,
+        "{ep:?} vs {e}"
+    );
     // 301 m apart vertically: separated
     let mut r2 = reports.clone();
     for r in &mut r2[2..] {
         r.alt = Some(5301.0);
     }
     let (_d2, engine) = engine_with(&r2, vec![], vec![]);
-    assert_eq!(engine.snapshot().conflicts(TimeRange::ALL, &m).unwrap().count(), 0);
+    assert_eq!(
+        engine
+            .snapshot()
+            .conflicts(TimeRange::ALL, &m)
+            .unwrap()
+            .count(),
+        0
+    );
     // B's altitude unknown: unknown never separates
     for r in &mut r2[2..] {
         r.alt = None;
     }
     let (_d3, engine) = engine_with(&r2, vec![], vec![]);
-    assert_eq!(engine.snapshot().conflicts(TimeRange::ALL, &m).unwrap().count(), 1);
+    assert_eq!(
+        engine
+            .snapshot()
+            .conflicts(TimeRange::ALL, &m)
+            .unwrap()
+            .count(),
+        1
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -178,17 +277,30 @@ fn crossing_tracks_hand_computed_cpa() {
 // ---------------------------------------------------------------------------------------------
 
 fn base_op() -> Operation {
-    op("op-1", &[(35.0, 35.0), (35.5, 35.0)], (36.0, 35.5), (3000.0, 9000.0), 2000.0)
+    op(
+        "op-1",
+        &[(35.0, 35.0), (35.5, 35.0)],
+        (36.0, 35.5),
+        (3000.0, 9000.0),
+        2000.0,
+    )
 }
 
 #[test]
 fn target_inside_an_off_limits_zone() {
     let zones = vec![
-        square("hospital", ZoneKind::OffLimits, (35.99, 35.49, 36.01, 35.51)),
+        square(
+            "hospital",
+            ZoneKind::OffLimits,
+            (35.99, 35.49, 36.01, 35.51),
+        ),
         square("museum", ZoneKind::Protected, (36.5, 36.0, 36.6, 36.1)),
     ];
     let (_d, engine) = engine_with(&[], zones, vec![]);
-    let r = engine.snapshot().check(&base_op(), &Minima::default()).unwrap();
+    let r = engine
+        .snapshot()
+        .check(&base_op(), &Minima::default())
+        .unwrap();
     assert!(!r.deconflicted);
     assert_eq!(kinds(&r), vec![(ConflictKind::Zone, "hospital".into())]);
     let c = &r.conflicts[0];
@@ -196,7 +308,10 @@ fn target_inside_an_off_limits_zone() {
     assert_eq!(c.distance_m, Some(0.0));
     assert_eq!(c.zone_kind, Some(ZoneKind::OffLimits));
     // clipped to the window widened by the time buffer
-    assert_eq!((c.start, c.end), (t("2016-07-21T21:55:00Z"), t("2016-07-21T23:35:00Z")));
+    assert_eq!(
+        (c.start, c.end),
+        (t("2016-07-21T21:55:00Z"), t("2016-07-21T23:35:00Z"))
+    );
 }
 
 #[test]
@@ -206,9 +321,18 @@ fn lead_time_edges() {
     o.filed_at = t("2016-07-20T22:01:00Z"); // 23 h 59 min before 22:00 the next day
     let r = engine.snapshot().check(&o, &Minima::default()).unwrap();
     assert_eq!(kinds(&r), vec![(ConflictKind::LeadTime, String::new())]);
-    assert_eq!((r.conflicts[0].start, r.conflicts[0].end), (t("2016-07-20T22:00:00Z"), t("2016-07-20T22:01:00Z")));
+    assert_eq!(
+        (r.conflicts[0].start, r.conflicts[0].end),
+        (t("2016-07-20T22:00:00Z"), t("2016-07-20T22:01:00Z"))
+    );
     o.filed_at = t("2016-07-20T22:00:00Z"); // exactly 24 h
-    assert!(engine.snapshot().check(&o, &Minima::default()).unwrap().deconflicted);
+    assert!(
+        engine
+            .snapshot()
+            .check(&o, &Minima::default())
+            .unwrap()
+            .deconflicted
+    );
 }
 
 /// A track flying leg 1 of `base_op` at 5000 m from 22:10 to 22:20, one report every 20 s.
@@ -216,7 +340,15 @@ fn on_route(id: &str) -> Vec<Report> {
     (0..=30)
         .map(|i| {
             let lon = 35.0 + 0.5 * f64::from(i) / 30.0;
-            Report::new(id, "blue", t("2016-07-21T22:10:00Z").offset(i64::from(i) * 20_000), lon, 35.0, Some(5000.0)).unwrap()
+            Report::new(
+                id,
+                "blue",
+                t("2016-07-21T22:10:00Z").offset(i64::from(i) * 20_000),
+                lon,
+                35.0,
+                Some(5000.0),
+            )
+            .unwrap()
         })
         .collect()
 }
@@ -229,7 +361,13 @@ fn own_tracks_never_conflict() {
     assert_eq!(kinds(&r), vec![(ConflictKind::Track, "BLUE-101".into())]);
     assert_eq!(r.conflicts[0].distance_m, Some(0.0));
     o.own_tracks = vec!["BLUE-101".into()];
-    assert!(engine.snapshot().check(&o, &Minima::default()).unwrap().deconflicted);
+    assert!(
+        engine
+            .snapshot()
+            .check(&o, &Minima::default())
+            .unwrap()
+            .deconflicted
+    );
 }
 
 #[test]
@@ -237,7 +375,13 @@ fn presence_zones_never_conflict() {
     let mut z = square("crowd", ZoneKind::Presence, (34.9, 34.9, 36.1, 35.6)); // covers route and target
     z.alt_min = Some(0.0);
     let (_d, engine) = engine_with(&[], vec![z], vec![]);
-    assert!(engine.snapshot().check(&base_op(), &Minima::default()).unwrap().deconflicted);
+    assert!(
+        engine
+            .snapshot()
+            .check(&base_op(), &Minima::default())
+            .unwrap()
+            .deconflicted
+    );
 }
 
 #[test]
@@ -251,15 +395,31 @@ fn target_area_rules() {
     // another area containing the target: mutually selected
     let on_target = square("ta-target", ZoneKind::TargetArea, (35.9, 35.4, 36.1, 35.6));
     let (_d, engine) = engine_with(&[], vec![over_route.clone(), on_target], vec![]);
-    assert!(engine.snapshot().check(&base_op(), &m).unwrap().deconflicted);
+    assert!(
+        engine
+            .snapshot()
+            .check(&base_op(), &m)
+            .unwrap()
+            .deconflicted
+    );
     // areas valid only until 5 min 1 ms before the window: none designated during it
-    over_route.validity = TimeRange::new(t("2016-07-21T00:00:00Z"), t("2016-07-21T21:54:59.999Z")).unwrap();
+    over_route.validity =
+        TimeRange::new(t("2016-07-21T00:00:00Z"), t("2016-07-21T21:54:59.999Z")).unwrap();
     let (_d, engine) = engine_with(&[], vec![over_route.clone()], vec![]);
-    assert!(engine.snapshot().check(&base_op(), &m).unwrap().deconflicted);
+    assert!(
+        engine
+            .snapshot()
+            .check(&base_op(), &m)
+            .unwrap()
+            .deconflicted
+    );
     // … until exactly 5 min before: designated (the window widened by the time buffer)
     over_route.validity.end = t("2016-07-21T21:55:00Z");
     let (_d, engine) = engine_with(&[], vec![over_route], vec![]);
-    assert_eq!(kinds(&engine.snapshot().check(&base_op(), &m).unwrap()), vec![(ConflictKind::TargetArea, String::new())]);
+    assert_eq!(
+        kinds(&engine.snapshot().check(&base_op(), &m).unwrap()),
+        vec![(ConflictKind::TargetArea, String::new())]
+    );
 }
 
 #[test]
@@ -276,21 +436,48 @@ fn operation_identity() {
     assert_eq!(r.conflicts[0].distance_m, Some(0.0));
     // a plan moving op-2 far away supersedes the indexed op-2
     let mut moved = other.clone();
-    moved.route = vec![Waypoint { lon: 10.0, lat: 10.0, time: None }, Waypoint { lon: 10.5, lat: 10.0, time: None }];
-    moved.target = Target { lon: 10.2, lat: 10.2, radius_m: 0.0 };
+    moved.route = vec![
+        Waypoint {
+            lon: 10.0,
+            lat: 10.0,
+            time: None,
+        },
+        Waypoint {
+            lon: 10.5,
+            lat: 10.0,
+            time: None,
+        },
+    ];
+    moved.target = Target {
+        lon: 10.2,
+        lat: 10.2,
+        radius_m: 0.0,
+    };
     let batch = snap.check_batch(&[same.clone(), moved], &m).unwrap();
     assert!(batch.iter().all(|r| r.deconflicted), "{batch:?}");
     // and a plan op-2 in the same place conflicts with op-1 both ways
     let batch = snap.check_batch(&[same, other], &m).unwrap();
-    assert_eq!(kinds(&batch[0]), vec![(ConflictKind::Operation, "op-2".into())]);
-    assert_eq!(kinds(&batch[1]), vec![(ConflictKind::Operation, "op-1".into())]);
+    assert_eq!(
+        kinds(&batch[0]),
+        vec![(ConflictKind::Operation, "op-2".into())]
+    );
+    assert_eq!(
+        kinds(&batch[1]),
+        vec![(ConflictKind::Operation, "op-1".into())]
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
 // Intersection precision at zero minima: 1 cm overlap conflicts, 1 cm separation does not
 // ---------------------------------------------------------------------------------------------
 
-const ZERO: Minima = Minima { horizontal_m: 0.0, vertical_m: 0.0, time_buffer_ms: 0, lead_time_ms: 86_400_000, max_gap_ms: 60_000 };
+const ZERO: Minima = Minima {
+    horizontal_m: 0.0,
+    vertical_m: 0.0,
+    time_buffer_ms: 0,
+    lead_time_ms: 86_400_000,
+    max_gap_ms: 60_000,
+};
 
 #[test]
 fn zero_minima_are_valid() {
@@ -304,12 +491,24 @@ fn precision_leg_vs_zone_polygon() {
     let (_d, engine) = engine_with(&[], vec![zone], vec![]);
     for (cm, conflict) in [(1.0, true), (-1.0, false)] {
         let end = 0.001 + cm * 0.01 / M_PER_DEG_LON;
-        let o = op("op", &[(-0.001, 0.0), (end, 0.0)], (-0.001, 0.0), (1000.0, 2000.0), 0.0);
+        let o = op(
+            "op",
+            &[(-0.001, 0.0), (end, 0.0)],
+            (-0.001, 0.0),
+            (1000.0, 2000.0),
+            0.0,
+        );
         let r = engine.snapshot().check(&o, &ZERO).unwrap();
         assert_eq!(!r.deconflicted, conflict, "{cm} cm: {r:?}");
         // the same with a corridor: leg ends 10 m short, corridor 10 m ± 1 cm
         let short = 0.001 - 10.0 / M_PER_DEG_LON;
-        let mut o = op("op", &[(-0.001, 0.0), (short, 0.0)], (-0.001, 0.0), (1000.0, 2000.0), 0.0);
+        let mut o = op(
+            "op",
+            &[(-0.001, 0.0), (short, 0.0)],
+            (-0.001, 0.0),
+            (1000.0, 2000.0),
+            0.0,
+        );
         o.corridor_m = distance_m((short, 0.0), (0.001, 0.0)) + cm * 0.01;
         let r = engine.snapshot().check(&o, &ZERO).unwrap();
         assert_eq!(!r.deconflicted, conflict, "corridor {cm} cm: {r:?}");
@@ -319,8 +518,18 @@ fn precision_leg_vs_zone_polygon() {
     zone.alt_max = Some(1000.0);
     let (_d, engine) = engine_with(&[], vec![zone], vec![]);
     for (lo, conflict) in [(999.99, true), (1000.01, false)] {
-        let o = op("op", &[(-0.001, 0.0), (0.0015, 0.0)], (-0.001, 0.0), (lo, 2000.0), 0.0);
-        assert_eq!(!engine.snapshot().check(&o, &ZERO).unwrap().deconflicted, conflict, "band from {lo}");
+        let o = op(
+            "op",
+            &[(-0.001, 0.0), (0.0015, 0.0)],
+            (-0.001, 0.0),
+            (lo, 2000.0),
+            0.0,
+        );
+        assert_eq!(
+            !engine.snapshot().check(&o, &ZERO).unwrap().deconflicted,
+            conflict,
+            "band from {lo}"
+        );
     }
 }
 
@@ -329,18 +538,46 @@ fn precision_leg_vs_zone_polygon() {
 fn precision_leg_vs_leg() {
     let d = distance_m((0.0, 0.0), (0.002, 0.0));
     for (cm, conflict) in [(1.0, true), (-1.0, false)] {
-        let a = op("a", &[(0.0, -0.01), (0.0, 0.01)], (0.0, 0.0), (1000.0, 2000.0), 50.0);
-        let b = op("b", &[(0.002, -0.01), (0.002, 0.01)], (0.002, 0.0), (1000.0, 2000.0), d - 50.0 + cm * 0.01);
+        let a = op(
+            "a",
+            &[(0.0, -0.01), (0.0, 0.01)],
+            (0.0, 0.0),
+            (1000.0, 2000.0),
+            50.0,
+        );
+        let b = op(
+            "b",
+            &[(0.002, -0.01), (0.002, 0.01)],
+            (0.002, 0.0),
+            (1000.0, 2000.0),
+            d - 50.0 + cm * 0.01,
+        );
         let (_d, engine) = engine_with(&[], vec![], vec![b]);
         let r = engine.snapshot().check(&a, &ZERO).unwrap();
         assert_eq!(!r.deconflicted, conflict, "{cm} cm: {r:?}");
     }
     // overlapping footprints; bands overlapping by 1 cm / 1 cm apart
     for (lo, conflict) in [(1999.99, true), (2000.01, false)] {
-        let a = op("a", &[(0.0, -0.01), (0.0, 0.01)], (0.0, 0.0), (1000.0, 2000.0), 50.0);
-        let b = op("b", &[(0.0, -0.01), (0.0, 0.01)], (0.0, 0.0), (lo, 3000.0), 50.0);
+        let a = op(
+            "a",
+            &[(0.0, -0.01), (0.0, 0.01)],
+            (0.0, 0.0),
+            (1000.0, 2000.0),
+            50.0,
+        );
+        let b = op(
+            "b",
+            &[(0.0, -0.01), (0.0, 0.01)],
+            (0.0, 0.0),
+            (lo, 3000.0),
+            50.0,
+        );
         let (_d, engine) = engine_with(&[], vec![], vec![b]);
-        assert_eq!(!engine.snapshot().check(&a, &ZERO).unwrap().deconflicted, conflict, "band from {lo}");
+        assert_eq!(
+            !engine.snapshot().check(&a, &ZERO).unwrap().deconflicted,
+            conflict,
+            "band from {lo}"
+        );
     }
 }
 
@@ -351,19 +588,45 @@ fn precision_track_vs_leg() {
     let start = t("2016-07-21T22:10:00Z");
     let track = |lon: f64, alt: f64| -> Vec<Report> {
         (0..=10)
-            .map(|i| Report::new("T", "red", start.offset(i * 10_000), lon, -0.005 + 0.001 * i as f64, Some(alt)).unwrap())
+            .map(|i| {
+                Report::new(
+                    "T",
+                    "red",
+                    start.offset(i * 10_000),
+                    lon,
+                    -0.005 + 0.001 * i as f64,
+                    Some(alt),
+                )
+                .unwrap()
+            })
             .collect()
     };
     let d = distance_m((0.0, 0.0), (0.002, 0.0));
     let (_d, engine) = engine_with(&track(0.002, 1500.0), vec![], vec![]);
     for (cm, conflict) in [(1.0, true), (-1.0, false)] {
-        let o = op("op", &[(0.0, -0.01), (0.0, 0.01)], (0.0, 0.02), (1000.0, 2000.0), d + cm * 0.01);
+        let o = op(
+            "op",
+            &[(0.0, -0.01), (0.0, 0.01)],
+            (0.0, 0.02),
+            (1000.0, 2000.0),
+            d + cm * 0.01,
+        );
         let r = engine.snapshot().check(&o, &ZERO).unwrap();
         assert_eq!(!r.deconflicted, conflict, "{cm} cm: {r:?}");
     }
     for (alt, conflict) in [(1999.99, true), (2000.01, false)] {
         let (_d, engine) = engine_with(&track(0.002, alt), vec![], vec![]);
-        let o = op("op", &[(0.0, -0.01), (0.0, 0.01)], (0.0, 0.02), (1000.0, 2000.0), d + 1.0);
-        assert_eq!(!engine.snapshot().check(&o, &ZERO).unwrap().deconflicted, conflict, "alt {alt}");
+        let o = op(
+            "op",
+            &[(0.0, -0.01), (0.0, 0.01)],
+            (0.0, 0.02),
+            (1000.0, 2000.0),
+            d + 1.0,
+        );
+        assert_eq!(
+            !engine.snapshot().check(&o, &ZERO).unwrap().deconflicted,
+            conflict,
+            "alt {alt}"
+        );
     }
 }

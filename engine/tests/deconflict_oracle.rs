@@ -62,8 +62,8 @@ struct Scenario {
 fn scenario(seed: u64) -> Scenario {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let base = match rng.gen_range(0..4) {
-        0 => (179.97, 10.0),  // antimeridian
-        1 => (20.0, 80.0),    // high latitude
+        0 => (179.97, 10.0),   // antimeridian
+        1 => (20.0, 80.0),     // high latitude
         2 => (-179.95, -35.0), // antimeridian, south
         _ => (36.0, 35.5),
     };
@@ -75,7 +75,13 @@ fn scenario(seed: u64) -> Scenario {
         max_gap_ms: 60_000,
     };
     let h = minima.horizontal_m;
-    let near = |rng: &mut ChaCha8Rng, r: f64| go(base, rng.gen_range(0.0..360.0), r * rng.gen_range(0.0..1.0f64).sqrt());
+    let near = |rng: &mut ChaCha8Rng, r: f64| {
+        go(
+            base,
+            rng.gen_range(0.0..360.0),
+            r * rng.gen_range(0.0..1.0f64).sqrt(),
+        )
+    };
     // operations
     let mut ops = Vec::new();
     for k in 0..rng.gen_range(1..4) {
@@ -89,9 +95,19 @@ fn scenario(seed: u64) -> Scenario {
             route.push(Waypoint {
                 lon: p.0,
                 lat: p.1,
-                time: timed.then(|| Timestamp(start + (end - start) * i as i64 / (n as i64).max(2).max(n as i64 - 1).max(1) * if n == 1 { 0 } else { 1 })),
+                time: timed.then(|| {
+                    Timestamp(
+                        start
+                            + (end - start) * i as i64 / (n as i64).max(2).max(n as i64 - 1).max(1)
+                                * if n == 1 { 0 } else { 1 },
+                    )
+                }),
             });
-            p = go(p, rng.gen_range(0.0..360.0), rng.gen_range(2_000.0..20_000.0));
+            p = go(
+                p,
+                rng.gen_range(0.0..360.0),
+                rng.gen_range(2_000.0..20_000.0),
+            );
         }
         if timed && n > 1 {
             for (i, w) in route.iter_mut().enumerate() {
@@ -103,22 +119,39 @@ fn scenario(seed: u64) -> Scenario {
         ops.push(Operation {
             id: format!("op-{k}"),
             side: "blue".into(),
-            filed_at: Timestamp(start - [25 * 3_600_000, 86_400_000, 86_399_999, 3_600_000][rng.gen_range(0..4)]),
+            filed_at: Timestamp(
+                start - [25 * 3_600_000, 86_400_000, 86_399_999, 3_600_000][rng.gen_range(0..4)],
+            ),
             method: "m".into(),
             composition: "c".into(),
-            target: Target { lon: target.0, lat: target.1, radius_m: [0.0, 500.0, 2000.0][rng.gen_range(0..3)] },
+            target: Target {
+                lon: target.0,
+                lat: target.1,
+                radius_m: [0.0, 500.0, 2000.0][rng.gen_range(0..3)],
+            },
             window: TimeRange::new(Timestamp(start), Timestamp(end)).unwrap(),
             altitude_m: (lo, lo + rng.gen_range(0.0..3000.0f64).round()),
             corridor_m: [0.0, 1000.0, 3000.0][rng.gen_range(0..3)],
             route,
-            own_tracks: if rng.gen_bool(0.3) { vec!["E0".into()] } else { vec![] },
+            own_tracks: if rng.gen_bool(0.3) {
+                vec!["E0".into()]
+            } else {
+                vec![]
+            },
         });
     }
     // a planted op-vs-op near miss: op 0's target shifted to (H + r0 + r1)(1 ± 0.2 %) of op 1's
     if ops.len() >= 2 && rng.gen_bool(0.6) {
-        let (t1, r1) = ((ops[1].target.lon, ops[1].target.lat), ops[1].target.radius_m);
+        let (t1, r1) = (
+            (ops[1].target.lon, ops[1].target.lat),
+            ops[1].target.radius_m,
+        );
         let f = if rng.gen_bool(0.5) { 1.002 } else { 0.998 };
-        let p = go(t1, rng.gen_range(0.0..360.0), (h + r1 + ops[0].target.radius_m) * f);
+        let p = go(
+            t1,
+            rng.gen_range(0.0..360.0),
+            (h + r1 + ops[0].target.radius_m) * f,
+        );
         ops[0].target.lon = p.0;
         ops[0].target.lat = p.1;
         ops[0].window = ops[1].window;
@@ -128,7 +161,11 @@ fn scenario(seed: u64) -> Scenario {
             let (s, e) = (ops[0].window.start.0, ops[0].window.end.0);
             let n = ops[0].route.len() as i64;
             for (i, w) in ops[0].route.iter_mut().enumerate() {
-                w.time = Some(Timestamp(if n == 1 { s } else { s + (e - s) * i as i64 / (n - 1) }));
+                w.time = Some(Timestamp(if n == 1 {
+                    s
+                } else {
+                    s + (e - s) * i as i64 / (n - 1)
+                }));
             }
         }
     }
@@ -139,10 +176,19 @@ fn scenario(seed: u64) -> Scenario {
         let c = near(&mut rng, 20_000.0);
         let r = rng.gen_range(300.0..6000.0);
         let shape = if rng.gen_bool(0.5) {
-            ZoneShape::Circle { center: c, radius_m: r }
+            ZoneShape::Circle {
+                center: c,
+                radius_m: r,
+            }
         } else {
             let mut ring: Vec<(f64, f64)> = (0..rng.gen_range(3..7))
-                .map(|i| go(c, i as f64 * 360.0 / 6.0 + rng.gen_range(0.0..30.0), r * rng.gen_range(0.5..1.0)))
+                .map(|i| {
+                    go(
+                        c,
+                        i as f64 * 360.0 / 6.0 + rng.gen_range(0.0..30.0),
+                        r * rng.gen_range(0.5..1.0),
+                    )
+                })
                 .collect();
             ring.sort_by(|a, b| {
                 let (_, x) = azimuth(c, *a);
@@ -151,7 +197,10 @@ fn scenario(seed: u64) -> Scenario {
             });
             // no antimeridian crossing inside one polygon: use a circle there
             if ring.iter().any(|p| (p.0 - c.0).abs() > 90.0) {
-                ZoneShape::Circle { center: c, radius_m: r }
+                ZoneShape::Circle {
+                    center: c,
+                    radius_m: r,
+                }
             } else {
                 ring.push(ring[0]);
                 ZoneShape::Polygons(vec![vec![ring]])
@@ -171,12 +220,27 @@ fn scenario(seed: u64) -> Scenario {
                 (Some(a), Some(a + 1000.0))
             }
         };
-        zones.push(Zone { id: format!("z{k}"), kind, side: None, shape, validity, alt_min, alt_max });
+        zones.push(Zone {
+            id: format!("z{k}"),
+            kind,
+            side: None,
+            shape,
+            validity,
+            alt_min,
+            alt_max,
+        });
     }
     // a planted zone near miss: a circle whose edge is corridor·(1 ± 0.2 %) from a leg's middle
-    if let Some(op) = ops.iter().find(|o| o.route.len() >= 2 && o.corridor_m > 0.0) {
-        if rng.gen_bool(0.7) {
-            let (a, b) = ((op.route[0].lon, op.route[0].lat), (op.route[1].lon, op.route[1].lat));
+    if let Some(op) = ops
+        .iter()
+        .find(|o| o.route.len() >= 2 && o.corridor_m > 0.0)
+        && rng.gen_bool(0.7)
+    {
+        {
+            let (a, b) = (
+                (op.route[0].lon, op.route[0].lat),
+                (op.route[1].lon, op.route[1].lat),
+            );
             let (len, azi) = azimuth(a, b);
             let (lat_m, lon_m, azi_m): (f64, f64, f64) = g().direct(a.1, a.0, azi, len / 2.0);
             let f = if rng.gen_bool(0.5) { 1.002 } else { 0.998 };
@@ -186,7 +250,10 @@ fn scenario(seed: u64) -> Scenario {
                 id: "znear".into(),
                 kind: ZoneKind::AirDefense,
                 side: None,
-                shape: ZoneShape::Circle { center: c, radius_m: r },
+                shape: ZoneShape::Circle {
+                    center: c,
+                    radius_m: r,
+                },
                 validity: TimeRange::ALL,
                 alt_min: None,
                 alt_max: None,
@@ -207,7 +274,10 @@ fn scenario(seed: u64) -> Scenario {
             id: "zband".into(),
             kind: ZoneKind::AirDefense,
             side: None,
-            shape: ZoneShape::Circle { center: (op.target.lon, op.target.lat), radius_m: 3000.0 },
+            shape: ZoneShape::Circle {
+                center: (op.target.lon, op.target.lat),
+                radius_m: 3000.0,
+            },
             validity: TimeRange::ALL,
             alt_min,
             alt_max,
@@ -227,7 +297,10 @@ fn scenario(seed: u64) -> Scenario {
         let mut alt = rng.gen_range(0.0..9000.0f64);
         let heading = rng.gen_range(0.0..360.0);
         for _ in 0..rng.gen_range(2..40) {
-            reports.push((rng.gen_range(0..gens), Report::new(&id, "red", Timestamp(t), p.0, p.1, known.then_some(alt)).unwrap()));
+            reports.push((
+                rng.gen_range(0..gens),
+                Report::new(&id, "red", Timestamp(t), p.0, p.1, known.then_some(alt)).unwrap(),
+            ));
             let gap = match rng.gen_range(0..8) {
                 0 => 59_999,
                 1 => 60_000,
@@ -236,7 +309,11 @@ fn scenario(seed: u64) -> Scenario {
                 _ => rng.gen_range(1_000..30_000),
             };
             t += gap;
-            p = go(p, heading + rng.gen_range(-40.0..40.0), gap as f64 / 1000.0 * rng.gen_range(20.0..300.0));
+            p = go(
+                p,
+                heading + rng.gen_range(-40.0..40.0),
+                gap as f64 / 1000.0 * rng.gen_range(20.0..300.0),
+            );
             alt = (alt + rng.gen_range(-800.0..800.0)).clamp(-500.0, 12_000.0);
         }
     }
@@ -246,7 +323,10 @@ fn scenario(seed: u64) -> Scenario {
         let id = format!("P{k}");
         let gno = rng.gen_range(0..gens);
         let (core, buffer, window) = if op.route.len() >= 2 && rng.gen_bool(0.5) {
-            let (a, b) = ((op.route[0].lon, op.route[0].lat), (op.route[1].lon, op.route[1].lat));
+            let (a, b) = (
+                (op.route[0].lon, op.route[0].lat),
+                (op.route[1].lon, op.route[1].lat),
+            );
             let (len, azi) = azimuth(a, b);
             let (lat_m, lon_m, azi_m): (f64, f64, f64) = g().direct(a.1, a.0, azi, len / 2.0);
             let w = match (op.route[0].time, op.route[1].time) {
@@ -255,7 +335,11 @@ fn scenario(seed: u64) -> Scenario {
             };
             (((lon_m, lat_m), azi_m + 90.0), op.corridor_m, w)
         } else {
-            (((op.target.lon, op.target.lat), rng.gen_range(0.0..360.0)), op.target.radius_m, (op.window.start.0, op.window.end.0))
+            (
+                ((op.target.lon, op.target.lat), rng.gen_range(0.0..360.0)),
+                op.target.radius_m,
+                (op.window.start.0, op.window.end.0),
+            )
         };
         let ((c, azi), f) = (core, [0.998, 1.002, 0.5][rng.gen_range(0..3)]);
         let d = (h + buffer) * f;
@@ -276,20 +360,38 @@ fn scenario(seed: u64) -> Scenario {
         let out = go(c, azi, d + 3000.0);
         match rng.gen_range(0..3) {
             // a lone report
-            0 => reports.push((gno, Report::new(&id, "red", Timestamp(t), p.0, p.1, alt).unwrap())),
+            0 => reports.push((
+                gno,
+                Report::new(&id, "red", Timestamp(t), p.0, p.1, alt).unwrap(),
+            )),
             // moving radially away, then towards
             1 => {
-                reports.push((gno, Report::new(&id, "red", Timestamp(t - 20_000), out.0, out.1, alt).unwrap()));
-                reports.push((rng.gen_range(0..gens), Report::new(&id, "red", Timestamp(t), p.0, p.1, alt).unwrap()));
-                reports.push((gno, Report::new(&id, "red", Timestamp(t + 20_000), out.0, out.1, alt).unwrap()));
+                reports.push((
+                    gno,
+                    Report::new(&id, "red", Timestamp(t - 20_000), out.0, out.1, alt).unwrap(),
+                ));
+                reports.push((
+                    rng.gen_range(0..gens),
+                    Report::new(&id, "red", Timestamp(t), p.0, p.1, alt).unwrap(),
+                ));
+                reports.push((
+                    gno,
+                    Report::new(&id, "red", Timestamp(t + 20_000), out.0, out.1, alt).unwrap(),
+                ));
             }
             // crossing the core between two reports max_gap ± 1 ms apart
             _ => {
                 let gap = minima.max_gap_ms + [1, -1][rng.gen_range(0..2)];
                 let a = go(c, azi, 4000.0);
                 let b = go(c, azi + 180.0, 4000.0);
-                reports.push((gno, Report::new(&id, "red", Timestamp(t - gap / 2), a.0, a.1, alt).unwrap()));
-                reports.push((rng.gen_range(0..gens), Report::new(&id, "red", Timestamp(t - gap / 2 + gap), b.0, b.1, alt).unwrap()));
+                reports.push((
+                    gno,
+                    Report::new(&id, "red", Timestamp(t - gap / 2), a.0, a.1, alt).unwrap(),
+                ));
+                reports.push((
+                    rng.gen_range(0..gens),
+                    Report::new(&id, "red", Timestamp(t - gap / 2 + gap), b.0, b.1, alt).unwrap(),
+                ));
             }
         }
     }
@@ -309,11 +411,17 @@ fn scenario(seed: u64) -> Scenario {
         };
         let step = rng.gen_range(1000.0..5000.0);
         let gap = rng.gen_range(5_000..40_000);
-        for (id, p0, dir, alt) in [(format!("Q{k}a"), c, azi + 180.0, alt_a), (format!("Q{k}b"), go(c, azi, d), azi, alt_b)] {
+        for (id, p0, dir, alt) in [
+            (format!("Q{k}a"), c, azi + 180.0, alt_a),
+            (format!("Q{k}b"), go(c, azi, d), azi, alt_b),
+        ] {
             let gno = rng.gen_range(0..gens);
             for (dt, s) in [(-gap, step), (0, 0.0), (gap, step)] {
                 let p = if s == 0.0 { p0 } else { go(p0, dir, s) };
-                reports.push((gno, Report::new(&id, "red", Timestamp(t + dt), p.0, p.1, alt).unwrap()));
+                reports.push((
+                    gno,
+                    Report::new(&id, "red", Timestamp(t + dt), p.0, p.1, alt).unwrap(),
+                ));
             }
         }
     }
@@ -324,12 +432,20 @@ fn scenario(seed: u64) -> Scenario {
         o
     });
     for o in &ops {
-        o.validate().unwrap_or_else(|e| panic!("seed {seed}: {e}: {o:?}"));
+        o.validate()
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}: {o:?}"));
     }
     for z in &zones {
-        z.validate().unwrap_or_else(|e| panic!("seed {seed}: {e}: {z:?}"));
+        z.validate()
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}: {z:?}"));
     }
-    Scenario { reports, zones, ops, replaced_op, minima }
+    Scenario {
+        reports,
+        zones,
+        ops,
+        replaced_op,
+        minima,
+    }
 }
 
 /// Builds the index generation by generation; returns the engine and the oracle's world.
@@ -364,7 +480,11 @@ fn build(s: &Scenario) -> (tempfile::TempDir, Engine, World) {
         w.commit().unwrap();
     }
     for (_, r) in &s.reports {
-        world.tracks.entry(r.id.clone()).or_default().push(OFix::stored(r));
+        world
+            .tracks
+            .entry(r.id.clone())
+            .or_default()
+            .push(OFix::stored(r));
     }
     world.zones = s.zones.clone();
     world.operations = s.ops.clone();
@@ -377,7 +497,9 @@ fn build(s: &Scenario) -> (tempfile::TempDir, Engine, World) {
 type Key = (String, String); // (kind, with)
 
 fn oracle_map(cs: &[oracle::OConflict]) -> BTreeMap<Key, &oracle::OConflict> {
-    cs.iter().map(|c| ((c.kind.to_owned(), c.with.clone()), c)).collect()
+    cs.iter()
+        .map(|c| ((c.kind.to_owned(), c.with.clone()), c))
+        .collect()
 }
 
 /// Compares one operation's engine report with the oracle's three answers.
@@ -391,7 +513,9 @@ fn compare(
 ) -> Result<(), String> {
     let mut engine: BTreeMap<Key, (i64, i64, Option<f64>)> = BTreeMap::new();
     for c in &report.conflicts {
-        let e = engine.entry((c.kind.as_str().to_owned(), c.with.clone())).or_insert((c.start.0, c.end.0, c.distance_m));
+        let e = engine
+            .entry((c.kind.as_str().to_owned(), c.with.clone()))
+            .or_insert((c.start.0, c.end.0, c.distance_m));
         e.0 = e.0.min(c.start.0);
         e.1 = e.1.max(c.end.0);
         e.2 = match (e.2, c.distance_m) {
@@ -406,7 +530,11 @@ fn compare(
         };
         let (s, en) = (o.intervals[0].0, o.intervals.last().unwrap().1);
         if e.0 as f64 > s + 1.0 || (e.1 as f64) < en - 1.0 {
-            return Err(format!("{what}: {k:?} interval {:?} does not cover strict {:?}", (e.0, e.1), (s, en)));
+            return Err(format!(
+                "{what}: {k:?} interval {:?} does not cover strict {:?}",
+                (e.0, e.1),
+                (s, en)
+            ));
         }
     }
     for (k, e) in &engine {
@@ -415,7 +543,11 @@ fn compare(
         };
         let (s, en) = (o.intervals[0].0, o.intervals.last().unwrap().1);
         if (e.0 as f64) < s - 1.0 || e.1 as f64 > en + 1.0 {
-            return Err(format!("{what}: {k:?} interval {:?} exceeds loose {:?}", (e.0, e.1), (s, en)));
+            return Err(format!(
+                "{what}: {k:?} interval {:?} exceeds loose {:?}",
+                (e.0, e.1),
+                (s, en)
+            ));
         }
         if let (Some(o), Some(d)) = (strict.get(k).and(nominal.get(k)), e.2)
             && let Some(od) = o.distance_m
@@ -441,14 +573,29 @@ fn run_check(seed: u64) -> Result<(), String> {
     let batch = snap.check_batch(&plan, &m).unwrap();
     for r in &batch {
         for c in &r.conflicts {
-            STATS.lock().unwrap().entry(c.kind.as_str()).and_modify(|n| *n += 1).or_insert(1usize);
+            STATS
+                .lock()
+                .unwrap()
+                .entry(c.kind.as_str())
+                .and_modify(|n| *n += 1)
+                .or_insert(1usize);
         }
     }
     for (i, op) in plan.iter().enumerate() {
-        compare(&format!("seed {seed} batch {}", op.id), &batch[i], &strict[i], &nominal[i], &loose[i], &m)?;
+        compare(
+            &format!("seed {seed} batch {}", op.id),
+            &batch[i],
+            &strict[i],
+            &nominal[i],
+            &loose[i],
+            &m,
+        )?;
         let one = snap.check(op, &m).unwrap();
         if one != batch[i] {
-            return Err(format!("seed {seed}: check and check_batch differ for {}", op.id));
+            return Err(format!(
+                "seed {seed}: check and check_batch differ for {}",
+                op.id
+            ));
         }
     }
     Ok(())
@@ -458,12 +605,21 @@ fn run_episodes(seed: u64) -> Result<(), String> {
     let s = scenario(seed);
     let (_dir, engine, world) = build(&s);
     let m = s.minima;
-    let eps: Vec<_> = engine.snapshot().conflicts(TimeRange::ALL, &m).unwrap().collect();
+    let eps: Vec<_> = engine
+        .snapshot()
+        .conflicts(TimeRange::ALL, &m)
+        .unwrap()
+        .collect();
     let range = (i64::MIN / 4, i64::MAX / 4);
     let strict = oracle::episodes(&world, range, &m, -1.0);
     let nominal = oracle::episodes(&world, range, &m, 0.0);
     let loose = oracle::episodes(&world, range, &m, 1.0);
-    STATS.lock().unwrap().entry("episodes").and_modify(|n| *n += eps.len()).or_insert(eps.len());
+    STATS
+        .lock()
+        .unwrap()
+        .entry("episodes")
+        .and_modify(|n| *n += eps.len())
+        .or_insert(eps.len());
     for e in &eps {
         if e.a >= e.b {
             return Err(format!("seed {seed}: a >= b in {e:?}"));
@@ -471,38 +627,71 @@ fn run_episodes(seed: u64) -> Result<(), String> {
     }
     // every strict episode is covered by one engine episode (±1 ms)
     for o in &strict {
-        if !eps.iter().any(|e| e.a == o.a && e.b == o.b && e.start.0 as f64 <= o.start + 1.0 && e.end.0 as f64 >= o.end - 1.0) {
+        if !eps.iter().any(|e| {
+            e.a == o.a
+                && e.b == o.b
+                && e.start.0 as f64 <= o.start + 1.0
+                && e.end.0 as f64 >= o.end - 1.0
+        }) {
             return Err(format!("seed {seed}: MISSED episode {o:?}; engine {eps:?}"));
         }
     }
     // every engine episode lies within one loose episode (±1 ms), and its min distance agrees
     let tol = (1e-3 * m.horizontal_m).max(1.0);
     for e in &eps {
-        if !loose.iter().any(|o| e.a == o.a && e.b == o.b && e.start.0 as f64 >= o.start - 1.0 && e.end.0 as f64 <= o.end + 1.0) {
-            return Err(format!("seed {seed}: FALSE episode {e:?}; oracle {loose:?}"));
+        if !loose.iter().any(|o| {
+            e.a == o.a
+                && e.b == o.b
+                && e.start.0 as f64 >= o.start - 1.0
+                && e.end.0 as f64 <= o.end + 1.0
+        }) {
+            return Err(format!(
+                "seed {seed}: FALSE episode {e:?}; oracle {loose:?}"
+            ));
         }
-        if strict.iter().any(|o| e.a == o.a && e.b == o.b && o.start <= e.end.0 as f64 + 1.0 && o.end >= e.start.0 as f64 - 1.0) {
+        if strict.iter().any(|o| {
+            e.a == o.a
+                && e.b == o.b
+                && o.start <= e.end.0 as f64 + 1.0
+                && o.end >= e.start.0 as f64 - 1.0
+        }) {
             let od = nominal
                 .iter()
-                .filter(|o| e.a == o.a && e.b == o.b && o.start <= e.end.0 as f64 + 1.0 && o.end >= e.start.0 as f64 - 1.0)
+                .filter(|o| {
+                    e.a == o.a
+                        && e.b == o.b
+                        && o.start <= e.end.0 as f64 + 1.0
+                        && o.end >= e.start.0 as f64 - 1.0
+                })
                 .map(|o| o.min_distance_m)
                 .fold(f64::INFINITY, f64::min);
             if (e.min_distance_m - od).abs() > tol {
-                return Err(format!("seed {seed}: episode {e:?} min distance vs oracle {od}"));
+                return Err(format!(
+                    "seed {seed}: episode {e:?} min distance vs oracle {od}"
+                ));
             }
         }
     }
     Ok(())
 }
 
-static STATS: std::sync::Mutex<BTreeMap<&'static str, usize>> = std::sync::Mutex::new(BTreeMap::new());
+static STATS: std::sync::Mutex<BTreeMap<&'static str, usize>> =
+    std::sync::Mutex::new(BTreeMap::new());
 
 fn cases() -> u32 {
-    std::env::var("DECONFLICT_ORACLE_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(24)
+    std::env::var("DECONFLICT_ORACLE_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(24)
 }
 
 fn config(n: u32) -> Config {
-    Config { cases: n, failure_persistence: None, rng_seed: RngSeed::Fixed(0xDEC0), ..Config::default() }
+    Config {
+        cases: n,
+        failure_persistence: None,
+        rng_seed: RngSeed::Fixed(0xDEC0),
+        ..Config::default()
+    }
 }
 
 proptest! {

@@ -10,17 +10,26 @@ use deconflict_ingest::generate::{GenConfig, scenario};
 use serde_json::Value;
 
 fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_deconflict")).args(args).output().expect("run deconflict")
+    Command::new(env!("CARGO_BIN_EXE_deconflict"))
+        .args(args)
+        .output()
+        .expect("run deconflict")
 }
 
 fn ok(args: &[&str]) -> String {
     let o = run(args);
-    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8(o.stdout).unwrap()
 }
 
 fn lines(s: &str) -> Vec<Value> {
-    s.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    s.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 fn p(path: &Path) -> &str {
@@ -47,18 +56,53 @@ fn planted_track_conflict_seed_7() {
 fn planted_scenario(seed: u64) {
     let dir = tempfile::tempdir().unwrap();
     let (out, idx) = (dir.path().join("gen"), dir.path().join("idx"));
-    let cfg = GenConfig { entities: 40, hours: 1.0, interval_s: 5.0, seed, ..GenConfig::default() };
+    let cfg = GenConfig {
+        entities: 40,
+        hours: 1.0,
+        interval_s: 5.0,
+        seed,
+        ..GenConfig::default()
+    };
     let seed_s = seed.to_string();
-    ok(&["gen", "--out", p(&out), "--entities", "40", "--hours", "1", "--interval", "5", "--seed", &seed_s]);
+    ok(&[
+        "gen",
+        "--out",
+        p(&out),
+        "--entities",
+        "40",
+        "--hours",
+        "1",
+        "--interval",
+        "5",
+        "--seed",
+        &seed_s,
+    ]);
     let s = scenario(&cfg);
     assert!(s.planted.len() >= 5, "{:?}", s.planted);
-    let (tracks, zones, ops) = (out.join("tracks.csv"), out.join("zones.geojson"), out.join("operations.ndjson"));
-    ok(&["ingest", "--index", p(&idx), "--tracks", p(&tracks), "--zones", p(&zones), "--operations", p(&ops)]);
+    let (tracks, zones, ops) = (
+        out.join("tracks.csv"),
+        out.join("zones.geojson"),
+        out.join("operations.ndjson"),
+    );
+    ok(&[
+        "ingest",
+        "--index",
+        p(&idx),
+        "--tracks",
+        p(&tracks),
+        "--zones",
+        p(&zones),
+        "--operations",
+        p(&ops),
+    ]);
     let reports = lines(&ok(&["check", "--index", p(&idx), "--plan", p(&ops)]));
     assert_eq!(reports.len(), s.operations.len());
 
     // sorted by operation; conflicts by kind, with, start
-    let names: Vec<&str> = reports.iter().map(|r| r["operation"].as_str().unwrap()).collect();
+    let names: Vec<&str> = reports
+        .iter()
+        .map(|r| r["operation"].as_str().unwrap())
+        .collect();
     assert!(names.windows(2).all(|w| w[0] < w[1]), "{names:?}");
     let mut found = BTreeSet::new();
     for r in &reports {
@@ -67,19 +111,33 @@ fn planted_scenario(seed: u64) {
         assert_eq!(r["deconflicted"].as_bool().unwrap(), cs.is_empty());
         let keys: Vec<(&str, &str, &str)> = cs
             .iter()
-            .map(|c| (c["kind"].as_str().unwrap(), c["with"].as_str().unwrap(), c["start"].as_str().unwrap()))
+            .map(|c| {
+                (
+                    c["kind"].as_str().unwrap(),
+                    c["with"].as_str().unwrap(),
+                    c["start"].as_str().unwrap(),
+                )
+            })
             .collect();
         assert!(keys.windows(2).all(|w| w[0] <= w[1]), "{op}: {keys:?}");
         for (kind, with, _) in keys {
             found.insert((op.to_owned(), kind.to_owned(), with.to_owned()));
         }
     }
-    let planted: BTreeSet<(String, String, String)> =
-        s.planted.iter().map(|c| (c.operation.clone(), c.kind.to_owned(), c.with.clone())).collect();
+    let planted: BTreeSet<(String, String, String)> = s
+        .planted
+        .iter()
+        .map(|c| (c.operation.clone(), c.kind.to_owned(), c.with.clone()))
+        .collect();
     assert!(planted.iter().any(|k| k.1 == "track"), "{planted:?}");
     assert_eq!(found, planted, "seed {seed}: found vs planted");
     for trap in &s.traps {
-        assert!(!found.iter().any(|(o, _, w)| *o == trap.operation && *w == trap.with), "trap {trap:?} reported");
+        assert!(
+            !found
+                .iter()
+                .any(|(o, _, w)| *o == trap.operation && *w == trap.with),
+            "trap {trap:?} reported"
+        );
     }
 }
 
@@ -91,17 +149,25 @@ fn a_bad_plan_line_exits_1_naming_it() {
     std::fs::write(&csv, "id,time,lon,lat,alt\nA,0,0,0,1000\n").unwrap();
     ok(&["ingest", "--index", p(&idx), "--tracks", p(&csv)]);
     let good = r#"{"id":"op-1","side":"blue","filed_at":"2016-07-19T10:00:00Z","method":"m","composition":"c","target":{"lon":36.6,"lat":35.9},"window":{"start":"2016-07-21T22:00:00Z","end":"2016-07-21T23:00:00Z"},"altitude_m":[3000,9000],"corridor_m":1000,"route":[{"lon":36.0,"lat":35.5},{"lon":36.6,"lat":35.9}]}"#;
-    let bad = good.replace("op-1", "op-2").replace("[3000,9000]", "[9000,3000]");
+    let bad = good
+        .replace("op-1", "op-2")
+        .replace("[3000,9000]", "[9000,3000]");
     let plan = dir.path().join("plan.ndjson");
     std::fs::write(&plan, format!("{good}\n{bad}\n")).unwrap();
     let o = run(&["check", "--index", p(&idx), "--plan", p(&plan)]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("line 2") && err.contains("plan.ndjson"), "{err}");
+    assert!(
+        err.contains("line 2") && err.contains("plan.ndjson"),
+        "{err}"
+    );
     assert!(o.stdout.is_empty());
     // the good line alone is fine
     std::fs::write(&plan, format!("{good}\n")).unwrap();
-    assert_eq!(lines(&ok(&["check", "--index", p(&idx), "--plan", p(&plan)])).len(), 1);
+    assert_eq!(
+        lines(&ok(&["check", "--index", p(&idx), "--plan", p(&plan)])).len(),
+        1
+    );
 }
 
 #[test]
@@ -118,10 +184,32 @@ fn conflicts_have_a_before_b() {
     }
     std::fs::write(&csv, s).unwrap();
     ok(&["ingest", "--index", p(&idx), "--tracks", p(&csv)]);
-    let eps = lines(&ok(&["conflicts", "--index", p(&idx), "--from", "0", "--to", "2000000"]));
-    let pairs: BTreeSet<(String, String)> =
-        eps.iter().map(|e| (e["a"].as_str().unwrap().to_owned(), e["b"].as_str().unwrap().to_owned())).collect();
-    assert_eq!(pairs, BTreeSet::from([("aa".into(), "mm".into()), ("aa".into(), "zz".into()), ("mm".into(), "zz".into())]));
+    let eps = lines(&ok(&[
+        "conflicts",
+        "--index",
+        p(&idx),
+        "--from",
+        "0",
+        "--to",
+        "2000000",
+    ]));
+    let pairs: BTreeSet<(String, String)> = eps
+        .iter()
+        .map(|e| {
+            (
+                e["a"].as_str().unwrap().to_owned(),
+                e["b"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pairs,
+        BTreeSet::from([
+            ("aa".into(), "mm".into()),
+            ("aa".into(), "zz".into()),
+            ("mm".into(), "zz".into())
+        ])
+    );
     for e in &eps {
         assert!(e["a"].as_str() < e["b"].as_str(), "{e}");
         assert!(e["min_distance_m"].as_f64().unwrap() < 9260.0);
