@@ -68,9 +68,9 @@ fn scenario(seed: u64) -> Scenario {
         _ => (36.0, 35.5),
     };
     let minima = Minima {
-        horizontal_m: [9260.0, 2000.0, 500.0][rng.gen_range(0..3)],
+        horizontal_m: [9260.0, 2000.0, 500.0, 0.0][rng.gen_range(0..4)],
         vertical_m: [300.0, 100.0, 0.0][rng.gen_range(0..3)],
-        time_buffer_ms: [300_000, 60_000][rng.gen_range(0..2)],
+        time_buffer_ms: [300_000, 60_000, 0][rng.gen_range(0..3)],
         lead_time_ms: 86_400_000,
         max_gap_ms: 60_000,
     };
