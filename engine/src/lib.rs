@@ -96,6 +96,8 @@ pub mod fuzzing;
 pub mod geodesy;
 mod index;
 pub mod model;
+#[doc(hidden)]
+pub mod oracle;
 pub mod query;
 mod seams;
 pub(crate) mod segment;

@@ -102,7 +102,9 @@ pub(crate) fn volumes(op: &Operation) -> Vec<Volume> {
     out
 }
 
-/// The gap between two altitude bands (0 when they overlap).
+/// The signed gap between two altitude bands: negative when they overlap (minus the depth of
+/// the overlap), so that "closer than `vertical_m`" holds for overlapping bands even when
+/// `vertical_m` is 0 (clamping at 0 made `0 >= 0` separate every overlapping band).
 pub(crate) fn band_gap(a: (f64, f64), b: (f64, f64)) -> f64 {
-    (a.0 - b.1).max(b.0 - a.1).max(0.0)
+    (a.0 - b.1).max(b.0 - a.1)
 }
