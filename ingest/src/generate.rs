@@ -1919,6 +1919,11 @@ pub fn scenario(cfg: &GenConfig) -> Scenario {
             }
         };
         schedule(&mut plan, interval_ms, &mut rng);
+        if special.is_some() {
+            // The planted crossing and the own-track trap must hold: no silence over them.
+            plan.gaps.clear();
+            plan.gap_idx.clear();
+        }
         plan.hash = splitmix(cfg.seed ^ splitmix(5000 + idx as u64));
         entities.push(plan);
     }

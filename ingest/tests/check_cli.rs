@@ -42,13 +42,11 @@ fn check_finds_exactly_the_planted_conflicts() {
     planted_scenario(5);
 }
 
-/// Fails: with seed 7 the generator gives the crossing jet (RED-J0002, planted `track`
-/// conflict with op-007) a 225 s reporting gap (1469133870705 → 1469134095801) over the moment
-/// it crosses leg 1, so it has no position there (contract: no interpolation across a gap
-/// longer than max_gap) and the engine rightly reports nothing. The oracle agrees. A generator
-/// bug (`crossing_plan` entities get `schedule` gaps like any other), not an engine one.
+/// Regression: with seed 7 the generator used to give the crossing jet (RED-J0002, planted
+/// `track` conflict with op-007) a 225 s reporting gap over the moment it crosses leg 1, so it
+/// had no position there and the planted conflict could not hold. Planted entities now fly
+/// without gaps.
 #[test]
-#[ignore = "generator bug: the planted crossing jet may have a >60 s gap over the crossing"]
 fn planted_track_conflict_seed_7() {
     planted_scenario(7);
 }

@@ -228,26 +228,33 @@ impl Snapshot {
     /// Checks one operation against this generation's tracks, operations and zones. An
     /// indexed operation with the same id is ignored: the plan supersedes it.
     pub fn check(&self, op: &Operation, minima: &Minima) -> Result<CheckReport> {
-        let others: Vec<&Operation> = self.operations().iter().filter(|o| o.id != op.id).collect();
-        self.check_against(op, &others, minima)
+        let others: Vec<Planned<'_>> = self
+            .operations()
+            .iter()
+            .filter(|o| o.id != op.id)
+            .map(Planned::new)
+            .collect();
+        let refs: Vec<&Planned<'_>> = others.iter().collect();
+        self.check_against(op, &refs, minima)
     }
 
     /// Checks every operation of a plan, in parallel: each against this generation and against
     /// the plan's other operations (which supersede indexed operations of the same ids).
-    /// Reports come in the order of `ops`.
+    /// Reports come in the order of `ops`. Every operation's volumes are built once.
     pub fn check_batch(&self, ops: &[Operation], minima: &Minima) -> Result<Vec<CheckReport>> {
         let plan_ids: HashSet<&str> = ops.iter().map(|o| o.id.as_str()).collect();
-        let indexed: Vec<&Operation> = self
+        let indexed: Vec<Planned<'_>> = self
             .operations()
-            .iter()
+            .par_iter()
             .filter(|o| !plan_ids.contains(o.id.as_str()))
+            .map(Planned::new)
             .collect();
+        let planned: Vec<Planned<'_>> = ops.par_iter().map(Planned::new).collect();
         ops.par_iter()
             .map(|op| {
-                let others: Vec<&Operation> = indexed
+                let others: Vec<&Planned<'_>> = indexed
                     .iter()
-                    .copied()
-                    .chain(ops.iter().filter(|o| o.id != op.id))
+                    .chain(planned.iter().filter(|p| p.op.id != op.id))
                     .collect();
                 self.check_against(op, &others, minima)
             })
@@ -257,7 +264,7 @@ impl Snapshot {
     fn check_against(
         &self,
         op: &Operation,
-        others: &[&Operation],
+        others: &[&Planned<'_>],
         minima: &Minima,
     ) -> Result<CheckReport> {
         let vols = volume::volumes(op);
@@ -293,6 +300,25 @@ impl Snapshot {
             deconflicted: conflicts.is_empty(),
             conflicts,
         })
+    }
+}
+
+/// Another operation, with its volumes (and their boxes) built once.
+pub(crate) struct Planned<'a> {
+    pub op: &'a Operation,
+    pub vols: Vec<(volume::Volume, crate::geodesy::BBox)>,
+}
+
+impl<'a> Planned<'a> {
+    fn new(op: &'a Operation) -> Planned<'a> {
+        let vols = volume::volumes(op)
+            .into_iter()
+            .map(|v| {
+                let b = v.bbox(0.0);
+                (v, b)
+            })
+            .collect();
+        Planned { op, vols }
     }
 }
 

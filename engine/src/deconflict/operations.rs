@@ -2,21 +2,22 @@
 
 use std::collections::BTreeMap;
 
-use super::volume::{Core, Volume, band_gap, volumes};
-use super::{Conflict, ConflictKind, Hit, merge_hits, widened_overlap};
+use super::volume::{Core, Volume, band_gap};
+use super::{Conflict, ConflictKind, Hit, Planned, merge_hits, widened_overlap};
 use crate::geodesy::{BBox, distance_m, geodesic_segments_distance};
-use crate::model::{Minima, Operation};
+use crate::model::Minima;
 
 pub(crate) fn conflicts(
     vols: &[Volume],
     labels: &[String],
-    others: &[&Operation],
+    others: &[&Planned<'_>],
     m: &Minima,
     out: &mut Vec<Conflict>,
 ) {
     let mut hits: BTreeMap<&str, Vec<Hit>> = BTreeMap::new();
     let boxes: Vec<BBox> = vols.iter().map(|v| v.bbox(m.horizontal_m)).collect();
-    for other in others {
+    for planned in others {
+        let other = planned.op;
         // cheap rejections first: the whole operation's time and band
         let window = other.window;
         if vols
@@ -28,14 +29,12 @@ pub(crate) fn conflicts(
         {
             continue;
         }
-        for ov in volumes(other) {
-            let obox = ov.bbox(0.0);
+        for (ov, obox) in &planned.vols {
             for (vi, v) in vols.iter().enumerate() {
                 let Some(when) = widened_overlap(v.window, m.time_buffer_ms, ov.window) else {
                     continue;
                 };
-                if band_gap(v.band, ov.band) >= m.vertical_m || !boxes_intersect(&boxes[vi], &obox)
-                {
+                if band_gap(v.band, ov.band) >= m.vertical_m || !boxes_intersect(&boxes[vi], obox) {
                     continue;
                 }
                 let (d, on_op, on_other) = core_distance(&v.core, &ov.core);
