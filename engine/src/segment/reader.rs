@@ -364,10 +364,15 @@ impl Segment {
 
     /// Binary search of the sorted entity table.
     pub(crate) fn find_entity(&self, name: &str) -> Option<u32> {
+        self.find_entity_bytes(name.as_bytes())
+    }
+
+    /// Binary search of the sorted entity table, by id bytes.
+    pub(crate) fn find_entity_bytes(&self, name: &[u8]) -> Option<u32> {
         let (mut lo, mut hi) = (0u32, self.h.entities);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            match self.entity_name_bytes(mid).cmp(name.as_bytes()) {
+            match self.entity_name_bytes(mid).cmp(name) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
                 std::cmp::Ordering::Equal => return Some(mid),
