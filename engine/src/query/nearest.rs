@@ -11,7 +11,7 @@ use crate::trajectory::{EntityRows, Fix, position_at};
 
 /// A candidate with a position at the time asked, borrowed from the segments.
 struct Found<'s> {
-    id: &'s str,
+    id: &'s [u8],
     side: &'s str,
     fix: Fix,
     /// At most the geodesic distance from the query point (see [`Ecef::lower_bound_m`]).
@@ -103,7 +103,7 @@ impl Snapshot {
         let segments = self.segments();
         // Entities looked at so far, by id bytes (borrowed from the segments or the seams), and
         // where each is at `t`, if anywhere: nothing is allocated per candidate.
-        let mut seen: HashMap<&[u8], bool> = HashMap::new();
+        let mut seen: HashMap<&[u8], bool, foldhash::fast::RandomState> = HashMap::default();
         let centre = Ecef::new(lon, lat);
         let mut found: Vec<Found<'_>> = Vec::new();
         let mut fresh: Vec<(&[u8], usize, u32)> = Vec::new();
@@ -154,7 +154,7 @@ impl Snapshot {
                 }
                 let at = position_at(&parts, t, max_gap_ms).map(|(f, side)| {
                     found.push(Found {
-                        id: std::str::from_utf8(name).unwrap_or(""),
+                        id: name,
                         side,
                         fix: f,
                         lower_m: centre.lower_bound_m(f.lon, f.lat),
@@ -198,7 +198,7 @@ impl Snapshot {
                 return Ok(found
                     .into_iter()
                     .map(|n| Neighbour {
-                        id: n.id.to_owned(),
+                        id: String::from_utf8_lossy(n.id).into_owned(),
                         side: n.side.to_owned(),
                         lon: n.fix.lon,
                         lat: n.fix.lat,
