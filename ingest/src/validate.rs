@@ -90,7 +90,32 @@ fn time_of(f: Field<'_>) -> Result<Timestamp, String> {
             return Err(format!("time must be a string or an integer, not {kind}"));
         }
     };
+    if let Some(t) = fast_epoch_ms(s.trim_ascii().as_bytes()).and_then(Timestamp::from_ms) {
+        return Ok(t);
+    }
     Timestamp::parse(s).map_err(|e| e.to_string())
+}
+
+/// Epoch milliseconds written as `[-+]?digits` (at most 18 digits, so no overflow): the value
+/// `Timestamp::parse` gives such a string. Anything else (RFC 3339, out of range, …) returns
+/// `None` and goes to `Timestamp::parse`, which also words the errors.
+fn fast_epoch_ms(b: &[u8]) -> Option<i64> {
+    let (neg, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        b'+' => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + i64::from(c - b'0');
+    }
+    Some(if neg { -v } else { v })
 }
 
 /// `Ok(None)` when absent, null or blank (the caller decides whether that is allowed).
@@ -166,6 +191,42 @@ fn fast_decimal(b: &[u8]) -> Option<f64> {
 mod tests {
     use super::Field::*;
     use super::*;
+
+    #[test]
+    fn fast_epoch_ms_agrees_with_timestamp_parse() {
+        for s in [
+            "0",
+            "-0",
+            "+5",
+            "1633600800500",
+            "-1633600800500",
+            "999999999999999999",
+            "1000000000000000000",
+            "99999999999999999999",
+            "12a",
+            "",
+            "-",
+            "+",
+            " 12",
+            "2021-10-07T10:00:00Z",
+            "1e3",
+            "00001633600800500",
+        ] {
+            if let Some(v) = fast_epoch_ms(s.as_bytes()).and_then(Timestamp::from_ms) {
+                assert_eq!(Timestamp::parse(s).ok(), Some(v), "{s:?}");
+            }
+            for f in [Field::Text(s), Field::Number(s)] {
+                let reference = match f {
+                    Field::Text(s) if s.trim_ascii().is_empty() => Err("missing field time".into()),
+                    Field::Text(s) | Field::Number(s) => {
+                        Timestamp::parse(s).map_err(|e| e.to_string())
+                    }
+                    _ => unreachable!(),
+                };
+                assert_eq!(time_of(f), reference, "{s:?}");
+            }
+        }
+    }
 
     #[test]
     fn fast_decimal_agrees_with_str_parse() {
