@@ -6,6 +6,7 @@ use super::report::ReportRef;
 use crate::error::{Error, Result};
 use crate::geodesy::{BBox, circle_bbox, distance_m};
 use crate::model::{ALT_UNKNOWN, deg_from_e7};
+use crate::segment::format::Bounds;
 use crate::segment::reader::{Cols, RunSearch};
 use crate::segment::{BoxFilter, Segment};
 use crate::time::TimeRange;
@@ -256,24 +257,47 @@ impl<'q> RowTest<'q> {
         }
     }
 
+    /// Which of the lat, lon and time tests rows of a run with box `b` still need: none when
+    /// the box lies inside the bound (every row lies in its run's box, checked when the run is
+    /// first read), so those columns are not even read. A box touching ±180° keeps the
+    /// longitude test (a row at -180° may sit in the box as +180°).
+    fn needs(&self, b: &Bounds) -> Needs {
+        let inside_lon = b.lon_min > -1_800_000_000
+            && b.lon_max < 1_800_000_000
+            && self.lon[..self.lon_len.min(2)]
+                .iter()
+                .any(|&(a, z)| a <= b.lon_min && b.lon_max <= z);
+        Needs {
+            lat: !(self.lat.0 <= b.lat_min && b.lat_max <= self.lat.1),
+            lon: !inside_lon,
+            time: !(self.time.0 <= b.t_min && b.t_max <= self.time.1),
+        }
+    }
+
     /// The exact test of row `j` of `c` (a run's columns) against the query; `side` is the
-    /// segment's code of the query's side, if any.
+    /// segment's code of the query's side, if any; `need` from [`RowTest::needs`].
     #[inline]
-    fn matches(&self, c: &Cols<'_>, side: Option<u16>, j: usize) -> bool {
-        let lat = i32::from_le_bytes(c.lat[j]);
-        if lat < self.lat.0 || lat > self.lat.1 {
-            return false;
+    fn matches(&self, c: &Cols<'_>, side: Option<u16>, need: Needs, j: usize) -> bool {
+        if need.lat {
+            let lat = i32::from_le_bytes(c.lat[j]);
+            if lat < self.lat.0 || lat > self.lat.1 {
+                return false;
+            }
         }
-        let lon = i32::from_le_bytes(c.lon[j]);
-        if !self.lon[..self.lon_len.min(2)]
-            .iter()
-            .any(|&(a, z)| a <= lon && lon <= z)
-        {
-            return false;
+        if need.lon {
+            let lon = i32::from_le_bytes(c.lon[j]);
+            if !self.lon[..self.lon_len.min(2)]
+                .iter()
+                .any(|&(a, z)| a <= lon && lon <= z)
+            {
+                return false;
+            }
         }
-        let t = i64::from_le_bytes(c.time[j]);
-        if t < self.time.0 || t > self.time.1 {
-            return false;
+        if need.time {
+            let t = i64::from_le_bytes(c.time[j]);
+            if t < self.time.0 || t > self.time.1 {
+                return false;
+            }
         }
         if let Some(code) = side
             && u16::from_le_bytes(c.side[j]) != code
@@ -296,10 +320,24 @@ impl<'q> RowTest<'q> {
                 lon: clon,
                 lat: clat,
                 radius_m,
-            } => distance_m((clon, clat), (deg_from_e7(lon), deg_from_e7(lat))) <= radius_m,
-            Exact::Polygon(mp) => mp.intersects(&Point::new(deg_from_e7(lon), deg_from_e7(lat))),
+            } => {
+                let (lon, lat) = (i32::from_le_bytes(c.lon[j]), i32::from_le_bytes(c.lat[j]));
+                distance_m((clon, clat), (deg_from_e7(lon), deg_from_e7(lat))) <= radius_m
+            }
+            Exact::Polygon(mp) => {
+                let (lon, lat) = (i32::from_le_bytes(c.lon[j]), i32::from_le_bytes(c.lat[j]));
+                mp.intersects(&Point::new(deg_from_e7(lon), deg_from_e7(lat)))
+            }
         }
     }
+}
+
+/// Which per-row tests a run still needs.
+#[derive(Debug, Clone, Copy)]
+struct Needs {
+    lat: bool,
+    lon: bool,
+    time: bool,
 }
 
 /// Streams the reports matching a window query, segment after segment.
@@ -310,6 +348,7 @@ pub(crate) struct ReportIter<'s> {
     filter: &'s BoxFilter,
     current: Option<(&'s Segment, RunSearch<'s>, Option<u16>)>,
     cols: Cols<'s>,
+    need: Needs,
     first_row: usize,
     next: usize,
     entity: u32,
@@ -335,6 +374,11 @@ impl<'s> ReportIter<'s> {
                 alt: &[],
                 side: &[],
             },
+            need: Needs {
+                lat: true,
+                lon: true,
+                time: true,
+            },
             first_row: 0,
             next: 0,
             entity: 0,
@@ -357,7 +401,7 @@ impl<'s> Iterator for ReportIter<'s> {
                 while self.next < n {
                     let j = self.next;
                     self.next += 1;
-                    if self.test.matches(&self.cols, side, j) {
+                    if self.test.matches(&self.cols, side, self.need, j) {
                         return Some(Ok(ReportRef {
                             seg,
                             entity: self.entity,
@@ -370,6 +414,7 @@ impl<'s> Iterator for ReportIter<'s> {
                         let rows = run.first_row as usize..(run.first_row + run.rows) as usize;
                         self.first_row = rows.start;
                         self.cols = seg.cols(rows);
+                        self.need = self.test.needs(&run.bounds);
                         self.next = 0;
                         self.entity = run.entity;
                         continue;

@@ -369,7 +369,12 @@ impl Segment {
 
     /// Binary search of the sorted entity table, by id bytes.
     pub(crate) fn find_entity_bytes(&self, name: &[u8]) -> Option<u32> {
-        let (mut lo, mut hi) = (0u32, self.h.entities);
+        let n = self.h.entities;
+        // Segments often hold disjoint id ranges: two comparisons rule most of them out.
+        if n == 0 || name < self.entity_name_bytes(0) || name > self.entity_name_bytes(n - 1) {
+            return None;
+        }
+        let (mut lo, mut hi) = (0u32, n);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             match self.entity_name_bytes(mid).cmp(name) {
@@ -493,6 +498,26 @@ impl Segment {
         Ok(range)
     }
 
+    /// Every row of `rows` lies in `b` (its longitude directly or shifted by ±360°): what lets
+    /// queries skip the per-row test of a dimension whose bounds contain the run's box.
+    fn box_holds_rows(&self, b: &Bounds, rows: Range<usize>) -> bool {
+        let c = self.cols(rows);
+        let lon_in = |v: i32| {
+            let v = i64::from(v);
+            [v, v - 3_600_000_000, v + 3_600_000_000]
+                .iter()
+                .any(|&x| i64::from(b.lon_min) <= x && x <= i64::from(b.lon_max))
+        };
+        (0..c.lat.len()).all(|j| {
+            let (lat, lon) = (i32::from_le_bytes(c.lat[j]), i32::from_le_bytes(c.lon[j]));
+            let (t, alt) = (i64::from_le_bytes(c.time[j]), i32::from_le_bytes(c.alt[j]));
+            (b.lat_min..=b.lat_max).contains(&lat)
+                && lon_in(lon)
+                && (b.t_min..=b.t_max).contains(&t)
+                && (b.alt_min..=b.alt_max).contains(&alt)
+        })
+    }
+
     /// Checks a leaf's run records against the checksum in the (already verified) node.
     fn verify_leaf(&self, leaf: usize) -> Result<()> {
         if !self.leaf_ok.get(leaf) {
@@ -523,7 +548,11 @@ impl Segment {
             {
                 return Err(self.corrupt(at, "run rows outside its entity"));
             }
-            self.check_rows(run.first_row as usize..end as usize, run.crc, at, "run")?;
+            let rows = run.first_row as usize..end as usize;
+            self.check_rows(rows.clone(), run.crc, at, "run")?;
+            if !self.box_holds_rows(&run.bounds, rows) {
+                return Err(self.corrupt(at, "run box does not contain its rows"));
+            }
             self.run_ok.set(i);
         }
         Ok(run)
