@@ -91,13 +91,14 @@ impl Snapshot {
         filter: &BoxFilter,
         max_gap_ms: i64,
     ) -> Result<Vec<String>> {
-        let mut ids: Vec<String> = Vec::new();
+        // Ids are borrowed (from the segments and the seams) until sorted and deduplicated.
+        let mut ids: Vec<&str> = Vec::new();
         for seg in &self.segments {
             let mut last = u32::MAX;
             for run in seg.search(filter) {
                 let e = run?.entity;
                 if e != last {
-                    ids.push(seg.entity_name(e).to_owned());
+                    ids.push(seg.entity_name(e));
                     last = e;
                 }
             }
@@ -107,12 +108,12 @@ impl Snapshot {
             .overlapping(filter.time.0, filter.time.1, max_gap_ms)
         {
             if filter.intersects(&seam.bounds) {
-                ids.push(seam.id.to_string());
+                ids.push(&seam.id);
             }
         }
         ids.sort_unstable();
         ids.dedup();
-        Ok(ids)
+        Ok(ids.into_iter().map(str::to_owned).collect())
     }
 
     /// Where entity `id` is at `t` (interpolated between reports at most `max_gap_ms` apart;

@@ -13,13 +13,17 @@ use crate::snapshot::Snapshot;
 /// Bytes one buffered report costs in a [`ReportBatch`] (its row; ids and sides are interned).
 pub const BATCH_BYTES_PER_REPORT: usize = std::mem::size_of::<Row>();
 
+/// Interning hasher: ids come from trusted-enough inputs and the maps live for one batch, so a
+/// fast non-cryptographic hash (foldhash, per-process random seed) replaces SipHash.
+type FastHash = foldhash::fast::RandomState;
+
 /// Reports gathered in memory before they become one segment. Ids and sides are interned, so
 /// a report costs [`BATCH_BYTES_PER_REPORT`] bytes.
 #[derive(Debug, Default)]
 pub struct ReportBatch {
-    ids: HashMap<Box<str>, u32>,
+    ids: HashMap<Box<str>, u32, FastHash>,
     names: Vec<Box<str>>,
-    side_codes: HashMap<String, u16>,
+    side_codes: HashMap<String, u16, FastHash>,
     sides: Vec<String>,
     rows: Vec<Row>,
 }
@@ -104,7 +108,7 @@ impl ReportBatch {
         for row in &mut rows {
             row.entity = rank[row.entity as usize];
         }
-        rows.sort_by_key(|r| (r.entity, r.time)); // stable: the first pushed stays first
+        sort_rows(&mut rows, names.len());
         let before = rows.len();
         rows.dedup_by_key(|r| (r.entity, r.time));
         let dups = (before - rows.len()) as u64;
@@ -114,6 +118,46 @@ impl ReportBatch {
             .collect();
         (names, sides, rows, dups)
     }
+}
+
+/// Sorts rows by (entity, time), stably (the first pushed of equal pairs stays first): a
+/// counting sort by entity (linear), then a stable sort by time only of the entities whose rows
+/// were not pushed in time order already — the usual case of time-ordered input needs none.
+fn sort_rows(rows: &mut Vec<Row>, entities: usize) {
+    if rows.is_sorted_by_key(|r| (r.entity, r.time)) {
+        return;
+    }
+    let mut start = vec![0usize; entities + 1];
+    for r in rows.iter() {
+        start[r.entity as usize + 1] += 1;
+    }
+    for e in 0..entities {
+        start[e + 1] += start[e];
+    }
+    let mut next = start.clone();
+    let mut out = vec![
+        Row {
+            entity: 0,
+            side: 0,
+            time: 0,
+            lon: 0,
+            lat: 0,
+            alt: 0,
+        };
+        rows.len()
+    ];
+    for r in rows.iter() {
+        let at = &mut next[r.entity as usize];
+        out[*at] = *r;
+        *at += 1;
+    }
+    for e in 0..entities {
+        let group = &mut out[start[e]..start[e + 1]];
+        if !group.is_sorted_by_key(|r| r.time) {
+            group.sort_by_key(|r| r.time);
+        }
+    }
+    *rows = out;
 }
 
 /// What one [`Writer::add`] did.

@@ -90,7 +90,32 @@ fn time_of(f: Field<'_>) -> Result<Timestamp, String> {
             return Err(format!("time must be a string or an integer, not {kind}"));
         }
     };
+    if let Some(t) = fast_epoch_ms(s.trim_ascii().as_bytes()).and_then(Timestamp::from_ms) {
+        return Ok(t);
+    }
     Timestamp::parse(s).map_err(|e| e.to_string())
+}
+
+/// Epoch milliseconds written as `[-+]?digits` (at most 18 digits, so no overflow): the value
+/// `Timestamp::parse` gives such a string. Anything else (RFC 3339, out of range, …) returns
+/// `None` and goes to `Timestamp::parse`, which also words the errors.
+fn fast_epoch_ms(b: &[u8]) -> Option<i64> {
+    let (neg, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        b'+' => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + i64::from(c - b'0');
+    }
+    Some(if neg { -v } else { v })
 }
 
 /// `Ok(None)` when absent, null or blank (the caller decides whether that is allowed).
@@ -103,16 +128,158 @@ fn number(name: &str, f: Field<'_>) -> Result<Option<f64>, String> {
     if s.is_empty() {
         return Ok(None);
     }
+    if let Some(v) = fast_decimal(s.as_bytes()) {
+        return Ok(Some(v));
+    }
     match s.parse::<f64>() {
         Ok(v) => Ok(Some(v)),
         Err(_) => Err(format!("{name} {s:?} is not a number")),
     }
 }
 
+/// Powers of ten exactly representable in `f64`.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The common case of a plain decimal `[-+]?digits[.digits]` with at most 15 significant
+/// digits, exactly as `str::parse::<f64>` reads it: the digits form an integer `m < 2^53` and
+/// the value is `m / 10^k` with `k ≤ 22`, one correctly rounded division of two exact values
+/// (Clinger's fast path). Anything else (exponents, more digits, `inf`, …) returns `None`
+/// and goes to `str::parse`.
+fn fast_decimal(b: &[u8]) -> Option<f64> {
+    let (neg, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        b'+' => (false, &b[1..]),
+        _ => (false, b),
+    };
+    let mut m: u64 = 0;
+    let mut n = 0usize; // digits read
+    let mut frac: Option<usize> = None; // digits after the point
+    let mut seen_digit = false;
+    for (i, &c) in digits.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => {
+                seen_digit = true;
+                if m == 0 && c == b'0' {
+                    // leading zeros are not significant
+                } else {
+                    n += 1;
+                    if n > 15 {
+                        return None;
+                    }
+                }
+                m = m * 10 + u64::from(c - b'0');
+            }
+            b'.' if frac.is_none() => frac = Some(i),
+            _ => return None,
+        }
+    }
+    if !seen_digit {
+        return None;
+    }
+    let k = frac.map_or(0, |p| digits.len() - p - 1);
+    if k > 22 || (frac.is_some() && k == 0 && digits.len() == 1) {
+        return None;
+    }
+    let v = m as f64 / POW10[k];
+    Some(if neg { -v } else { v })
+}
+
 #[cfg(test)]
 mod tests {
     use super::Field::*;
     use super::*;
+
+    #[test]
+    fn fast_epoch_ms_agrees_with_timestamp_parse() {
+        for s in [
+            "0",
+            "-0",
+            "+5",
+            "1633600800500",
+            "-1633600800500",
+            "999999999999999999",
+            "1000000000000000000",
+            "99999999999999999999",
+            "12a",
+            "",
+            "-",
+            "+",
+            " 12",
+            "2021-10-07T10:00:00Z",
+            "1e3",
+            "00001633600800500",
+        ] {
+            if let Some(v) = fast_epoch_ms(s.as_bytes()).and_then(Timestamp::from_ms) {
+                assert_eq!(Timestamp::parse(s).ok(), Some(v), "{s:?}");
+            }
+            for f in [Field::Text(s), Field::Number(s)] {
+                let reference = match f {
+                    Field::Text(s) if s.trim_ascii().is_empty() => Err("missing field time".into()),
+                    Field::Text(s) | Field::Number(s) => {
+                        Timestamp::parse(s).map_err(|e| e.to_string())
+                    }
+                    _ => unreachable!(),
+                };
+                assert_eq!(time_of(f), reference, "{s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn fast_decimal_agrees_with_str_parse() {
+        let fixed = [
+            "0",
+            "-0",
+            "+0",
+            "1",
+            "36.6123456",
+            "-179.9999999",
+            "180",
+            "180.",
+            ".5",
+            "-.5",
+            "0.1",
+            "0.30000000000000004",
+            "123456789012345",
+            "1234567890123456",
+            "00000001.5",
+            "1e5",
+            "1.2.3",
+            "-",
+            "+",
+            ".",
+            "",
+            "1-",
+            "12345.678901234",
+            "9007199254740993",
+            "0.000000000000000000001",
+            "-0.0000000000000000000001",
+            "1,5",
+            " 1",
+        ];
+        for s in fixed {
+            if let Some(v) = fast_decimal(s.as_bytes()) {
+                assert_eq!(Ok(v.to_bits()), s.parse::<f64>().map(f64::to_bits), "{s:?}");
+            }
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let int = (x % 400) as i64 - 200;
+            let digits = (x >> 20) % 16;
+            let frac = (x >> 30) % 10u64.pow(digits as u32).max(1);
+            let s = format!("{int}.{frac:0w$}", w = digits as usize);
+            let v = fast_decimal(s.as_bytes());
+            if let Some(v) = v {
+                assert_eq!(v.to_bits(), s.parse::<f64>().unwrap().to_bits(), "{s:?}");
+            }
+        }
+    }
 
     fn reason(f: RowFields<'_>) -> String {
         report_from(&f).unwrap_err()

@@ -6,7 +6,9 @@ use super::report::ReportRef;
 use crate::error::{Error, Result};
 use crate::geodesy::{BBox, circle_bbox, distance_m};
 use crate::model::{ALT_UNKNOWN, deg_from_e7};
-use crate::segment::{BoxFilter, Segment, reader::RunSearch};
+use crate::segment::format::Bounds;
+use crate::segment::reader::{Cols, RunSearch};
+use crate::segment::{BoxFilter, Segment};
 use crate::time::TimeRange;
 
 /// Where to look.
@@ -173,13 +175,182 @@ impl WindowQuery {
     }
 }
 
+/// Smallest stored integer whose degrees (as [`deg_from_e7`] computes them) are `>= w`.
+fn e7_at_least(w: f64) -> i32 {
+    if w.is_nan() || w > 214.0 {
+        return i32::MAX;
+    }
+    if w < -214.0 {
+        return i32::MIN;
+    }
+    let mut x = (w * 1e7).floor() as i32 - 2;
+    while deg_from_e7(x) < w {
+        x += 1;
+    }
+    x
+}
+
+/// Largest stored integer whose degrees are `<= e`.
+fn e7_at_most(e: f64) -> i32 {
+    if e.is_nan() || e < -214.0 {
+        return i32::MIN;
+    }
+    if e > 214.0 {
+        return i32::MAX;
+    }
+    let mut x = (e * 1e7).ceil() as i32 + 2;
+    while deg_from_e7(x) > e {
+        x -= 1;
+    }
+    x
+}
+
+/// What remains to test once a row is inside the integer box.
+#[derive(Debug, Clone, Copy)]
+enum Exact<'q> {
+    /// Nothing: the integer box test is the whole area test (all, box).
+    Done,
+    /// The geodesic distance (the integer box is exactly the circle's `bbox`).
+    Circle { lon: f64, lat: f64, radius_m: f64 },
+    /// Point in polygon (the integer box is the polygon's bounding rectangle).
+    Polygon(&'q MultiPolygon<f64>),
+}
+
+/// A window query prepared for testing stored rows: integer bounds computed once, so that most
+/// rows are decided by integer comparisons on the column bytes.
+#[derive(Debug, Clone, Copy)]
+struct RowTest<'q> {
+    /// Latitude bounds in stored units, exact for `area.bbox()`.
+    lat: (i32, i32),
+    /// Longitude ranges in stored units, exact for `area.bbox()` (rows lie within ±180°).
+    lon: [(i32, i32); 2],
+    lon_len: usize,
+    time: (i64, i64),
+    alt: Option<(f64, f64)>,
+    exact: Exact<'q>,
+}
+
+impl<'q> RowTest<'q> {
+    fn new(query: &'q WindowQuery, filter: &BoxFilter) -> RowTest<'q> {
+        let bbox = query.area.bbox();
+        let mut lon = [(0, -1); 2];
+        let mut lon_len = 0;
+        for (w, e) in bbox.lon_ranges().take(2) {
+            lon[lon_len] = (e7_at_least(w), e7_at_most(e));
+            lon_len += 1;
+        }
+        RowTest {
+            lat: (e7_at_least(bbox.south), e7_at_most(bbox.north)),
+            lon,
+            lon_len,
+            time: filter.time,
+            alt: query.alt,
+            exact: match &query.area {
+                Area::All | Area::BBox(_) => Exact::Done,
+                Area::Circle { lon, lat, radius_m } => Exact::Circle {
+                    lon: *lon,
+                    lat: *lat,
+                    radius_m: *radius_m,
+                },
+                Area::Polygon(mp) => Exact::Polygon(mp),
+            },
+        }
+    }
+
+    /// Which of the lat, lon and time tests rows of a run with box `b` still need: none when
+    /// the box lies inside the bound (every row lies in its run's box, checked when the run is
+    /// first read), so those columns are not even read. A box touching ±180° keeps the
+    /// longitude test (a row at -180° may sit in the box as +180°).
+    fn needs(&self, b: &Bounds) -> Needs {
+        let inside_lon = b.lon_min > -1_800_000_000
+            && b.lon_max < 1_800_000_000
+            && self.lon[..self.lon_len.min(2)]
+                .iter()
+                .any(|&(a, z)| a <= b.lon_min && b.lon_max <= z);
+        Needs {
+            lat: !(self.lat.0 <= b.lat_min && b.lat_max <= self.lat.1),
+            lon: !inside_lon,
+            time: !(self.time.0 <= b.t_min && b.t_max <= self.time.1),
+        }
+    }
+
+    /// The exact test of row `j` of `c` (a run's columns) against the query; `side` is the
+    /// segment's code of the query's side, if any; `need` from [`RowTest::needs`].
+    #[inline]
+    fn matches(&self, c: &Cols<'_>, side: Option<u16>, need: Needs, j: usize) -> bool {
+        if need.lat {
+            let lat = i32::from_le_bytes(c.lat[j]);
+            if lat < self.lat.0 || lat > self.lat.1 {
+                return false;
+            }
+        }
+        if need.lon {
+            let lon = i32::from_le_bytes(c.lon[j]);
+            if !self.lon[..self.lon_len.min(2)]
+                .iter()
+                .any(|&(a, z)| a <= lon && lon <= z)
+            {
+                return false;
+            }
+        }
+        if need.time {
+            let t = i64::from_le_bytes(c.time[j]);
+            if t < self.time.0 || t > self.time.1 {
+                return false;
+            }
+        }
+        if let Some(code) = side
+            && u16::from_le_bytes(c.side[j]) != code
+        {
+            return false;
+        }
+        if let Some((lo, hi)) = self.alt {
+            let mm = i32::from_le_bytes(c.alt[j]);
+            if mm == ALT_UNKNOWN {
+                return false;
+            }
+            let a = f64::from(mm) / 1000.0;
+            if a < lo || a > hi {
+                return false;
+            }
+        }
+        match self.exact {
+            Exact::Done => true,
+            Exact::Circle {
+                lon: clon,
+                lat: clat,
+                radius_m,
+            } => {
+                let (lon, lat) = (i32::from_le_bytes(c.lon[j]), i32::from_le_bytes(c.lat[j]));
+                distance_m((clon, clat), (deg_from_e7(lon), deg_from_e7(lat))) <= radius_m
+            }
+            Exact::Polygon(mp) => {
+                let (lon, lat) = (i32::from_le_bytes(c.lon[j]), i32::from_le_bytes(c.lat[j]));
+                mp.intersects(&Point::new(deg_from_e7(lon), deg_from_e7(lat)))
+            }
+        }
+    }
+}
+
+/// Which per-row tests a run still needs.
+#[derive(Debug, Clone, Copy)]
+struct Needs {
+    lat: bool,
+    lon: bool,
+    time: bool,
+}
+
 /// Streams the reports matching a window query, segment after segment.
 pub(crate) struct ReportIter<'s> {
+    test: RowTest<'s>,
     query: &'s WindowQuery,
     segments: std::slice::Iter<'s, std::sync::Arc<Segment>>,
     filter: &'s BoxFilter,
     current: Option<(&'s Segment, RunSearch<'s>, Option<u16>)>,
-    rows: std::ops::Range<usize>,
+    cols: Cols<'s>,
+    need: Needs,
+    first_row: usize,
+    next: usize,
     entity: u32,
     failed: bool,
 }
@@ -191,48 +362,28 @@ impl<'s> ReportIter<'s> {
         segments: &'s [std::sync::Arc<Segment>],
     ) -> Self {
         ReportIter {
+            test: RowTest::new(query, filter),
             query,
             segments: segments.iter(),
             filter,
             current: None,
-            rows: 0..0,
+            cols: Cols {
+                time: &[],
+                lon: &[],
+                lat: &[],
+                alt: &[],
+                side: &[],
+            },
+            need: Needs {
+                lat: true,
+                lon: true,
+                time: true,
+            },
+            first_row: 0,
+            next: 0,
             entity: 0,
             failed: false,
         }
-    }
-}
-
-/// The exact test of one stored row against a query (and its filter, for the time bounds).
-fn row_matches(
-    query: &WindowQuery,
-    filter: &BoxFilter,
-    seg: &Segment,
-    side: Option<u16>,
-    row: usize,
-) -> bool {
-    {
-        let t = seg.time(row);
-        if t < filter.time.0 || t > filter.time.1 {
-            return false;
-        }
-        if let Some(code) = side
-            && seg.side(row) != code
-        {
-            return false;
-        }
-        if let Some((lo, hi)) = query.alt {
-            let mm = seg.alt(row);
-            if mm == ALT_UNKNOWN {
-                return false;
-            }
-            let a = f64::from(mm) / 1000.0;
-            if a < lo || a > hi {
-                return false;
-            }
-        }
-        query
-            .area
-            .contains(deg_from_e7(seg.lon(row)), deg_from_e7(seg.lat(row)))
     }
 }
 
@@ -246,18 +397,25 @@ impl<'s> Iterator for ReportIter<'s> {
         loop {
             if let Some((seg, search, side)) = &mut self.current {
                 let (seg, side) = (*seg, *side);
-                for row in self.rows.by_ref() {
-                    if row_matches(self.query, self.filter, seg, side, row) {
+                let n = self.cols.lat.len();
+                while self.next < n {
+                    let j = self.next;
+                    self.next += 1;
+                    if self.test.matches(&self.cols, side, self.need, j) {
                         return Some(Ok(ReportRef {
                             seg,
                             entity: self.entity,
-                            row,
+                            row: self.first_row + j,
                         }));
                     }
                 }
                 match search.next() {
                     Some(Ok(run)) => {
-                        self.rows = run.first_row as usize..(run.first_row + run.rows) as usize;
+                        let rows = run.first_row as usize..(run.first_row + run.rows) as usize;
+                        self.first_row = rows.start;
+                        self.cols = seg.cols(rows);
+                        self.need = self.test.needs(&run.bounds);
+                        self.next = 0;
                         self.entity = run.entity;
                         continue;
                     }

@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::format::{
-    Bounds, ENTITY_LEN, EntityRec, Header, HeaderError, NODE_LEN, Node, RUN_LEN, Run, SIDE_LEN,
-    Section, i32_at, i64_at, u16_at, u32_at,
+    Bounds, ENTITY_LEN, EntityRec, Header, HeaderError, LON_LIMIT_E7, NODE_LEN, Node, RUN_LEN, Run,
+    SIDE_LEN, Section, i32_at, i64_at, u16_at, u32_at,
 };
 use super::mmap::Mapped;
-use super::writer::{Row, piece_bounds, rows_crc};
+use super::writer::{Row, piece_bounds};
 use crate::error::{Error, Result};
 
 /// Lazily-set "already verified" flags.
@@ -54,10 +54,14 @@ pub(crate) struct Segment {
 /// crosses the antimeridian); a stored box matches a range shifted by ±360° too.
 #[derive(Debug, Clone)]
 pub(crate) struct BoxFilter {
-    pub lon: Vec<(i64, i64)>,
     pub lat: (i32, i32),
     pub alt: (i32, i32),
     pub time: (i64, i64),
+    /// The longitude ranges at every ±360° shift that can meet a box within
+    /// ±[`LON_LIMIT_E7`], clamped to `i32`: computed once per query so that box tests compare
+    /// integers only (and nothing is allocated).
+    shifted: [(i32, i32); 6],
+    shifted_len: usize,
 }
 
 impl BoxFilter {
@@ -70,19 +74,47 @@ impl BoxFilter {
     ) -> BoxFilter {
         let mm = |v: f64| v * 1000.0;
         let clamp = |v: f64| v.clamp(f64::from(i32::MIN + 1), f64::from(i32::MAX)) as i32;
-        BoxFilter {
-            lon: bbox
-                .lon_ranges()
-                .map(|(w, e)| ((w * 1e7).floor() as i64, (e * 1e7).ceil() as i64))
-                .collect(),
-            lat: (
+        BoxFilter::from_parts(
+            bbox.lon_ranges()
+                .map(|(w, e)| ((w * 1e7).floor() as i64, (e * 1e7).ceil() as i64)),
+            (
                 (bbox.south * 1e7).floor() as i32,
                 (bbox.north * 1e7).ceil() as i32,
             ),
-            alt: alt_m.map_or((i32::MIN, i32::MAX), |(lo, hi)| {
+            alt_m.map_or((i32::MIN, i32::MAX), |(lo, hi)| {
                 (clamp(mm(lo).floor()), clamp(mm(hi).ceil()))
             }),
             time,
+        )
+    }
+
+    /// A filter from its stored-unit parts (longitude ranges within ±180°, at most two).
+    pub(crate) fn from_parts(
+        lon: impl Iterator<Item = (i64, i64)>,
+        lat: (i32, i32),
+        alt: (i32, i32),
+        time: (i64, i64),
+    ) -> BoxFilter {
+        let mut shifted = [(0, 0); 6];
+        let mut shifted_len = 0;
+        let limit = i64::from(LON_LIMIT_E7);
+        for (a, z) in lon.take(2) {
+            for k in [0i64, -3_600_000_000, 3_600_000_000] {
+                let (a, z) = (a + k, z + k);
+                if a > z || z < -limit || a > limit {
+                    continue;
+                }
+                let c = |v: i64| v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
+                shifted[shifted_len] = (c(a), c(z));
+                shifted_len += 1;
+            }
+        }
+        BoxFilter {
+            lat,
+            alt,
+            time,
+            shifted,
+            shifted_len,
         }
     }
 
@@ -96,13 +128,40 @@ impl BoxFilter {
         if b.alt_max < self.alt.0 || b.alt_min > self.alt.1 {
             return false;
         }
-        let (lo, hi) = (i64::from(b.lon_min), i64::from(b.lon_max));
-        self.lon.iter().any(|&(a, z)| {
-            [-3_600_000_000i64, 0, 3_600_000_000]
-                .iter()
-                .any(|k| lo <= z + k && a + k <= hi)
-        })
+        self.lon_hits(b.lon_min, b.lon_max)
     }
+
+    #[inline]
+    fn lon_hits(&self, lo: i32, hi: i32) -> bool {
+        self.shifted[..self.shifted_len.min(6)]
+            .iter()
+            .any(|&(a, z)| lo <= z && a <= hi)
+    }
+
+    /// [`BoxFilter::intersects`] on the first 40 bytes of a run or node record, read in place
+    /// (most selective dimensions first, nothing decoded that is not compared).
+    #[inline]
+    pub(crate) fn hits_raw(&self, r: &[u8; 40]) -> bool {
+        let i32_at = |at: usize| i32::from_le_bytes([r[at], r[at + 1], r[at + 2], r[at + 3]]);
+        let i64_at = |at: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&r[at..at + 8]);
+            i64::from_le_bytes(b)
+        };
+        i32_at(12) >= self.lat.0
+            && i32_at(4) <= self.lat.1
+            && self.lon_hits(i32_at(0), i32_at(8))
+            && i64_at(32) >= self.time.0
+            && i64_at(24) <= self.time.1
+            && i32_at(20) >= self.alt.0
+            && i32_at(16) <= self.alt.1
+    }
+}
+
+/// The 40-byte box at the start of record `i` of `section` (records of `len` bytes).
+#[inline]
+fn box_of(section: &[u8], len: usize, i: usize) -> &[u8; 40] {
+    section[i * len..i * len + 40].try_into().expect("40 bytes")
 }
 
 impl Segment {
@@ -284,10 +343,16 @@ impl Segment {
 
     /// An entity's id (validated UTF-8 at open).
     pub(crate) fn entity_name(&self, e: u32) -> &str {
-        let r = self.entity(e);
-        let b =
-            &self.section(Section::Names)[r.name_off as usize..(r.name_off + r.name_len) as usize];
-        std::str::from_utf8(b).unwrap_or("")
+        std::str::from_utf8(self.entity_name_bytes(e)).unwrap_or("")
+    }
+
+    /// The bytes of an entity's id, read in place (no UTF-8 check).
+    #[inline]
+    pub(crate) fn entity_name_bytes(&self, e: u32) -> &[u8] {
+        let at = e as usize * ENTITY_LEN;
+        let rec = &self.section(Section::Entities)[at..at + ENTITY_LEN];
+        let (off, len) = (u32_at(rec, 8) as usize, u32_at(rec, 12) as usize);
+        &self.section(Section::Names)[off..off + len]
     }
 
     /// A side's name (validated at open; rows' side numbers are validated with their run).
@@ -307,10 +372,20 @@ impl Segment {
 
     /// Binary search of the sorted entity table.
     pub(crate) fn find_entity(&self, name: &str) -> Option<u32> {
-        let (mut lo, mut hi) = (0u32, self.h.entities);
+        self.find_entity_bytes(name.as_bytes())
+    }
+
+    /// Binary search of the sorted entity table, by id bytes.
+    pub(crate) fn find_entity_bytes(&self, name: &[u8]) -> Option<u32> {
+        let n = self.h.entities;
+        // Segments often hold disjoint id ranges: two comparisons rule most of them out.
+        if n == 0 || name < self.entity_name_bytes(0) || name > self.entity_name_bytes(n - 1) {
+            return None;
+        }
+        let (mut lo, mut hi) = (0u32, n);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            match self.entity_name(mid).as_bytes().cmp(name.as_bytes()) {
+            match self.entity_name_bytes(mid).cmp(name) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
                 std::cmp::Ordering::Equal => return Some(mid),
@@ -364,27 +439,53 @@ impl Segment {
         &self.bytes()[self.time.start + rows.start * 8..self.time.start + rows.end * 8]
     }
 
-    /// Rows `range` (within `entity`) hold valid sides and coordinates, strictly increasing
-    /// times, and match `crc`.
-    fn check_rows(
-        &self,
-        entity: u32,
-        range: Range<usize>,
-        crc: u32,
-        at: usize,
-        what: &str,
-    ) -> Result<()> {
-        let rows: Vec<Row> = range.clone().map(|i| self.row(entity, i)).collect();
-        if rows_crc(&rows) != crc {
+    /// The column bytes of a row range, as fixed-width records read in place.
+    #[inline]
+    pub(crate) fn cols(&self, rows: Range<usize>) -> Cols<'_> {
+        let b = self.bytes();
+        let col = |base: usize, w: usize| &b[base + rows.start * w..base + rows.end * w];
+        Cols {
+            time: col(self.time.start, 8).as_chunks::<8>().0,
+            lon: col(self.lon.start, 4).as_chunks::<4>().0,
+            lat: col(self.lat.start, 4).as_chunks::<4>().0,
+            alt: col(self.alt.start, 4).as_chunks::<4>().0,
+            side: col(self.side.start, 2).as_chunks::<2>().0,
+        }
+    }
+
+    /// Rows `range` hold valid sides and coordinates, strictly increasing times, and match
+    /// `crc` (computed over the column bytes in place, in file order: the same bytes
+    /// [`super::writer::rows_crc`] checksums).
+    fn check_rows(&self, range: Range<usize>, crc: u32, at: usize, what: &str) -> Result<()> {
+        let c = self.cols(range);
+        let mut sum = 0u32;
+        for col in [
+            c.time.as_flattened(),
+            c.lon.as_flattened(),
+            c.lat.as_flattened(),
+            c.alt.as_flattened(),
+            c.side.as_flattened(),
+        ] {
+            sum = crc32c::crc32c_append(sum, col);
+        }
+        if sum != crc {
             return Err(self.corrupt(at, format!("{what}: column checksum mismatch")));
         }
         let sides = self.h.sides;
-        let sane = rows.iter().all(|r| {
-            // unsigned_abs: `i32::MIN.abs()` overflows (a panic in debug, a pass in release).
-            u32::from(r.side) < sides
-                && r.lon.unsigned_abs() <= 1_800_000_000
-                && r.lat.unsigned_abs() <= 900_000_000
-        }) && rows.windows(2).all(|w| w[0].time < w[1].time);
+        // unsigned_abs: `i32::MIN.abs()` overflows (a panic in debug, a pass in release).
+        let sane = c
+            .side
+            .iter()
+            .all(|s| u32::from(u16::from_le_bytes(*s)) < sides)
+            && c.lon
+                .iter()
+                .all(|v| i32::from_le_bytes(*v).unsigned_abs() <= 1_800_000_000)
+            && c.lat
+                .iter()
+                .all(|v| i32::from_le_bytes(*v).unsigned_abs() <= 900_000_000)
+            && c.time
+                .windows(2)
+                .all(|w| i64::from_le_bytes(w[0]) < i64::from_le_bytes(w[1]));
         if !sane {
             return Err(self.corrupt(at, format!("{what}: rows out of range or order")));
         }
@@ -397,13 +498,33 @@ impl Segment {
         let range = r.first_row as usize..(r.first_row + r.rows) as usize;
         if !self.entity_ok.get(e as usize) {
             let at = self.h.range(Section::Entities).start + e as usize * ENTITY_LEN;
-            self.check_rows(e, range.clone(), r.crc, at, "entity")?;
+            self.check_rows(range.clone(), r.crc, at, "entity")?;
             if self.time(range.start) != r.t_min || self.time(range.end - 1) != r.t_max {
                 return Err(self.corrupt(at, "entity time bounds disagree with its rows"));
             }
             self.entity_ok.set(e as usize);
         }
         Ok(range)
+    }
+
+    /// Every row of `rows` lies in `b` (its longitude directly or shifted by ±360°): what lets
+    /// queries skip the per-row test of a dimension whose bounds contain the run's box.
+    fn box_holds_rows(&self, b: &Bounds, rows: Range<usize>) -> bool {
+        let c = self.cols(rows);
+        let lon_in = |v: i32| {
+            let v = i64::from(v);
+            [v, v - 3_600_000_000, v + 3_600_000_000]
+                .iter()
+                .any(|&x| i64::from(b.lon_min) <= x && x <= i64::from(b.lon_max))
+        };
+        (0..c.lat.len()).all(|j| {
+            let (lat, lon) = (i32::from_le_bytes(c.lat[j]), i32::from_le_bytes(c.lon[j]));
+            let (t, alt) = (i64::from_le_bytes(c.time[j]), i32::from_le_bytes(c.alt[j]));
+            (b.lat_min..=b.lat_max).contains(&lat)
+                && lon_in(lon)
+                && (b.t_min..=b.t_max).contains(&t)
+                && (b.alt_min..=b.alt_max).contains(&alt)
+        })
     }
 
     /// Checks a leaf's run records against the checksum in the (already verified) node.
@@ -436,13 +557,11 @@ impl Segment {
             {
                 return Err(self.corrupt(at, "run rows outside its entity"));
             }
-            self.check_rows(
-                run.entity,
-                run.first_row as usize..end as usize,
-                run.crc,
-                at,
-                "run",
-            )?;
+            let rows = run.first_row as usize..end as usize;
+            self.check_rows(rows.clone(), run.crc, at, "run")?;
+            if !self.box_holds_rows(&run.bounds, rows) {
+                return Err(self.corrupt(at, "run box does not contain its rows"));
+            }
             self.run_ok.set(i);
         }
         Ok(run)
@@ -450,16 +569,23 @@ impl Segment {
 
     /// Runs whose boxes intersect `filter`, in index order, verified on first touch.
     pub(crate) fn search<'s>(&'s self, filter: &'s BoxFilter) -> RunSearch<'s> {
-        let mut stack = Vec::with_capacity(64);
-        if self.h.nodes > 0 {
-            stack.push(self.h.nodes as usize - 1);
-        }
-        RunSearch {
+        let nodes = self.section(Section::Nodes);
+        let mut search = RunSearch {
             seg: self,
             filter,
-            stack,
-            leaf: None,
+            nodes,
+            runs: self.section(Section::Runs),
+            leaves: self.h.leaves as usize,
+            stack: [0; STACK],
+            len: 0,
+            leaf: 0..0,
+        };
+        let n = self.h.nodes as usize;
+        if n > 0 && filter.hits_raw(box_of(nodes, NODE_LEN, n - 1)) {
+            search.stack[0] = n as u32 - 1;
+            search.len = 1;
         }
+        search
     }
 
     /// Checks every checksum and invariant; returns the first problem found.
@@ -514,12 +640,29 @@ impl Segment {
     }
 }
 
-/// Depth-first search of the packed R-tree.
+/// Room for the depth-first stack: at most `NODE_FANOUT - 1` pending siblings per level plus
+/// one, over at most 8 levels (16^8 = 2^32 runs).
+const STACK: usize = 8 * 16 + 1;
+
+/// Depth-first search of the packed R-tree. Children are tested when their parent is expanded,
+/// on their raw box bytes; only matching nodes are pushed, and nothing is allocated.
 pub(crate) struct RunSearch<'s> {
     seg: &'s Segment,
     filter: &'s BoxFilter,
-    stack: Vec<usize>,
-    leaf: Option<Range<usize>>,
+    nodes: &'s [u8],
+    runs: &'s [u8],
+    leaves: usize,
+    stack: [u32; STACK],
+    len: usize,
+    leaf: Range<usize>,
+}
+
+impl RunSearch<'_> {
+    fn fail(&mut self, e: Error) -> Option<Result<Run>> {
+        self.len = 0;
+        self.leaf = 0..0;
+        Some(Err(e))
+    }
 }
 
 impl Iterator for RunSearch<'_> {
@@ -527,34 +670,48 @@ impl Iterator for RunSearch<'_> {
 
     fn next(&mut self) -> Option<Result<Run>> {
         loop {
-            if let Some(runs) = &mut self.leaf {
-                for i in runs.by_ref() {
-                    if self.filter.intersects(&self.seg.run_raw(i).bounds) {
-                        let run = self.seg.run(i);
-                        if run.is_err() {
-                            self.stack.clear();
-                            self.leaf = None;
+            while let Some(i) = self.leaf.next() {
+                if self.filter.hits_raw(box_of(self.runs, RUN_LEN, i)) {
+                    return match self.seg.run(i) {
+                        Ok(run) => Some(Ok(run)),
+                        Err(e) => self.fail(e),
+                    };
+                }
+            }
+            if self.len == 0 {
+                return None;
+            }
+            self.len -= 1;
+            let i = self.stack[self.len] as usize;
+            let rec = &self.nodes[i * NODE_LEN..(i + 1) * NODE_LEN];
+            let (first, count) = (u32_at(rec, 40) as usize, u32_at(rec, 44) as usize);
+            if i < self.leaves {
+                if let Err(e) = self.seg.verify_leaf(i) {
+                    return self.fail(e);
+                }
+                self.leaf = first..first + count;
+            } else {
+                // Checked at open: children precede their parent, at most 16 of them.
+                for c in (first..first + count).rev() {
+                    if self.filter.hits_raw(box_of(self.nodes, NODE_LEN, c)) {
+                        if self.len == STACK {
+                            return self.fail(self.seg.corrupt(0, "index too deep"));
                         }
-                        return Some(run);
+                        self.stack[self.len] = c as u32;
+                        self.len += 1;
                     }
                 }
-                self.leaf = None;
-            }
-            let i = self.stack.pop()?;
-            let n = self.seg.node(i);
-            if !self.filter.intersects(&n.bounds) {
-                continue;
-            }
-            let children = n.first_child as usize..(n.first_child + n.children) as usize;
-            if i < self.seg.h.leaves as usize {
-                if let Err(e) = self.seg.verify_leaf(i) {
-                    self.stack.clear();
-                    return Some(Err(e));
-                }
-                self.leaf = Some(children);
-            } else {
-                self.stack.extend(children.rev());
             }
         }
     }
+}
+
+/// Column bytes of a row range (see [`Segment::cols`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cols<'s> {
+    pub time: &'s [[u8; 8]],
+    pub lon: &'s [[u8; 4]],
+    pub lat: &'s [[u8; 4]],
+    pub alt: &'s [[u8; 4]],
+    pub side: &'s [[u8; 2]],
 }
