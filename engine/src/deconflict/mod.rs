@@ -303,22 +303,32 @@ impl Snapshot {
     }
 }
 
-/// Another operation, with its volumes (and their boxes) built once.
+/// Another operation, with its volumes (and their boxes) built once, on first need: most
+/// operations are rejected by their window or band before any geometry is needed.
 pub(crate) struct Planned<'a> {
     pub op: &'a Operation,
-    pub vols: Vec<(volume::Volume, crate::geodesy::BBox)>,
+    vols: std::sync::OnceLock<Vec<(volume::Volume, crate::geodesy::BBox)>>,
 }
 
 impl<'a> Planned<'a> {
     fn new(op: &'a Operation) -> Planned<'a> {
-        let vols = volume::volumes(op)
-            .into_iter()
-            .map(|v| {
-                let b = v.bbox(0.0);
-                (v, b)
-            })
-            .collect();
-        Planned { op, vols }
+        Planned {
+            op,
+            vols: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The operation's volumes with their boxes (thread-safe, built once).
+    pub(crate) fn vols(&self) -> &[(volume::Volume, crate::geodesy::BBox)] {
+        self.vols.get_or_init(|| {
+            volume::volumes(self.op)
+                .into_iter()
+                .map(|v| {
+                    let b = v.bbox(0.0);
+                    (v, b)
+                })
+                .collect()
+        })
     }
 }
 

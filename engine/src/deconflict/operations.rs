@@ -29,7 +29,7 @@ pub(crate) fn conflicts(
         {
             continue;
         }
-        for (ov, obox) in &planned.vols {
+        for (ov, obox) in planned.vols() {
             for (vi, v) in vols.iter().enumerate() {
                 let Some(when) = widened_overlap(v.window, m.time_buffer_ms, ov.window) else {
                     continue;
