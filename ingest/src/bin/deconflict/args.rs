@@ -88,12 +88,8 @@ pub struct QueryArgs {
     /// Index directory.
     #[arg(long)]
     pub index: PathBuf,
-    /// Start of the time range (inclusive): RFC 3339 or epoch milliseconds.
-    #[arg(long, allow_hyphen_values = true)]
-    pub from: String,
-    /// End of the time range (inclusive).
-    #[arg(long, allow_hyphen_values = true)]
-    pub to: String,
+    #[command(flatten)]
+    pub range: RangeArgs,
     /// Box W,S,E,N in degrees (W > E crosses the antimeridian).
     #[arg(long, allow_hyphen_values = true, conflicts_with_all = ["near", "polygon"])]
     pub bbox: Option<String>,
@@ -117,6 +113,24 @@ pub struct QueryArgs {
     /// Only reports of this side.
     #[arg(long)]
     pub side: Option<String>,
+}
+
+/// A required, inclusive time range.
+#[derive(Debug, Args)]
+pub struct RangeArgs {
+    /// Start of the time range (inclusive): RFC 3339 or epoch milliseconds.
+    #[arg(long, allow_hyphen_values = true)]
+    pub from: String,
+    /// End of the time range (inclusive).
+    #[arg(long, allow_hyphen_values = true)]
+    pub to: String,
+}
+
+impl RangeArgs {
+    /// The validated range.
+    pub fn parse(&self) -> Result<TimeRange, CliError> {
+        parse_range(&self.from, &self.to)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -173,12 +187,8 @@ pub struct ConflictsArgs {
     /// Index directory.
     #[arg(long)]
     pub index: PathBuf,
-    /// Start of the time range (inclusive).
-    #[arg(long, allow_hyphen_values = true)]
-    pub from: String,
-    /// End of the time range (inclusive).
-    #[arg(long, allow_hyphen_values = true)]
-    pub to: String,
+    #[command(flatten)]
+    pub range: RangeArgs,
     #[command(flatten)]
     pub minima: MinimaArgs,
 }
@@ -301,7 +311,7 @@ pub fn parse_range(from: &str, to: &str) -> Result<TimeRange, CliError> {
 impl QueryArgs {
     /// The validated query.
     pub fn to_query(&self) -> Result<WindowQuery, CliError> {
-        let time = parse_range(&self.from, &self.to)?;
+        let time = self.range.parse()?;
         let area = if let Some(b) = &self.bbox {
             Area::BBox(BBox::parse(b).map_err(|e| CliError::usage(format!("--bbox: {e}")))?)
         } else if let Some(n) = &self.near {

@@ -156,7 +156,7 @@ pub(crate) fn nearest(a: NearestArgs, out: &mut impl Write) -> Result<(), CliErr
 }
 
 pub(crate) fn conflicts(a: ConflictsArgs, out: &mut impl Write) -> Result<(), CliError> {
-    let range = parse_range(&a.from, &a.to)?;
+    let range = a.range.parse()?;
     let minima = a.minima.to_minima()?;
     let engine = open(&a.index)?;
     let started = Instant::now();
