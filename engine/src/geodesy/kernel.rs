@@ -665,23 +665,30 @@ fn run_track(
     t1_ms: i64,
     t: f64,
 ) -> Option<Approach> {
+    solve_motion(&mut f, track.pieces(), track.lipschitz(), t, t0_ms, t1_ms)
+}
+
+/// The approach over `[t0_ms, t1_ms]` of a motion whose distance function is `f` on `[0, 1]`
+/// (`pieces` unimodal stretches, speed bound `lipschitz`); a single instant when `t1 ≤ t0`.
+fn solve_motion(
+    f: &mut impl FnMut(f64) -> Eval<Pair>,
+    pieces: usize,
+    lipschitz: f64,
+    t: f64,
+    t0_ms: i64,
+    t1_ms: i64,
+) -> Option<Approach> {
     if t1_ms <= t0_ms {
         let e = f(0.0);
-        return (e.d < t).then(|| {
-            to_approach(
-                &Hit {
-                    u_start: 0.0,
-                    u_end: 0.0,
-                    min: e,
-                },
-                t0_ms,
-                t0_ms,
-            )
-        });
+        let hit = Hit {
+            u_start: 0.0,
+            u_end: 0.0,
+            min: e,
+        };
+        return (hit.min.d < t).then(|| to_approach(&hit, t0_ms, t0_ms));
     }
     let utol = 0.25 / (t1_ms - t0_ms) as f64;
-    over_pieces(&mut f, track.pieces(), track.lipschitz(), t, utol, true)
-        .map(|h| to_approach(&h, t0_ms, t1_ms))
+    over_pieces(f, pieces, lipschitz, t, utol, true).map(|h| to_approach(&h, t0_ms, t1_ms))
 }
 
 /// The least geodesic distance from `p` to the geodesic segment `a→b` (all `(lon, lat)`
@@ -1018,24 +1025,8 @@ pub fn moving_points_cpa(
         }
     };
     let mut f = f;
-    if t1_ms <= t0_ms {
-        let e = f(0.0);
-        return (e.d < t).then(|| {
-            to_approach(
-                &Hit {
-                    u_start: 0.0,
-                    u_end: 0.0,
-                    min: e,
-                },
-                t0_ms,
-                t0_ms,
-            )
-        });
-    }
-    let utol = 0.25 / (t1_ms - t0_ms) as f64;
     let n = pl.pieces().max(ql.pieces());
-    over_pieces(&mut f, n, pl.lipschitz() + ql.lipschitz(), t, utol, true)
-        .map(|h| to_approach(&h, t0_ms, t1_ms))
+    solve_motion(&mut f, n, pl.lipschitz() + ql.lipschitz(), t, t0_ms, t1_ms)
 }
 
 /// The least distance between the geodesic segments `a0→a1` and `b0→b1`, with the closest
