@@ -832,7 +832,10 @@ pub fn moving_point_vs_point(
 /// each boundary is settled by bisection on geographiclib distances to the millisecond, and
 /// the reported minimum is the geodesic distance at the frame's closest approach (exact to
 /// second order). `None` hands the case to the general solver.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the two motions, the frame bounds and the time span are all inputs of one solve"
+)]
 fn cpa_in_frame(
     pl: &LonLatLine,
     ql: &LonLatLine,
