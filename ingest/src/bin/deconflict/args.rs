@@ -102,7 +102,7 @@ pub struct QueryArgs {
     )]
     pub near: Option<String>,
     /// Radius of the circle in metres (geodesic, WGS84).
-    #[arg(long, requires = "near")]
+    #[arg(long, requires = "near", allow_hyphen_values = true)]
     pub radius_m: Option<f64>,
     /// Polygon as WKT (POLYGON or MULTIPOLYGON, lon lat).
     #[arg(long)]
@@ -172,10 +172,10 @@ pub struct NearestArgs {
 #[derive(Debug, Args)]
 pub struct MinimaArgs {
     /// Horizontal separation minimum, metres.
-    #[arg(long, default_value_t = 9260.0)]
+    #[arg(long, default_value_t = 9260.0, allow_hyphen_values = true)]
     pub horizontal_m: f64,
     /// Vertical separation minimum, metres.
-    #[arg(long, default_value_t = 300.0)]
+    #[arg(long, default_value_t = 300.0, allow_hyphen_values = true)]
     pub vertical_m: f64,
     /// Longest gap between reports that is still interpolated.
     #[arg(long, default_value = "60s")]
@@ -230,7 +230,7 @@ pub struct GenArgs {
     #[arg(long)]
     pub entities: Option<usize>,
     /// Scenario length in hours.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub hours: Option<f64>,
     /// Seconds between reports (or a duration: 5s, 1m).
     #[arg(long)]
