@@ -43,8 +43,8 @@ impl Mapped {
         // are only unlinked, which on Linux leaves existing mappings intact). The mapping is
         // read-only, and every byte read from it is validated before it is trusted, so even a
         // file altered by a foreign process cannot make safe code read out of bounds.
-        let map =
-            unsafe { memmap2::MmapOptions::new().map(&file) }.map_err(|e| Error::io(path, e))?;
+        let mapped = unsafe { memmap2::MmapOptions::new().map(&file) };
+        let map = mapped.map_err(|e| Error::io(path, e))?;
         Ok(Mapped {
             map: Storage::Map(map),
         })
