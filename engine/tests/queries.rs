@@ -1,24 +1,16 @@
 //! Every query kind against a brute-force scan of the same reports, over several generations
 //! with duplicates inside and across them.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 
+use deconflict_engine::Engine;
 use deconflict_engine::geodesy::BBox;
-use deconflict_engine::model::{Report, alt_from_mm, alt_to_mm, deg_from_e7, deg_to_e7};
+use deconflict_engine::model::{Report, deg_to_e7};
 use deconflict_engine::query::{Area, WindowQuery};
 use deconflict_engine::time::{TimeRange, Timestamp};
-use deconflict_engine::{Engine, ReportBatch};
 use proptest::prelude::*;
 
-/// The stored form of a report: what queries must return.
-fn stored(r: &Report) -> Report {
-    Report {
-        lon: deg_from_e7(deg_to_e7(r.lon)),
-        lat: deg_from_e7(deg_to_e7(r.lat)),
-        alt: alt_from_mm(alt_to_mm(r.alt)),
-        ..r.clone()
-    }
-}
+mod support;
 
 type Key = (String, i64, i64, i64, Option<i64>, String);
 fn key(r: &Report) -> Key {
@@ -118,23 +110,7 @@ proptest! {
         queries in prop::collection::vec(query(), 8),
     ) {
         let dir = tempfile::tempdir().unwrap();
-        let engine = Engine::create(dir.path()).unwrap();
-        let mut model: Vec<Report> = Vec::new();
-        let mut seen = HashSet::new();
-        for generation in &generations {
-            let mut w = engine.writer().unwrap();
-            for batch in generation {
-                let mut b = ReportBatch::new();
-                for r in batch {
-                    b.push(r).unwrap();
-                    if seen.insert((r.id.clone(), r.time)) {
-                        model.push(stored(r));
-                    }
-                }
-                w.add(b).unwrap();
-            }
-            w.commit().unwrap();
-        }
+        let (engine, model) = support::build(dir.path(), &generations);
         // A fresh engine (reading from disk) must agree with the one that wrote.
         let reopened = Engine::open(dir.path()).unwrap();
         for engine in [&engine, &reopened] {

@@ -2,24 +2,14 @@
 //! out-of-order and repeated reports, gaps just below and above max_gap, and trajectories
 //! crossing the antimeridian.
 
-use std::collections::HashSet;
-
 use deconflict_engine::geodesy::distance_m;
-use deconflict_engine::model::{Report, alt_from_mm, alt_to_mm, deg_from_e7, deg_to_e7};
+use deconflict_engine::model::Report;
 use deconflict_engine::time::{TimeRange, Timestamp};
-use deconflict_engine::{Engine, ReportBatch};
 use proptest::prelude::*;
 
-const MAX_GAP: i64 = 60_000;
+mod support;
 
-fn stored(r: &Report) -> Report {
-    Report {
-        lon: deg_from_e7(deg_to_e7(r.lon)),
-        lat: deg_from_e7(deg_to_e7(r.lat)),
-        alt: alt_from_mm(alt_to_mm(r.alt)),
-        ..r.clone()
-    }
-}
+const MAX_GAP: i64 = 60_000;
 
 /// One entity's path: a start, steps of (gap ms, dlon, dlat, alt).
 fn entity(idx: usize) -> impl Strategy<Value = Vec<Report>> {
@@ -140,23 +130,7 @@ proptest! {
             }
         }
         let dir = tempfile::tempdir().unwrap();
-        let engine = Engine::create(dir.path()).unwrap();
-        let mut model: Vec<Report> = Vec::new();
-        let mut seen = HashSet::new();
-        for g in &dealt {
-            let mut w = engine.writer().unwrap();
-            for b in g {
-                let mut batch = ReportBatch::new();
-                for r in b {
-                    batch.push(r).unwrap();
-                    if seen.insert((r.id.clone(), r.time)) {
-                        model.push(stored(r));
-                    }
-                }
-                w.add(batch).unwrap();
-            }
-            w.commit().unwrap();
-        }
+        let (engine, model) = support::build(dir.path(), &dealt);
         let snap = engine.snapshot();
         let ids: Vec<String> = { let mut v: Vec<String> = model.iter().map(|r| r.id.clone()).collect(); v.sort(); v.dedup(); v };
         for &(t, plon, plat, k) in &probes {
