@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::segment::format::Bounds;
-use crate::segment::{Row, Segment, writer::piece_bounds};
+use crate::segment::{EntityGroups, Row, Segment, writer::piece_bounds};
 use crate::trajectory::Fix;
 
 /// One cross-segment piece.
@@ -38,26 +38,7 @@ impl Seams {
         if segments.len() < 2 {
             return Ok(Seams { seams });
         }
-        // k-way walk over the sorted entity tables finds entities present in several segments.
-        let mut heads = vec![0u32; segments.len()];
-        loop {
-            let mut min: Option<&str> = None;
-            for (s, &e) in heads.iter().enumerate() {
-                if e < segments[s].entity_count() {
-                    let n = segments[s].entity_name(e);
-                    if min.is_none_or(|m| n < m) {
-                        min = Some(n);
-                    }
-                }
-            }
-            let Some(name) = min else { break };
-            let mut parts = Vec::new();
-            for (s, e) in heads.iter_mut().enumerate() {
-                if *e < segments[s].entity_count() && segments[s].entity_name(*e) == name {
-                    parts.push((s, *e));
-                    *e += 1;
-                }
-            }
+        for (name, parts) in EntityGroups::new(segments) {
             if parts.len() > 1 {
                 entity_seams(segments, name, &parts, &mut seams)?;
             }

@@ -8,7 +8,7 @@ use crate::index::{Manifest, Objects};
 use crate::model::{Operation, Zone};
 use crate::query::{ReportIter, ReportRef, TrackIter, WindowQuery};
 use crate::seams::Seams;
-use crate::segment::{BoxFilter, Segment};
+use crate::segment::{BoxFilter, EntityGroups, Segment};
 use crate::time::{TimeRange, Timestamp};
 use crate::trajectory::{Fix, Piece, entity_rows, pieces_in, position_at};
 
@@ -179,29 +179,7 @@ impl Snapshot {
 
     /// Distinct entities across all segments (merges the sorted entity tables).
     pub fn entity_count(&self) -> u64 {
-        let mut heads: Vec<(usize, u32)> = self
-            .segments
-            .iter()
-            .enumerate()
-            .map(|(i, _)| (i, 0))
-            .collect();
-        let mut count = 0u64;
-        loop {
-            let live = heads
-                .iter()
-                .filter(|(s, e)| *e < self.segments[*s].entity_count());
-            let Some(min) = live.map(|(s, e)| self.segments[*s].entity_name(*e)).min() else {
-                return count;
-            };
-            let min = min.to_owned();
-            count += 1;
-            for (s, e) in &mut heads {
-                if *e < self.segments[*s].entity_count() && self.segments[*s].entity_name(*e) == min
-                {
-                    *e += 1;
-                }
-            }
-        }
+        EntityGroups::new(&self.segments).count() as u64
     }
 
     /// Streams the reports matching `query`, without building a vector. Order: grouped by

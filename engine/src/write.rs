@@ -7,7 +7,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::index::{Objects, SegmentMeta, WriterLock, crash_point};
 use crate::model::{InvalidReport, Operation, Report, Zone, alt_to_mm, deg_to_e7};
-use crate::segment::{Row, Segment, SegmentInput, write_segment};
+use crate::segment::{EntityGroups, Row, Segment, SegmentInput, write_segment};
 use crate::snapshot::Snapshot;
 
 /// Bytes one buffered report costs in a [`ReportBatch`] (its row; ids and sides are interned).
@@ -519,30 +519,16 @@ fn merge_segments(segs: &[&Segment]) -> Result<(Vec<String>, Vec<String>, Vec<Ro
     }
     let total: usize = segs.iter().map(|s| s.rows()).sum();
     let mut rows: Vec<Row> = Vec::with_capacity(total);
-    let mut heads = vec![0u32; segs.len()];
-    loop {
-        let mut min: Option<&str> = None;
-        for (i, s) in segs.iter().enumerate() {
-            if heads[i] < s.entity_count() {
-                let n = s.entity_name(heads[i]);
-                if min.is_none_or(|m| n < m) {
-                    min = Some(n);
-                }
-            }
-        }
-        let Some(name) = min else { break };
+    for (name, parts) in EntityGroups::new(segs) {
         let entity = names.len() as u32;
         names.push(name.to_owned());
         let start = rows.len();
-        for (i, s) in segs.iter().enumerate() {
-            if heads[i] < s.entity_count() && s.entity_name(heads[i]) == name {
-                let e = heads[i];
-                for r in s.entity_rows(e)? {
-                    let mut row = s.row(entity, r);
-                    row.side = side_maps[i][usize::from(row.side)];
-                    rows.push(row);
-                }
-                heads[i] += 1;
+        for (i, e) in parts {
+            let s = segs[i];
+            for r in s.entity_rows(e)? {
+                let mut row = s.row(entity, r);
+                row.side = side_maps[i][usize::from(row.side)];
+                rows.push(row);
             }
         }
         rows[start..].sort_unstable_by_key(|r| r.time);
