@@ -9,7 +9,6 @@
 use crate::error::Result;
 use crate::geodesy::{lon_delta, wrap_lon};
 use crate::model::{alt_from_mm, deg_from_e7};
-use crate::query::track::partition;
 use crate::segment::Segment;
 use crate::time::{TimeRange, Timestamp};
 
@@ -119,10 +118,6 @@ pub(crate) fn entity_rows<'s>(
     Ok(out)
 }
 
-fn time_in(seg: &Segment, rows: &std::ops::Range<usize>, i: usize) -> i64 {
-    seg.time(rows.start + i)
-}
-
 /// The entity's position at `t`, from its rows in every segment, with the side of the report
 /// at or before `t`.
 pub(crate) fn position_at<'s>(
@@ -133,11 +128,8 @@ pub(crate) fn position_at<'s>(
     let mut before: Option<(Fix, &'s Segment, usize)> = None;
     let mut after: Option<Fix> = None;
     for p in parts {
-        let n = p.rows.len();
-        // first row with time >= t
-        let i = partition(n, |i| time_in(p.seg, &p.rows, i) < t.0);
-        if i < n {
-            let row = p.rows.start + i;
+        let row = p.seg.first_at_or_after(p.rows.clone(), t.0);
+        if row < p.rows.end {
             let f = Fix::from_row(p.seg, row);
             if f.time == t {
                 return Some((f, p.seg.side_name(p.seg.side(row))));
@@ -146,8 +138,8 @@ pub(crate) fn position_at<'s>(
                 after = Some(f);
             }
         }
-        if i > 0 {
-            let row = p.rows.start + i - 1;
+        if row > p.rows.start {
+            let row = row - 1;
             let f = Fix::from_row(p.seg, row);
             if before.is_none_or(|b| f.time > b.0.time) {
                 before = Some((f, p.seg, row));
@@ -163,10 +155,10 @@ pub(crate) fn position_at<'s>(
 pub(crate) fn fixes_in(parts: &[EntityRows<'_>], range: TimeRange) -> Vec<Fix> {
     let mut out = Vec::new();
     for p in parts {
-        let n = p.rows.len();
-        let lo = partition(n, |i| time_in(p.seg, &p.rows, i) < range.start.0);
-        let hi = partition(n, |i| time_in(p.seg, &p.rows, i) <= range.end.0);
-        out.extend((lo..hi).map(|i| Fix::from_row(p.seg, p.rows.start + i)));
+        let rows = p
+            .seg
+            .rows_between(p.rows.clone(), range.start.0, range.end.0);
+        out.extend(rows.map(|row| Fix::from_row(p.seg, row)));
     }
     if parts.len() > 1 {
         out.sort_unstable_by_key(|f| f.time);

@@ -469,17 +469,13 @@ fn drop_existing(
         for seg in existing {
             if let Some(se) = seg.find_entity(&names[e as usize]) {
                 let range = seg.entity_rows(se)?;
-                let times = seg.time_bytes(range);
-                let mut j = 0;
-                let n = times.len() / 8;
-                let time_at = |i: usize| {
-                    i64::from_le_bytes(times[i * 8..i * 8 + 8].try_into().expect("8 bytes"))
-                };
+                let mut j = range.start;
+                // both sorted by time: one merge walk
                 keep.retain(|r| {
-                    while j < n && time_at(j) < r.time {
+                    while j < range.end && seg.time(j) < r.time {
                         j += 1;
                     }
-                    !(j < n && time_at(j) == r.time)
+                    !(j < range.end && seg.time(j) == r.time)
                 });
             }
         }

@@ -20,34 +20,14 @@ impl<'s> TrackIter<'s> {
         for seg in segments {
             if let Some(e) = seg.find_entity(id) {
                 let rows = seg.entity_rows(e)?;
-                let times = seg.time_bytes(rows.clone());
-                let time_at = |i: usize| {
-                    i64::from_le_bytes(times[i * 8..i * 8 + 8].try_into().expect("8 bytes"))
-                };
-                let n = rows.len();
-                let lo = partition(n, |i| time_at(i) < range.start.0);
-                let hi = partition(n, |i| time_at(i) <= range.end.0);
-                if lo < hi {
-                    cursors.push((&**seg, e, rows.start + lo..rows.start + hi));
+                let rows = seg.rows_between(rows, range.start.0, range.end.0);
+                if !rows.is_empty() {
+                    cursors.push((&**seg, e, rows));
                 }
             }
         }
         Ok(TrackIter { cursors })
     }
-}
-
-/// First index in `0..n` where `pred` is false (pred must be monotone true→false).
-pub(crate) fn partition(n: usize, pred: impl Fn(usize) -> bool) -> usize {
-    let (mut lo, mut hi) = (0, n);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if pred(mid) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
 }
 
 impl<'s> Iterator for TrackIter<'s> {

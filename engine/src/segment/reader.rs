@@ -434,9 +434,22 @@ impl Segment {
         }
     }
 
-    /// The times of a verified row range, as a slice of raw bytes (8 per row).
-    pub(crate) fn time_bytes(&self, rows: Range<usize>) -> &[u8] {
-        &self.bytes()[self.time.start + rows.start * 8..self.time.start + rows.end * 8]
+    /// The first row of `rows` (a verified entity range, sorted by time) at or after `t`
+    /// (`rows.end` when none is).
+    pub(crate) fn first_at_or_after(&self, rows: Range<usize>, t: i64) -> usize {
+        let start = rows.start;
+        start
+            + self
+                .cols(rows)
+                .time
+                .partition_point(|b| i64::from_le_bytes(*b) < t)
+    }
+
+    /// The rows of `rows` (a verified entity range) with times in `[t0, t1]`.
+    pub(crate) fn rows_between(&self, rows: Range<usize>, t0: i64, t1: i64) -> Range<usize> {
+        let lo = self.first_at_or_after(rows.clone(), t0);
+        let hi = self.first_at_or_after(rows, t1.saturating_add(1));
+        lo..hi.max(lo)
     }
 
     /// The column bytes of a row range, as fixed-width records read in place.
