@@ -112,20 +112,17 @@ pub(crate) fn run(a: DemoArgs, out: &mut impl Write) -> Result<(), CliError> {
     let ten_min = TimeRange::new(mid, mid.offset(600_000)).expect("ordered");
     let hour = TimeRange::new(span.start, span.start.offset(3_600_000)).expect("ordered");
     let centre = (36.2, 35.2);
-    let km = |k: f64| k / 111.32;
+    // A square of about `half_m` around the centre, by the geodesy module's metre margins.
+    let square = |half_m: f64| {
+        BBox::new(centre.0, centre.1, centre.0, centre.1)
+            .expect("box")
+            .widen_m(half_m)
+    };
     let queries = [
         (
             "small window 10 km × 10 km × 10 min",
             WindowQuery {
-                area: Area::BBox(
-                    BBox::new(
-                        centre.0 - km(5.0) / 0.82,
-                        centre.1 - km(5.0),
-                        centre.0 + km(5.0) / 0.82,
-                        centre.1 + km(5.0),
-                    )
-                    .expect("box"),
-                ),
+                area: Area::BBox(square(5_000.0)),
                 time: ten_min,
                 alt: None,
                 side: None,
@@ -134,15 +131,7 @@ pub(crate) fn run(a: DemoArgs, out: &mut impl Write) -> Result<(), CliError> {
         (
             "large window 200 km × 200 km × 1 h",
             WindowQuery {
-                area: Area::BBox(
-                    BBox::new(
-                        centre.0 - km(100.0) / 0.82,
-                        centre.1 - km(100.0),
-                        centre.0 + km(100.0) / 0.82,
-                        centre.1 + km(100.0),
-                    )
-                    .expect("box"),
-                ),
+                area: Area::BBox(square(100_000.0)),
                 time: hour,
                 alt: None,
                 side: None,
