@@ -465,7 +465,7 @@ pub(crate) fn foot<C: Curve>(c: &C, p: (f64, f64), v0: f64) -> Foot {
 /// Derivative (per unit parameter) of the distance to a fixed target as the point in state `s`
 /// moves, given the forward azimuth at that point of the geodesic from the target.
 #[inline]
-fn grad_moving(s: &St, d: f64, azi_away: f64) -> f64 {
+pub(crate) fn grad_moving(s: &St, d: f64, azi_away: f64) -> f64 {
     if d <= 0.0 {
         0.0
     } else {

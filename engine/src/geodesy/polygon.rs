@@ -3,7 +3,7 @@
 use super::frame::UBox;
 use super::kernel::{
     Approach, ClosestPair, Curve, Eval, GeodesicSegment, Hit, LonLatLine, Pair, TOUCH_M, foot,
-    geodesic_vs_curve, over_pieces, snap, to_approach, ubox_to_bbox,
+    geodesic_vs_curve, grad_moving, over_pieces, snap, to_approach, ubox_to_bbox,
 };
 use super::{BBox, lon_delta, wrap_lon};
 
@@ -281,11 +281,7 @@ pub fn moving_point_vs_polygon(
                 let s = track.at(u);
                 let ft = foot(e, (s.lon, s.lat), v);
                 v = ft.v;
-                let g = if ft.d <= 0.0 {
-                    0.0
-                } else {
-                    s.speed * (s.azi - ft.azi_at_p).to_radians().cos()
-                };
+                let g = grad_moving(&s, ft.d, ft.azi_at_p);
                 Eval {
                     u,
                     d: ft.d,
@@ -360,11 +356,7 @@ fn moving_point_vs_polygon_outside(
             let s = track.at(u);
             let ft = foot(e, (s.lon, s.lat), v);
             v = ft.v;
-            let g = if ft.d <= 0.0 {
-                0.0
-            } else {
-                s.speed * (s.azi - ft.azi_at_p).to_radians().cos()
-            };
+            let g = grad_moving(&s, ft.d, ft.azi_at_p);
             Eval {
                 u,
                 d: ft.d,
