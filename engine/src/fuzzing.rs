@@ -17,8 +17,8 @@ use crate::index::Manifest;
 use crate::query::{Area, WindowQuery};
 use crate::segment::Segment;
 use crate::segment::format::{
-    ENTITY_LEN, HEADER_LEN, MAGIC, NODE_LEN, RUN_LEN, SECTION_COUNT, Section, i32_at, i64_at,
-    u16_at, u32_at, u64_at,
+    ENTITY_LEN, HEADER_LEN, MAGIC, NODE_LEN, QBOX_LEN, RUN_LEN, SECTION_COUNT, Section, i32_at,
+    i64_at, u16_at, u32_at, u64_at,
 };
 use crate::segment::{Row, writer::rows_crc};
 use crate::snapshot::{QueryPlan, Snapshot};
@@ -199,31 +199,47 @@ pub fn fix_checksums(b: &mut [u8]) {
             if at + RUN_LEN > b.len() {
                 break;
             }
-            if let Some(c) = rows_crc_at(b, u32_at(b, at + 40), u32_at(b, at + 44)) {
-                b[at + 52..at + 56].copy_from_slice(&c.to_le_bytes());
+            if let Some(c) = rows_crc_at(b, u32_at(b, at), u32_at(b, at + 4)) {
+                b[at + 12..at + 16].copy_from_slice(&c.to_le_bytes());
             }
         }
     }
-    if let (Some(runs), Some(nodes)) = (runs, sec(b, Section::Nodes)) {
+    if let (Some(runs), Some(boxes), Some(nodes), Some(node_boxes)) = (
+        runs,
+        sec(b, Section::RunBoxes),
+        sec(b, Section::Nodes),
+        sec(b, Section::NodeBoxes),
+    ) {
         let leaves = u32_at(b, 40) as usize;
+        // The bytes `first..first + n` records of `len` bytes cover in `section`, if inside it.
+        let span = |section: &Range<usize>, first: usize, n: usize, len: usize| {
+            let lo = first.checked_mul(len)?;
+            let hi = first.checked_add(n)?.checked_mul(len)?;
+            (hi <= section.len()).then(|| section.start + lo..section.start + hi)
+        };
         for (i, at) in nodes.clone().step_by(NODE_LEN).enumerate() {
             if at + NODE_LEN > b.len() {
                 break;
             }
             let (first, n) = (u32_at(b, at + 40) as usize, u32_at(b, at + 44) as usize);
-            let (base, width) = if i < leaves {
-                (runs.clone(), RUN_LEN)
+            let crc = if i < leaves {
+                match (
+                    span(&boxes, first, n, QBOX_LEN),
+                    span(&runs, first, n, RUN_LEN),
+                ) {
+                    (Some(q), Some(r)) => Some(crc32c::crc32c_append(crc32c::crc32c(&b[q]), &b[r])),
+                    _ => None,
+                }
             } else {
-                (nodes.clone(), NODE_LEN)
+                match (
+                    span(&node_boxes, first, n, QBOX_LEN),
+                    span(&nodes, first, n, NODE_LEN),
+                ) {
+                    (Some(q), Some(r)) => Some(crc32c::crc32c_append(crc32c::crc32c(&b[q]), &b[r])),
+                    _ => None,
+                }
             };
-            let Some(lo) = first.checked_mul(width) else {
-                continue;
-            };
-            let Some(hi) = first.checked_add(n).and_then(|e| e.checked_mul(width)) else {
-                continue;
-            };
-            if hi <= base.len() {
-                let c = crc32c::crc32c(&b[base.start + lo..base.start + hi]);
+            if let Some(c) = crc {
                 b[at + 48..at + 52].copy_from_slice(&c.to_le_bytes());
             }
         }

@@ -23,7 +23,7 @@ use deconflict_engine::{Engine, Error, QueryPlan, ReportBatch};
 
 const T0: i64 = 1_633_600_800_000;
 
-/// Two generations: 20 entities × 40 reports (40 runs, a two-level tree), then 5 more.
+/// Two generations: 20 entities × 40 reports (60 runs, a two-level tree), then 5 more.
 fn build(dir: &Path) {
     let engine = Engine::create(dir).unwrap();
     for (gen_, entities, per) in [(0, 20, 40), (1, 5, 3)] {
@@ -99,11 +99,14 @@ fn answers(engine: &Engine) -> Answers {
     out
 }
 
+/// Sections of a format v2 segment (docs/FORMAT.md).
+const SECTIONS: usize = 12;
+
 /// Ranges a checksum covers: the header and every section (from the intact header).
 fn covered(seg: &[u8]) -> Vec<Range<usize>> {
     let header: Range<usize> = 0..384;
     let mut v = vec![header];
-    for i in 0..10 {
+    for i in 0..SECTIONS {
         let at = 96 + 24 * i;
         let off = u64::from_le_bytes(seg[at..at + 8].try_into().unwrap()) as usize;
         let len = u64::from_le_bytes(seg[at + 8..at + 16].try_into().unwrap()) as usize;
@@ -113,7 +116,8 @@ fn covered(seg: &[u8]) -> Vec<Range<usize>> {
 }
 
 /// Positions to flip in a segment: all of the header and of the small sections (entities,
-/// sides, names, runs, nodes), every 11th byte of the columns, and the padding.
+/// sides, names, run boxes, runs, nodes, node boxes), every 11th byte of the columns, and the
+/// padding.
 fn segment_positions(seg: &[u8]) -> Vec<usize> {
     let secs = covered(seg);
     let mut v: Vec<usize> = (0..384).collect();
@@ -330,5 +334,63 @@ fn resealed_segment_with_too_many_sides_is_refused() {
             panic!("a segment with {sides} sides was accepted");
         }
         Err(e) => assert!(e.to_string().contains("sides"), "{e}"),
+    }
+}
+
+/// Rewrites the segment seeds of the `segment_open` fuzz target from this build's writer —
+/// run it after a format change:
+/// `cargo test --release -p deconflict-engine --test corruption -- --ignored write_fuzz_seeds`.
+/// The first byte of a seed is the target's mode (odd: re-seal checksums first).
+#[test]
+#[ignore = "writes fuzz/corpus/segment_open"]
+fn write_fuzz_seeds() {
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/segment_open");
+    let segment_of = |dir: &Path| {
+        let mut segs: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "dcs"))
+            .collect();
+        segs.sort();
+        std::fs::read(&segs[0]).unwrap()
+    };
+    let tree = {
+        let tmp = tempfile::tempdir().unwrap();
+        build(tmp.path());
+        segment_of(tmp.path())
+    };
+    let small = {
+        let tmp = tempfile::tempdir().unwrap();
+        let engine = Engine::create(tmp.path()).unwrap();
+        let mut w = engine.writer().unwrap();
+        let mut b = ReportBatch::new();
+        for (e, side) in [("A", "blue"), ("B", "red"), ("C", "blue")] {
+            for i in 0..3 {
+                let t = Timestamp(T0 + i * 60_000);
+                // Across the antimeridian: 179.99°, -179.99°, -179.97°.
+                let lon = [179.99, -179.99, -179.97][i as usize];
+                let r = Report::new(e, side, t, lon, 35.0, Some(900.0));
+                b.push(&r.unwrap()).unwrap();
+            }
+        }
+        w.add(b).unwrap();
+        w.commit().unwrap();
+        segment_of(tmp.path())
+    };
+    let mut regress = tree.clone();
+    let lon = covered(&tree)[2].start;
+    regress[lon..lon + 4].copy_from_slice(&i32::MIN.to_le_bytes());
+    let seeds: [(&str, u8, &[u8]); 6] = [
+        ("header-only", 1, &tree[..384]),
+        ("small-raw", 0, &small),
+        ("small-resealed", 1, &small),
+        ("tree-raw", 0, &tree),
+        ("tree-resealed", 1, &tree),
+        ("regress-lon-i32-min", 1, &regress),
+    ];
+    for (name, mode, bytes) in seeds {
+        let mut seed = vec![mode];
+        seed.extend_from_slice(bytes);
+        std::fs::write(out.join(name), seed).unwrap();
     }
 }

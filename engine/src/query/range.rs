@@ -216,35 +216,65 @@ enum Exact<'q> {
     Polygon(&'q MultiPolygon<f64>),
 }
 
+/// The altitudes in stored millimetres that [`WindowQuery::matches`] accepts for a band in
+/// metres: `lo <= mm / 1000 <= hi` (in `f64`, as there), never the unknown altitude.
+fn alt_mm_bounds((lo, hi): (f64, f64)) -> (i32, i32) {
+    let metres = |mm: i32| f64::from(mm) / 1000.0;
+    let clamp = |v: f64| v.clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32;
+    if lo.is_nan() || hi.is_nan() {
+        return (1, 0);
+    }
+    let mut a = clamp((lo * 1000.0).floor()).saturating_sub(2);
+    while a < i32::MAX && metres(a) < lo {
+        a += 1;
+    }
+    let mut z = clamp((hi * 1000.0).ceil()).saturating_add(2);
+    while z > i32::MIN && metres(z) > hi {
+        z -= 1;
+    }
+    // `a` may still fail `lo` at i32::MAX (then no altitude passes).
+    if metres(a) < lo {
+        return (1, 0);
+    }
+    (a.max(ALT_UNKNOWN + 1), z)
+}
+
 /// A window query prepared for testing stored rows: integer bounds computed once, so that most
-/// rows are decided by integer comparisons on the column bytes.
+/// rows are decided by integer comparisons on the column bytes, a run at a time.
 #[derive(Debug, Clone, Copy)]
 struct RowTest<'q> {
     /// Latitude bounds in stored units, exact for `area.bbox()`.
     lat: (i32, i32),
-    /// Longitude ranges in stored units, exact for `area.bbox()` (rows lie within ±180°).
+    /// Longitude ranges in stored units, exact for `area.bbox()` (rows lie within ±180°); the
+    /// second is empty when the box does not cross the antimeridian.
     lon: [(i32, i32); 2],
-    lon_len: usize,
     time: (i64, i64),
-    alt: Option<(f64, f64)>,
+    /// Altitude bounds in stored millimetres (see [`alt_mm_bounds`]).
+    alt: Option<(i32, i32)>,
     exact: Exact<'q>,
+}
+
+/// Bit `j` set when `keep(rows[j])`, for up to 64 rows.
+#[inline]
+fn mask_of<T: Copy>(rows: &[T], keep: impl Fn(T) -> bool) -> u64 {
+    rows.iter()
+        .take(64)
+        .enumerate()
+        .fold(0, |m, (j, &r)| m | (u64::from(keep(r)) << j))
 }
 
 impl<'q> RowTest<'q> {
     fn new(query: &'q WindowQuery, filter: &BoxFilter) -> RowTest<'q> {
         let bbox = query.area.bbox();
-        let mut lon = [(0, -1); 2];
-        let mut lon_len = 0;
-        for (w, e) in bbox.lon_ranges().take(2) {
-            lon[lon_len] = (e7_at_least(w), e7_at_most(e));
-            lon_len += 1;
+        let mut lon = [(1, 0); 2];
+        for (k, (w, e)) in bbox.lon_ranges().take(2).enumerate() {
+            lon[k] = (e7_at_least(w), e7_at_most(e));
         }
         RowTest {
             lat: (e7_at_least(bbox.south), e7_at_most(bbox.north)),
             lon,
-            lon_len,
             time: filter.time,
-            alt: query.alt,
+            alt: query.alt.map(alt_mm_bounds),
             exact: match &query.area {
                 Area::All | Area::BBox(_) => Exact::Done,
                 Area::Circle { lon, lat, radius_m } => Exact::Circle {
@@ -257,63 +287,53 @@ impl<'q> RowTest<'q> {
         }
     }
 
-    /// Which of the lat, lon and time tests rows of a run with box `b` still need: none when
-    /// the box lies inside the bound (every row lies in its run's box, checked when the run is
+    /// The rows `from..from + 64` of a run (columns `c`, box `b`) that pass the integer tests,
+    /// one bit each: side, altitude, and the lat, lon and time bounds — except where the
+    /// run's box lies inside a bound (every row lies in its run's box, checked when the run is
     /// first read), so those columns are not even read. A box touching ±180° keeps the
-    /// longitude test (a row at -180° may sit in the box as +180°).
-    fn needs(&self, b: &Bounds) -> Needs {
+    /// longitude test (a row at -180° may sit in the box as +180°). Branch-free per column.
+    fn mask(&self, c: &Cols<'_>, b: &Bounds, side: Option<u16>, from: usize) -> u64 {
+        let n = c.lat.len().saturating_sub(from).min(64);
+        let rows = from..from + n;
+        let mut m = if n == 64 { u64::MAX } else { (1 << n) - 1 };
+        let (lat, time) = (self.lat, self.time);
+        if !(lat.0 <= b.lat_min && b.lat_max <= lat.1) {
+            m &= mask_of(&c.lat[rows.clone()], |v| {
+                let v = i32::from_le_bytes(v);
+                (lat.0 <= v) & (v <= lat.1)
+            });
+        }
+        let [(a0, z0), (a1, z1)] = self.lon;
         let inside_lon = b.lon_min > -1_800_000_000
             && b.lon_max < 1_800_000_000
-            && self.lon[..self.lon_len.min(2)]
-                .iter()
-                .any(|&(a, z)| a <= b.lon_min && b.lon_max <= z);
-        Needs {
-            lat: !(self.lat.0 <= b.lat_min && b.lat_max <= self.lat.1),
-            lon: !inside_lon,
-            time: !(self.time.0 <= b.t_min && b.t_max <= self.time.1),
+            && ((a0 <= b.lon_min && b.lon_max <= z0) || (a1 <= b.lon_min && b.lon_max <= z1));
+        if !inside_lon {
+            m &= mask_of(&c.lon[rows.clone()], |v| {
+                let v = i32::from_le_bytes(v);
+                ((a0 <= v) & (v <= z0)) | ((a1 <= v) & (v <= z1))
+            });
         }
-    }
-
-    /// The exact test of row `j` of `c` (a run's columns) against the query; `side` is the
-    /// segment's code of the query's side, if any; `need` from [`RowTest::needs`].
-    #[inline]
-    fn matches(&self, c: &Cols<'_>, side: Option<u16>, need: Needs, j: usize) -> bool {
-        if need.lat {
-            let lat = i32::from_le_bytes(c.lat[j]);
-            if lat < self.lat.0 || lat > self.lat.1 {
-                return false;
-            }
-        }
-        if need.lon {
-            let lon = i32::from_le_bytes(c.lon[j]);
-            if !self.lon[..self.lon_len.min(2)]
-                .iter()
-                .any(|&(a, z)| a <= lon && lon <= z)
-            {
-                return false;
-            }
-        }
-        if need.time {
-            let t = i64::from_le_bytes(c.time[j]);
-            if t < self.time.0 || t > self.time.1 {
-                return false;
-            }
-        }
-        if let Some(code) = side
-            && u16::from_le_bytes(c.side[j]) != code
-        {
-            return false;
+        if !(time.0 <= b.t_min && b.t_max <= time.1) {
+            m &= mask_of(&c.time[rows.clone()], |v| {
+                let v = i64::from_le_bytes(v);
+                (time.0 <= v) & (v <= time.1)
+            });
         }
         if let Some((lo, hi)) = self.alt {
-            let mm = i32::from_le_bytes(c.alt[j]);
-            if mm == ALT_UNKNOWN {
-                return false;
-            }
-            let a = f64::from(mm) / 1000.0;
-            if a < lo || a > hi {
-                return false;
-            }
+            m &= mask_of(&c.alt[rows.clone()], |v| {
+                let v = i32::from_le_bytes(v);
+                (lo <= v) & (v <= hi)
+            });
         }
+        if let Some(code) = side {
+            m &= mask_of(&c.side[rows], |v| u16::from_le_bytes(v) == code);
+        }
+        m
+    }
+
+    /// The exact area test of row `j` of `c`, once it has passed [`RowTest::mask`].
+    #[inline]
+    fn exact(&self, c: &Cols<'_>, j: usize) -> bool {
         match self.exact {
             Exact::Done => true,
             Exact::Circle {
@@ -332,14 +352,6 @@ impl<'q> RowTest<'q> {
     }
 }
 
-/// Which per-row tests a run still needs.
-#[derive(Debug, Clone, Copy)]
-struct Needs {
-    lat: bool,
-    lon: bool,
-    time: bool,
-}
-
 /// Streams the reports matching a window query, segment after segment.
 pub(crate) struct ReportIter<'s> {
     test: RowTest<'s>,
@@ -347,11 +359,14 @@ pub(crate) struct ReportIter<'s> {
     segments: std::slice::Iter<'s, std::sync::Arc<Segment>>,
     filter: &'s BoxFilter,
     current: Option<(&'s Segment, RunSearch<'s>, Option<u16>)>,
+    /// The run being read: its columns, box, first row and entity.
     cols: Cols<'s>,
-    need: Needs,
+    bounds: Bounds,
     first_row: usize,
-    next: usize,
     entity: u32,
+    /// Rows `chunk..chunk + 64` of the run passing the integer tests, not yet returned.
+    chunk: usize,
+    mask: u64,
     failed: bool,
 }
 
@@ -374,14 +389,11 @@ impl<'s> ReportIter<'s> {
                 alt: &[],
                 side: &[],
             },
-            need: Needs {
-                lat: true,
-                lon: true,
-                time: true,
-            },
+            bounds: Bounds::EMPTY,
             first_row: 0,
-            next: 0,
             entity: 0,
+            chunk: 0,
+            mask: 0,
             failed: false,
         }
     }
@@ -397,26 +409,33 @@ impl<'s> Iterator for ReportIter<'s> {
         loop {
             if let Some((seg, search, side)) = &mut self.current {
                 let (seg, side) = (*seg, *side);
-                let n = self.cols.lat.len();
-                while self.next < n {
-                    let j = self.next;
-                    self.next += 1;
-                    if self.test.matches(&self.cols, side, self.need, j) {
-                        return Some(Ok(ReportRef {
-                            seg,
-                            entity: self.entity,
-                            row: self.first_row + j,
-                        }));
+                loop {
+                    while self.mask != 0 {
+                        let j = self.chunk + self.mask.trailing_zeros() as usize;
+                        self.mask &= self.mask - 1;
+                        if self.test.exact(&self.cols, j) {
+                            return Some(Ok(ReportRef {
+                                seg,
+                                entity: self.entity,
+                                row: self.first_row + j,
+                            }));
+                        }
                     }
+                    self.chunk += 64;
+                    if self.chunk >= self.cols.lat.len() {
+                        break;
+                    }
+                    self.mask = self.test.mask(&self.cols, &self.bounds, side, self.chunk);
                 }
                 match search.next() {
                     Some(Ok(run)) => {
                         let rows = run.first_row as usize..(run.first_row + run.rows) as usize;
                         self.first_row = rows.start;
                         self.cols = seg.cols(rows);
-                        self.need = self.test.needs(&run.bounds);
-                        self.next = 0;
+                        self.bounds = run.bounds;
                         self.entity = run.entity;
+                        self.chunk = 0;
+                        self.mask = self.test.mask(&self.cols, &self.bounds, side, 0);
                         continue;
                     }
                     Some(Err(e)) => {

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::format::{
-    Bounds, ENTITY_LEN, EntityRec, Header, HeaderError, LON_LIMIT_E7, NODE_LEN, Node, RUN_LEN, Run,
-    SIDE_LEN, Section, i32_at, i64_at, u16_at, u32_at,
+    Bounds, ENTITY_LEN, EntityRec, Header, HeaderError, LON_LIMIT_E7, NODE_LEN, Node, QBOX_LEN,
+    QBox, RUN_LEN, Run, SIDE_LEN, Section, dims, i32_at, i64_at, u16_at, u32_at,
 };
 use super::mmap::Mapped;
 use super::writer::{Row, piece_bounds};
@@ -156,6 +156,54 @@ impl BoxFilter {
             && i32_at(20) >= self.alt.0
             && i32_at(16) <= self.alt.1
     }
+
+    /// This filter restated in the quanta of one leaf's box, so that the leaf's children are
+    /// tested on their 8-byte quantised boxes; `None` when no child of the leaf can match.
+    /// `LeafTest::hits(q)` is exactly `self.intersects(&q.dequantize(leaf))`.
+    pub(crate) fn in_leaf(&self, leaf: &Bounds) -> Option<LeafTest> {
+        let [lon, lat, alt, t] = dims(leaf);
+        let mut test = LeafTest {
+            lat: lat.range(self.lat.0.into(), self.lat.1.into())?,
+            alt: alt.range(self.alt.0.into(), self.alt.1.into())?,
+            time: t.range(self.time.0, self.time.1)?,
+            lon: [(0, 0); 6],
+            lon_len: 0,
+        };
+        for &(a, z) in &self.shifted[..self.shifted_len.min(6)] {
+            if let Some(r) = lon.range(a.into(), z.into()) {
+                test.lon[test.lon_len] = r;
+                test.lon_len += 1;
+            }
+        }
+        (test.lon_len > 0).then_some(test)
+    }
+}
+
+/// A [`BoxFilter`] in one leaf's quanta (see [`BoxFilter::in_leaf`]): a child with quantised
+/// bounds `(lo, hi)` meets a dimension's range `(qa, qz)` when `hi >= qa && lo <= qz`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LeafTest {
+    lat: (u8, u8),
+    alt: (u8, u8),
+    time: (u8, u8),
+    lon: [(u8, u8); 6],
+    lon_len: usize,
+}
+
+impl LeafTest {
+    /// Whether a child's quantised box (see [`QBox`]) meets the filter.
+    #[inline]
+    pub(crate) fn hits(&self, q: &[u8; QBOX_LEN]) -> bool {
+        q[3] >= self.lat.0
+            && q[1] <= self.lat.1
+            && self.lon[..self.lon_len.min(6)]
+                .iter()
+                .any(|&(a, z)| q[2] >= a && q[0] <= z)
+            && q[7] >= self.time.0
+            && q[6] <= self.time.1
+            && q[5] >= self.alt.0
+            && q[4] <= self.alt.1
+    }
 }
 
 /// The 40-byte box at the start of record `i` of `section` (records of `len` bytes).
@@ -202,6 +250,7 @@ impl Segment {
             Section::Sides,
             Section::Names,
             Section::Nodes,
+            Section::NodeBoxes,
         ] {
             seg.check_section_crc(s)?;
         }
@@ -398,8 +447,19 @@ impl Segment {
         Node::decode(&self.section(Section::Nodes)[i * NODE_LEN..(i + 1) * NODE_LEN])
     }
 
-    fn run_raw(&self, i: usize) -> Run {
-        Run::decode(&self.section(Section::Runs)[i * RUN_LEN..(i + 1) * RUN_LEN])
+    /// The quantised box of run `i`.
+    #[inline]
+    fn run_box(&self, i: usize) -> QBox {
+        let b = &self.section(Section::RunBoxes)[i * QBOX_LEN..(i + 1) * QBOX_LEN];
+        QBox(b.try_into().expect("8 bytes"))
+    }
+
+    /// Run `i` of the leaf whose box is `leaf`, unverified.
+    fn run_raw(&self, i: usize, leaf: &Bounds) -> Run {
+        Run::decode(
+            &self.section(Section::Runs)[i * RUN_LEN..(i + 1) * RUN_LEN],
+            self.run_box(i).dequantize(leaf),
+        )
     }
 
     #[inline]
@@ -544,9 +604,11 @@ impl Segment {
     fn verify_leaf(&self, leaf: usize) -> Result<()> {
         if !self.leaf_ok.get(leaf) {
             let n = self.node(leaf);
-            let recs = &self.section(Section::Runs)
-                [n.first_child as usize * RUN_LEN..(n.first_child + n.children) as usize * RUN_LEN];
-            if crc32c::crc32c(recs) != n.crc {
+            let runs = n.first_child as usize..(n.first_child + n.children) as usize;
+            let boxes =
+                &self.section(Section::RunBoxes)[runs.start * QBOX_LEN..runs.end * QBOX_LEN];
+            let recs = &self.section(Section::Runs)[runs.start * RUN_LEN..runs.end * RUN_LEN];
+            if crc32c::crc32c_append(crc32c::crc32c(boxes), recs) != n.crc {
                 let at = self.h.range(Section::Runs).start + n.first_child as usize * RUN_LEN;
                 return Err(self.corrupt(at, "run records checksum mismatch"));
             }
@@ -555,9 +617,10 @@ impl Segment {
         Ok(())
     }
 
-    /// A run of a verified leaf, its rows verified through its own checksum.
-    fn run(&self, i: usize) -> Result<Run> {
-        let run = self.run_raw(i);
+    /// Run `i` of a verified leaf whose box is `leaf`, its rows verified through its own
+    /// checksum.
+    fn run(&self, i: usize, leaf: &Bounds) -> Result<Run> {
+        let run = self.run_raw(i, leaf);
         if !self.run_ok.get(i) {
             let at = self.h.range(Section::Runs).start + i * RUN_LEN;
             let end = u64::from(run.first_row) + u64::from(run.rows);
@@ -587,11 +650,14 @@ impl Segment {
             seg: self,
             filter,
             nodes,
-            runs: self.section(Section::Runs),
+            boxes: self.section(Section::RunBoxes),
+            node_boxes: self.section(Section::NodeBoxes),
             leaves: self.h.leaves as usize,
             stack: [0; STACK],
             len: 0,
             leaf: 0..0,
+            leaf_box: Bounds::EMPTY,
+            leaf_test: None,
         };
         let n = self.h.nodes as usize;
         if n > 0 && filter.hits_raw(box_of(nodes, NODE_LEN, n - 1)) {
@@ -615,7 +681,7 @@ impl Segment {
             let n = self.node(leaf);
             self.verify_leaf(leaf)?;
             for i in n.first_child as usize..(n.first_child + n.children) as usize {
-                let run = self.run(i)?;
+                let run = self.run(i, &n.bounds)?;
                 let rows = run.first_row as usize..(run.first_row + run.rows) as usize;
                 let e = self.entity(run.entity);
                 let ext_end = (rows.end + 1).min((e.first_row + e.rows) as usize);
@@ -641,7 +707,11 @@ impl Segment {
         for i in self.h.leaves as usize..self.h.nodes as usize {
             let n = self.node(i);
             for c in n.first_child..n.first_child + n.children {
-                if !n.bounds.contains(&self.node(c as usize).bounds) {
+                let child = self.node(c as usize).bounds;
+                let q = &self.section(Section::NodeBoxes)
+                    [c as usize * QBOX_LEN..(c as usize + 1) * QBOX_LEN];
+                let quantised = QBox(q.try_into().expect("8 bytes")).dequantize(&n.bounds);
+                if !n.bounds.contains(&child) || !quantised.contains(&child) {
                     return Err(self.corrupt(
                         nodes_base + i * NODE_LEN,
                         "node box does not contain its children",
@@ -663,17 +733,22 @@ pub(crate) struct RunSearch<'s> {
     seg: &'s Segment,
     filter: &'s BoxFilter,
     nodes: &'s [u8],
-    runs: &'s [u8],
+    boxes: &'s [u8],
+    node_boxes: &'s [u8],
     leaves: usize,
     stack: [u32; STACK],
     len: usize,
+    /// The runs of the leaf being scanned, its box, and the filter in its quanta.
     leaf: Range<usize>,
+    leaf_box: Bounds,
+    leaf_test: Option<LeafTest>,
 }
 
 impl RunSearch<'_> {
     fn fail(&mut self, e: Error) -> Option<Result<Run>> {
         self.len = 0;
         self.leaf = 0..0;
+        self.leaf_test = None;
         Some(Err(e))
     }
 }
@@ -683,9 +758,15 @@ impl Iterator for RunSearch<'_> {
 
     fn next(&mut self) -> Option<Result<Run>> {
         loop {
-            while let Some(i) = self.leaf.next() {
-                if self.filter.hits_raw(box_of(self.runs, RUN_LEN, i)) {
-                    return match self.seg.run(i) {
+            if let Some(test) = &self.leaf_test {
+                while let Some(i) = self.leaf.next() {
+                    let q = self.boxes[i * QBOX_LEN..(i + 1) * QBOX_LEN]
+                        .try_into()
+                        .expect("8 bytes");
+                    if !test.hits(q) {
+                        continue;
+                    }
+                    return match self.seg.run(i, &self.leaf_box) {
                         Ok(run) => Some(Ok(run)),
                         Err(e) => self.fail(e),
                     };
@@ -703,10 +784,16 @@ impl Iterator for RunSearch<'_> {
                     return self.fail(e);
                 }
                 self.leaf = first..first + count;
-            } else {
-                // Checked at open: children precede their parent, at most 16 of them.
+                self.leaf_box = Bounds::decode(rec);
+                self.leaf_test = self.filter.in_leaf(&self.leaf_box);
+            } else if let Some(test) = self.filter.in_leaf(&Bounds::decode(rec)) {
+                // Checked at open: children precede their parent, at most 16 of them. Their
+                // boxes are tested quantised within this node's box (8 bytes each).
                 for c in (first..first + count).rev() {
-                    if self.filter.hits_raw(box_of(self.nodes, NODE_LEN, c)) {
+                    let q = self.node_boxes[c * QBOX_LEN..(c + 1) * QBOX_LEN]
+                        .try_into()
+                        .expect("8 bytes");
+                    if test.hits(q) {
                         if self.len == STACK {
                             return self.fail(self.seg.corrupt(0, "index too deep"));
                         }

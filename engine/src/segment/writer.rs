@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::format::{
     ALIGN, Bounds, EntityRec, FORMAT_VERSION, HEADER_LEN, Header, LON_LIMIT_E7, NODE_FANOUT, Node,
-    RUN_MAX_ROWS, Run, SECTION_COUNT, Section, SectionEntry,
+    QBox, RUN_MAX_ROWS, Run, SECTION_COUNT, Section, SectionEntry,
 };
 use crate::error::{Error, Result};
 use crate::model::ALT_UNKNOWN;
@@ -80,7 +80,7 @@ pub(crate) fn write_segment(path: &Path, input: &SegmentInput<'_>) -> Result<Hea
     let rows = input.rows;
     let entities = entity_records(input);
     let mut runs = build_runs(rows);
-    let nodes = build_tree(&mut runs);
+    let (nodes, run_boxes, node_boxes) = build_tree(&mut runs);
     let leaves = nodes.iter().take_while(|n| n.1).count();
     let nodes: Vec<Node> = nodes.into_iter().map(|n| n.0).collect();
 
@@ -124,8 +124,10 @@ pub(crate) fn write_segment(path: &Path, input: &SegmentInput<'_>) -> Result<Hea
                 w.column(&recs, |b| *b)
             }
             Section::Names => w.column(&names_blob, |b| [*b]),
+            Section::RunBoxes => w.column(&run_boxes, |q| q.0),
             Section::Runs => w.column(&runs, Run::encode),
             Section::Nodes => w.column(&nodes, Node::encode),
+            Section::NodeBoxes => w.column(&node_boxes, |q| q.0),
         }
         .map_err(io)?;
         sections[s as usize] = entry;
@@ -331,10 +333,12 @@ pub(crate) fn piece_bounds(rows: &[Row]) -> Bounds {
 }
 
 /// Sort-tile-recursive packing of the runs (reordered in place) in time, longitude and
-/// latitude; returns the nodes, leaves first, root last, each with `is_leaf`.
-fn build_tree(runs: &mut [Run]) -> Vec<(Node, bool)> {
+/// latitude; returns the nodes, leaves first, root last, each with `is_leaf`, the runs' boxes
+/// quantised within their leaves, and the nodes' boxes quantised within their parents.
+type Tree = (Vec<(Node, bool)>, Vec<QBox>, Vec<QBox>);
+fn build_tree(runs: &mut [Run]) -> Tree {
     if runs.is_empty() {
-        return Vec::new();
+        return (Vec::new(), Vec::new(), Vec::new());
     }
     let leaves = runs.len().div_ceil(NODE_FANOUT);
     // Time slabs: fewer than the cube root (a quarter of it), so leaves are tight in space
@@ -368,51 +372,61 @@ fn build_tree(runs: &mut [Run]) -> Vec<(Node, bool)> {
             stripe.sort_unstable_by_key(|r| centre(&r.bounds).2);
         }
     }
-    let mut nodes: Vec<(Node, bool)> = runs
-        .chunks(NODE_FANOUT)
-        .enumerate()
-        .map(|(i, c)| {
-            let mut crc = 0;
-            for r in c {
-                crc = crc32c::crc32c_append(crc, &r.encode());
-            }
-            (
-                Node {
-                    bounds: c.iter().fold(Bounds::EMPTY, |b, r| b.union(&r.bounds)),
-                    first_child: (i * NODE_FANOUT) as u32,
-                    children: c.len() as u32,
-                    crc,
-                },
-                true,
-            )
-        })
-        .collect();
+    let mut nodes: Vec<(Node, bool)> = Vec::with_capacity(leaves + leaves / 8 + 1);
+    let mut boxes = Vec::with_capacity(runs.len());
+    for (i, c) in runs.chunks(NODE_FANOUT).enumerate() {
+        let bounds = c.iter().fold(Bounds::EMPTY, |b, r| b.union(&r.bounds));
+        let first = boxes.len();
+        boxes.extend(c.iter().map(|r| QBox::quantize(&r.bounds, &bounds)));
+        let mut crc = 0;
+        for q in &boxes[first..] {
+            crc = crc32c::crc32c_append(crc, &q.0);
+        }
+        for r in c {
+            crc = crc32c::crc32c_append(crc, &r.encode());
+        }
+        nodes.push((
+            Node {
+                bounds,
+                first_child: (i * NODE_FANOUT) as u32,
+                children: c.len() as u32,
+                crc,
+            },
+            true,
+        ));
+    }
+    let mut node_boxes = vec![QBox([0; 8]); nodes.len()];
     let mut level = 0..nodes.len();
     while level.len() > 1 {
         let start = nodes.len();
-        let parents: Vec<(Node, bool)> = nodes[level.clone()]
-            .chunks(NODE_FANOUT)
-            .enumerate()
-            .map(|(i, c)| {
-                let mut crc = 0;
-                for (n, _) in c {
-                    crc = crc32c::crc32c_append(crc, &n.encode());
-                }
-                (
-                    Node {
-                        bounds: c
-                            .iter()
-                            .fold(Bounds::EMPTY, |acc, (n, _)| acc.union(&n.bounds)),
-                        first_child: (level.start + i * NODE_FANOUT) as u32,
-                        children: c.len() as u32,
-                        crc,
-                    },
-                    false,
-                )
-            })
-            .collect();
-        nodes.extend(parents);
+        for (i, c) in level.clone().step_by(NODE_FANOUT).enumerate() {
+            let children = c..(c + NODE_FANOUT).min(level.end);
+            let bounds = nodes[children.clone()]
+                .iter()
+                .fold(Bounds::EMPTY, |acc, (n, _)| acc.union(&n.bounds));
+            let mut crc = 0;
+            for k in children.clone() {
+                node_boxes[k] = QBox::quantize(&nodes[k].0.bounds, &bounds);
+                crc = crc32c::crc32c_append(crc, &node_boxes[k].0);
+            }
+            for (n, _) in &nodes[children.clone()] {
+                crc = crc32c::crc32c_append(crc, &n.encode());
+            }
+            nodes.push((
+                Node {
+                    bounds,
+                    first_child: (level.start + i * NODE_FANOUT) as u32,
+                    children: children.len() as u32,
+                    crc,
+                },
+                false,
+            ));
+            node_boxes.push(QBox([0; 8]));
+        }
         level = start..nodes.len();
     }
-    nodes
+    let root = &nodes[nodes.len() - 1].0.bounds;
+    let last = node_boxes.len() - 1;
+    node_boxes[last] = QBox::quantize(root, root);
+    (nodes, boxes, node_boxes)
 }
