@@ -141,3 +141,76 @@ proptest! {
         }
     }
 }
+
+/// A segment deep enough for three tree levels with partial leaves and subtrees (≈ 6 000
+/// runs: tracks with silences over five minutes end runs early), including tracks across the
+/// antimeridian and over the pole cap; small, medium and whole-area windows with altitude
+/// bands and sides against the brute-force scan.
+#[test]
+fn deep_trees_answer_windows_like_brute_force() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let mut batch = Vec::new();
+    for e in 0..400 {
+        let (mut lon, mut lat): (f64, f64) = match e % 4 {
+            0 => (rng.gen_range(178.0..180.0), rng.gen_range(-10.0..10.0)),
+            1 => (rng.gen_range(-20.0..20.0), rng.gen_range(84.0..89.0)),
+            _ => (rng.gen_range(0.0..8.0), rng.gen_range(40.0..48.0)),
+        };
+        let (dlon, dlat) = (rng.gen_range(-0.01..0.01), rng.gen_range(-0.01..0.01));
+        let mut t = rng.gen_range(0..600_000i64);
+        for i in 0..220 {
+            t += if i % 37 == 36 {
+                400_000
+            } else {
+                rng.gen_range(1_000..20_000)
+            };
+            lon += dlon;
+            if lon > 180.0 {
+                lon -= 360.0;
+            }
+            lat = (lat + dlat).clamp(-89.9, 89.9);
+            batch.push(Report {
+                id: format!("E{e:03}"),
+                side: ["blue", "red", "green"][e % 3].into(),
+                time: Timestamp(t),
+                lon,
+                lat,
+                alt: (i % 11 != 0).then(|| rng.gen_range(0.0..12_000.0)),
+            });
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, model) = support::build(dir.path(), &[vec![batch]]);
+    let snap = engine.snapshot();
+    snap.verify().unwrap();
+    for k in 0..300 {
+        let r = &model[rng.gen_range(0..model.len())];
+        let half = [0.05, 0.5, 5.0][k % 3];
+        let t = r.time.0;
+        let span = [120_000, 1_200_000, 20_000_000][k % 3];
+        let q = WindowQuery {
+            area: Area::BBox(BBox {
+                west: (r.lon - half).max(-180.0),
+                south: (r.lat - half).max(-90.0),
+                east: (r.lon + half).min(180.0),
+                north: (r.lat + half).min(90.0),
+            }),
+            time: TimeRange::new(Timestamp(t - span), Timestamp(t + span)).unwrap(),
+            alt: (k % 4 == 0).then_some((2_000.0, 9_000.0)),
+            side: (k % 5 == 0).then(|| "red".to_owned()),
+        };
+        let mut got = Vec::new();
+        snap.for_each_report(&q, |r| got.push(key(&r.to_report())))
+            .unwrap();
+        let n = got.len();
+        let got: BTreeSet<Key> = got.into_iter().collect();
+        assert_eq!(n, got.len(), "a report returned twice");
+        let want: BTreeSet<Key> = model
+            .iter()
+            .filter(|r| q.matches(r.lon, r.lat, r.time, r.alt, &r.side))
+            .map(key)
+            .collect();
+        assert_eq!(got, want, "query {q:?}");
+    }
+}

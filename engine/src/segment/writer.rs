@@ -332,6 +332,48 @@ pub(crate) fn piece_bounds(rows: &[Row]) -> Bounds {
     b
 }
 
+/// Sort-tile-recursive order of `boxes`: consecutive groups of [`NODE_FANOUT`] in the result
+/// are tiles compact in time, longitude and latitude.
+///
+/// Time slabs: fewer than the cube root of the tiles (a quarter of it), so tiles are tight in
+/// space and a few minutes wide in time — window queries are far more selective in space (10 km
+/// of 1 000) than in time (10 min of 1 h) — but at least one slab per half hour of data, so
+/// that long segments do not get tiles hours wide. Slabs and stripes hold whole tiles.
+fn str_order(boxes: &[Bounds]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..boxes.len()).collect();
+    if boxes.len() <= NODE_FANOUT {
+        return order;
+    }
+    let tiles = boxes.len().div_ceil(NODE_FANOUT);
+    let (t0, t1) = boxes.iter().fold((i64::MAX, i64::MIN), |(a, z), b| {
+        (a.min(b.t_min), z.max(b.t_max))
+    });
+    let by_time = usize::try_from(t1.saturating_sub(t0) / SLAB_MS).unwrap_or(usize::MAX);
+    let slabs = ((tiles as f64).cbrt() / 4.0)
+        .ceil()
+        .max(by_time as f64)
+        .clamp(1.0, tiles as f64) as usize;
+    let per_slab = boxes.len().div_ceil(slabs).next_multiple_of(NODE_FANOUT);
+    let centre = |i: usize| {
+        let b = &boxes[i];
+        (
+            b.t_min / 2 + b.t_max / 2,
+            i64::from(b.lon_min) + i64::from(b.lon_max),
+            i64::from(b.lat_min) + i64::from(b.lat_max),
+        )
+    };
+    order.sort_unstable_by_key(|&i| centre(i).0);
+    for slab in order.chunks_mut(per_slab) {
+        slab.sort_unstable_by_key(|&i| centre(i).1);
+        let stripes = (slab.len().div_ceil(NODE_FANOUT) as f64).sqrt().ceil() as usize;
+        let per_stripe = slab.len().div_ceil(stripes).next_multiple_of(NODE_FANOUT);
+        for stripe in slab.chunks_mut(per_stripe) {
+            stripe.sort_unstable_by_key(|&i| centre(i).2);
+        }
+    }
+    order
+}
+
 /// Sort-tile-recursive packing of the runs (reordered in place) in time, longitude and
 /// latitude; returns the nodes, leaves first, root last, each with `is_leaf`, the runs' boxes
 /// quantised within their leaves, and the nodes' boxes quantised within their parents.
@@ -341,36 +383,29 @@ fn build_tree(runs: &mut [Run]) -> Tree {
         return (Vec::new(), Vec::new(), Vec::new());
     }
     let leaves = runs.len().div_ceil(NODE_FANOUT);
-    // Time slabs: fewer than the cube root (a quarter of it), so leaves are tight in space
-    // and a few minutes wide in time — window queries are far more selective in space (10 km
-    // of 1 000) than in time (10 min of 1 h): at 10 M reports this cuts the leaves a 10 km ×
-    // 10 min window visits from 46 to 30 — but at least one slab per half hour of data, so
-    // that long segments do not get leaves hours wide.
-    let (t0, t1) = runs.iter().fold((i64::MAX, i64::MIN), |(a, z), r| {
-        (a.min(r.bounds.t_min), z.max(r.bounds.t_max))
-    });
-    let by_time = usize::try_from(t1.saturating_sub(t0) / SLAB_MS).unwrap_or(usize::MAX);
-    let slabs = ((leaves as f64).cbrt() / 4.0)
-        .ceil()
-        .max(by_time as f64)
-        .clamp(1.0, leaves as f64) as usize;
-    let per_slab = runs.len().div_ceil(slabs);
-    let centre = |b: &Bounds| {
-        (
-            b.t_min / 2 + b.t_max / 2,
-            i64::from(b.lon_min) + i64::from(b.lon_max),
-            i64::from(b.lat_min) + i64::from(b.lat_max),
-        )
-    };
-    runs.sort_unstable_by_key(|r| centre(&r.bounds).0);
-    for slab in runs.chunks_mut(per_slab) {
-        slab.sort_unstable_by_key(|r| centre(&r.bounds).1);
-        let slab_leaves = slab.len().div_ceil(NODE_FANOUT);
-        let stripes = (slab_leaves as f64).sqrt().ceil() as usize;
-        let per_stripe = slab.len().div_ceil(stripes).next_multiple_of(NODE_FANOUT);
-        for stripe in slab.chunks_mut(per_stripe) {
-            stripe.sort_unstable_by_key(|r| centre(&r.bounds).2);
+    let bounds: Vec<Bounds> = runs.iter().map(|r| r.bounds).collect();
+    let order = str_order(&bounds);
+    let packed: Vec<Run> = order.iter().map(|&i| runs[i]).collect();
+    runs.copy_from_slice(&packed);
+    // Upper levels: the same packing of each level's boxes, moving whole subtrees (aligned
+    // blocks of 16^k runs), so that every node — not only every leaf — is compact. The last
+    // block may be partial: it stays last, where the bottom-up grouping expects it.
+    let mut block = NODE_FANOUT;
+    while block < runs.len() {
+        let full = runs.len() / block;
+        let boxes: Vec<Bounds> = runs
+            .chunks(block)
+            .take(full)
+            .map(|c| c.iter().fold(Bounds::EMPTY, |b, r| b.union(&r.bounds)))
+            .collect();
+        let order = str_order(&boxes);
+        let mut packed: Vec<Run> = Vec::with_capacity(runs.len());
+        for &i in &order {
+            packed.extend_from_slice(&runs[i * block..(i + 1) * block]);
         }
+        packed.extend_from_slice(&runs[full * block..]);
+        runs.copy_from_slice(&packed);
+        block *= NODE_FANOUT;
     }
     let mut nodes: Vec<(Node, bool)> = Vec::with_capacity(leaves + leaves / 8 + 1);
     let mut boxes = Vec::with_capacity(runs.len());
