@@ -6,7 +6,7 @@ use super::report::ReportRef;
 use crate::error::{Error, Result};
 use crate::geodesy::{BBox, circle_bbox, distance_m};
 use crate::model::{ALT_UNKNOWN, deg_from_e7};
-use crate::segment::format::Bounds;
+use crate::segment::format::{Bounds, Run};
 use crate::segment::reader::{Cols, RunSearch};
 use crate::segment::{BoxFilter, Segment};
 use crate::time::TimeRange;
@@ -287,33 +287,46 @@ impl<'q> RowTest<'q> {
         }
     }
 
+    /// Which of the lat, lon and time columns rows of a run with box `b` must be tested on:
+    /// not those whose query bounds contain the box (every row lies in its run's box, checked
+    /// when the run is first read). A box touching ±180° keeps the longitude test (a row at
+    /// -180° may sit in the box as +180°).
+    fn needs(&self, b: &Bounds) -> [bool; 3] {
+        let (lat, time) = (self.lat, self.time);
+        let [(a0, z0), (a1, z1)] = self.lon;
+        let inside_lon = b.lon_min > -1_800_000_000
+            && b.lon_max < 1_800_000_000
+            && ((a0 <= b.lon_min && b.lon_max <= z0) || (a1 <= b.lon_min && b.lon_max <= z1));
+        [
+            !(lat.0 <= b.lat_min && b.lat_max <= lat.1),
+            !inside_lon,
+            !(time.0 <= b.t_min && b.t_max <= time.1),
+        ]
+    }
+
     /// The rows `from..from + 64` of a run (columns `c`, box `b`) that pass the integer tests,
-    /// one bit each: side, altitude, and the lat, lon and time bounds — except where the
-    /// run's box lies inside a bound (every row lies in its run's box, checked when the run is
-    /// first read), so those columns are not even read. A box touching ±180° keeps the
-    /// longitude test (a row at -180° may sit in the box as +180°). Branch-free per column.
+    /// one bit each: side, altitude, and the lat, lon and time bounds [`RowTest::needs`] keeps
+    /// (the other columns are not even read). Branch-free per column.
     fn mask(&self, c: &Cols<'_>, b: &Bounds, side: Option<u16>, from: usize) -> u64 {
         let n = c.lat.len().saturating_sub(from).min(64);
         let rows = from..from + n;
         let mut m = if n == 64 { u64::MAX } else { (1 << n) - 1 };
         let (lat, time) = (self.lat, self.time);
-        if !(lat.0 <= b.lat_min && b.lat_max <= lat.1) {
+        let [(a0, z0), (a1, z1)] = self.lon;
+        let [need_lat, need_lon, need_time] = self.needs(b);
+        if need_lat {
             m &= mask_of(&c.lat[rows.clone()], |v| {
                 let v = i32::from_le_bytes(v);
                 (lat.0 <= v) & (v <= lat.1)
             });
         }
-        let [(a0, z0), (a1, z1)] = self.lon;
-        let inside_lon = b.lon_min > -1_800_000_000
-            && b.lon_max < 1_800_000_000
-            && ((a0 <= b.lon_min && b.lon_max <= z0) || (a1 <= b.lon_min && b.lon_max <= z1));
-        if !inside_lon {
+        if need_lon {
             m &= mask_of(&c.lon[rows.clone()], |v| {
                 let v = i32::from_le_bytes(v);
                 ((a0 <= v) & (v <= z0)) | ((a1 <= v) & (v <= z1))
             });
         }
-        if !(time.0 <= b.t_min && b.t_max <= time.1) {
+        if need_time {
             m &= mask_of(&c.time[rows.clone()], |v| {
                 let v = i64::from_le_bytes(v);
                 (time.0 <= v) & (v <= time.1)
@@ -329,6 +342,36 @@ impl<'q> RowTest<'q> {
             m &= mask_of(&c.side[rows], |v| u16::from_le_bytes(v) == code);
         }
         m
+    }
+
+    /// Reads the first and last byte of each column [`RowTest::mask`] and
+    /// [`RowTest::exact`] will read for a run (none for a run inside every bound of a plain
+    /// box query): independent loads that bring the columns' cache lines in while the caller
+    /// goes on (a run of 16 rows spans one or two lines per column). Returns the bytes folded
+    /// together, for `black_box`.
+    fn touch(&self, c: &Cols<'_>, b: &Bounds, side: Option<u16>) -> u8 {
+        fn ends<const N: usize>(c: &[[u8; N]]) -> u8 {
+            c.first().map_or(0, |f| f[0]) ^ c.last().map_or(0, |l| l[N - 1])
+        }
+        let [need_lat, need_lon, need_time] = self.needs(b);
+        let exact = !matches!(self.exact, Exact::Done);
+        let mut t = 0;
+        if need_lat || exact {
+            t ^= ends(c.lat);
+        }
+        if need_lon || exact {
+            t ^= ends(c.lon);
+        }
+        if need_time {
+            t ^= ends(c.time);
+        }
+        if self.alt.is_some() {
+            t ^= ends(c.alt);
+        }
+        if side.is_some() {
+            t ^= ends(c.side);
+        }
+        t
     }
 
     /// The exact area test of row `j` of `c`, once it has passed [`RowTest::mask`].
@@ -367,8 +410,20 @@ pub(crate) struct ReportIter<'s> {
     /// Rows `chunk..chunk + 64` of the run passing the integer tests, not yet returned.
     chunk: usize,
     mask: u64,
+    /// Runs found by the search, not yet read: `batch[next_run..batch_len]`, their column
+    /// lines requested together ([`RowTest::touch`]); an error of the search waits in
+    /// `deferred` until they are read.
+    batch: [Run; BATCH],
+    batch_len: usize,
+    next_run: usize,
+    deferred: Option<Error>,
     failed: bool,
 }
+
+/// Runs fetched from the search at once. Their column bytes lie in five places each across a
+/// mapping far larger than the caches: touching them all before reading any lets the CPU wait
+/// for the misses in parallel rather than one run after another.
+const BATCH: usize = 16;
 
 impl<'s> ReportIter<'s> {
     pub(crate) fn new(
@@ -394,6 +449,10 @@ impl<'s> ReportIter<'s> {
             entity: 0,
             chunk: 0,
             mask: 0,
+            batch: [Run::default(); BATCH],
+            batch_len: 0,
+            next_run: 0,
+            deferred: None,
             failed: false,
         }
     }
@@ -427,23 +486,45 @@ impl<'s> Iterator for ReportIter<'s> {
                     }
                     self.mask = self.test.mask(&self.cols, &self.bounds, side, self.chunk);
                 }
-                match search.next() {
-                    Some(Ok(run)) => {
-                        let rows = run.first_row as usize..(run.first_row + run.rows) as usize;
-                        self.first_row = rows.start;
-                        self.cols = seg.cols(rows);
-                        self.bounds = run.bounds;
-                        self.entity = run.entity;
-                        self.chunk = 0;
-                        self.mask = self.test.mask(&self.cols, &self.bounds, side, 0);
-                        continue;
-                    }
-                    Some(Err(e)) => {
+                if self.next_run == self.batch_len {
+                    if let Some(e) = self.deferred.take() {
                         self.failed = true;
                         return Some(Err(e));
                     }
-                    None => self.current = None,
+                    self.batch_len = 0;
+                    self.next_run = 0;
+                    let mut touched = 0u8;
+                    while self.batch_len < BATCH {
+                        match search.next() {
+                            Some(Ok(run)) => {
+                                touched ^=
+                                    self.test.touch(&seg.cols(run.rows()), &run.bounds, side);
+                                self.batch[self.batch_len] = run;
+                                self.batch_len += 1;
+                            }
+                            Some(Err(e)) => {
+                                self.deferred = Some(e);
+                                break;
+                            }
+                            None => break,
+                        }
+                    }
+                    std::hint::black_box(touched);
+                    if self.batch_len == 0 && self.deferred.is_none() {
+                        self.current = None;
+                    }
+                    continue;
                 }
+                let run = self.batch[self.next_run];
+                self.next_run += 1;
+                let rows = run.rows();
+                self.first_row = rows.start;
+                self.cols = seg.cols(rows);
+                self.bounds = run.bounds;
+                self.entity = run.entity;
+                self.chunk = 0;
+                self.mask = self.test.mask(&self.cols, &self.bounds, side, 0);
+                continue;
             }
             let seg = self.segments.next()?;
             let side = match &self.query.side {

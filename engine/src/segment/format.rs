@@ -390,7 +390,24 @@ pub(crate) struct Run {
     pub crc: u32,
 }
 
+impl Default for Run {
+    fn default() -> Run {
+        Run {
+            bounds: Bounds::EMPTY,
+            first_row: 0,
+            rows: 0,
+            entity: 0,
+            crc: 0,
+        }
+    }
+}
+
 impl Run {
+    /// The run's rows.
+    pub(crate) fn rows(&self) -> std::ops::Range<usize> {
+        self.first_row as usize..(self.first_row + self.rows) as usize
+    }
+
     pub(crate) fn encode(&self) -> [u8; RUN_LEN] {
         let mut b = [0u8; RUN_LEN];
         b[0..4].copy_from_slice(&self.first_row.to_le_bytes());
