@@ -651,6 +651,7 @@ impl Segment {
             filter,
             nodes,
             boxes: self.section(Section::RunBoxes),
+            runs: self.section(Section::Runs),
             node_boxes: self.section(Section::NodeBoxes),
             leaves: self.h.leaves as usize,
             stack: [0; STACK],
@@ -734,6 +735,7 @@ pub(crate) struct RunSearch<'s> {
     filter: &'s BoxFilter,
     nodes: &'s [u8],
     boxes: &'s [u8],
+    runs: &'s [u8],
     node_boxes: &'s [u8],
     leaves: usize,
     stack: [u32; STACK],
@@ -785,6 +787,12 @@ impl Iterator for RunSearch<'_> {
                 }
                 self.leaf = first..first + count;
                 self.leaf_box = Bounds::decode(rec);
+                // The leaf's run records (one to four cache lines) start arriving while its
+                // quantised boxes are tested.
+                let recs = &self.runs[first * RUN_LEN..(first + count) * RUN_LEN];
+                std::hint::black_box(
+                    recs.first().copied().unwrap_or(0) ^ recs.last().copied().unwrap_or(0),
+                );
                 self.leaf_test = self.filter.in_leaf(&self.leaf_box);
             } else if let Some(test) = self.filter.in_leaf(&Bounds::decode(rec)) {
                 // Checked at open: children precede their parent, at most 16 of them. Their
@@ -799,6 +807,8 @@ impl Iterator for RunSearch<'_> {
                         }
                         self.stack[self.len] = c as u32;
                         self.len += 1;
+                        // Its record is read when it is popped: request it now.
+                        std::hint::black_box(self.nodes[c * NODE_LEN]);
                     }
                 }
             }
