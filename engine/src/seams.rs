@@ -6,6 +6,10 @@
 //! segments are covered by no box; they are gathered here, once per snapshot (lazily), so that
 //! spatial candidate searches over pieces (nearest, deconfliction) miss none of them.
 //!
+//! The same walk records which entities have rows in more than one segment: for every other
+//! entity, its rows in its one segment are its whole trajectory, which lets a query work from
+//! the rows it found without looking the entity up in the other segments.
+//!
 //! Rows of one segment that are no longer consecutive in the merged trajectory (another
 //! segment has a report in between) only make their run's box a little too large: candidates
 //! are always re-checked against the exact merged trajectory.
@@ -26,25 +30,48 @@ pub(crate) struct Seam {
     pub bounds: Bounds,
 }
 
-/// All seams of a snapshot, sorted by start time.
+/// All seams of a snapshot, sorted by start time, and which entities they join.
 #[derive(Debug, Default)]
 pub(crate) struct Seams {
     pub seams: Vec<Seam>,
+    /// Per segment, a bit per entity number: set when the entity also has rows in another
+    /// segment (empty for a snapshot of fewer than two segments).
+    shared: Vec<Vec<u64>>,
 }
 
 impl Seams {
     pub(crate) fn build(segments: &[Arc<Segment>]) -> Result<Seams> {
         let mut seams = Vec::new();
         if segments.len() < 2 {
-            return Ok(Seams { seams });
+            return Ok(Seams {
+                seams,
+                shared: Vec::new(),
+            });
         }
+        let mut shared: Vec<Vec<u64>> = segments
+            .iter()
+            .map(|s| vec![0; (s.entity_count() as usize).div_ceil(64)])
+            .collect();
         for (name, parts) in EntityGroups::new(segments) {
             if parts.len() > 1 {
+                for &(s, e) in &parts {
+                    shared[s][e as usize / 64] |= 1 << (e % 64);
+                }
                 entity_seams(segments, name, &parts, &mut seams)?;
             }
         }
         seams.sort_unstable_by_key(|s: &Seam| s.a.time);
-        Ok(Seams { seams })
+        Ok(Seams { seams, shared })
+    }
+
+    /// True when entity `e` of segment `s` (its index in the snapshot) also has rows in another
+    /// segment of the snapshot; when false, its rows in `s` are its whole trajectory.
+    #[inline]
+    pub(crate) fn is_shared(&self, s: usize, e: u32) -> bool {
+        self.shared
+            .get(s)
+            .and_then(|bits| bits.get(e as usize / 64))
+            .is_some_and(|w| w & (1 << (e % 64)) != 0)
     }
 
     /// Seams that may be alive at some instant of `[t0, t1]` and are at most `max_gap_ms` long.

@@ -125,6 +125,16 @@ pub(crate) fn position_at<'s>(
     t: Timestamp,
     max_gap_ms: i64,
 ) -> Option<(Fix, &'s str)> {
+    position_at_row(parts, t, max_gap_ms).map(|(f, seg, row)| (f, seg.side_name(seg.side(row))))
+}
+
+/// [`position_at`], with the segment and row of the report at or before `t` (whose side the
+/// position has) instead of the side's name.
+pub(crate) fn position_at_row<'s>(
+    parts: &[EntityRows<'s>],
+    t: Timestamp,
+    max_gap_ms: i64,
+) -> Option<(Fix, &'s Segment, usize)> {
     let mut before: Option<(Fix, &'s Segment, usize)> = None;
     let mut after: Option<Fix> = None;
     for p in parts {
@@ -132,7 +142,7 @@ pub(crate) fn position_at<'s>(
         if row < p.rows.end {
             let f = Fix::from_row(p.seg, row);
             if f.time == t {
-                return Some((f, p.seg.side_name(p.seg.side(row))));
+                return Some((f, p.seg, row));
             }
             if after.is_none_or(|a| f.time < a.time) {
                 after = Some(f);
@@ -147,8 +157,69 @@ pub(crate) fn position_at<'s>(
         }
     }
     let ((a, seg, row), b) = (before?, after?);
-    (b.time.0 - a.time.0 <= max_gap_ms)
-        .then(|| (interpolate(&a, &b, t), seg.side_name(seg.side(row))))
+    (b.time.0 - a.time.0 <= max_gap_ms).then(|| (interpolate(&a, &b, t), seg, row))
+}
+
+/// A position at `t` between two rows of one segment, its altitude not read yet (most
+/// candidates of a nearest query are dropped on their horizontal position alone).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowPosition {
+    /// Time, longitude and latitude as [`interpolate`] gives them; `alt` is `None` until
+    /// [`RowPosition::with_alt`].
+    pub fix: Fix,
+    /// The report at or before `t` (whose side the position has).
+    pub before: usize,
+    /// The report after `t` (`before` when `t` is a report's own time).
+    pub after: usize,
+}
+
+impl RowPosition {
+    /// The position with its altitude: exactly what [`interpolate`] gives from the two rows.
+    pub(crate) fn with_alt(&self, seg: &Segment) -> Fix {
+        let (a, b) = (
+            Fix::from_row(seg, self.before),
+            Fix::from_row(seg, self.after),
+        );
+        interpolate(&a, &b, self.fix.time)
+    }
+}
+
+/// The position at `t` decided from `rows` alone: verified, consecutive rows of one entity that
+/// hold its whole trajectory between their first and last report (no other segment has a report
+/// of it in between). `None` when `t` is outside `[first, last]`, where a neighbour may lie
+/// outside `rows`; otherwise what [`position_at_row`] over all the entity's rows gives — the
+/// position (`None` across a gap longer than `max_gap_ms`) and the row whose side it has.
+pub(crate) fn position_within(
+    seg: &Segment,
+    rows: std::ops::Range<usize>,
+    t: Timestamp,
+    max_gap_ms: i64,
+) -> Option<Option<RowPosition>> {
+    if rows.is_empty() || t.0 < seg.time(rows.start) || t.0 > seg.time(rows.end - 1) {
+        return None;
+    }
+    let flat = |row: usize| Fix {
+        time: Timestamp(seg.time(row)),
+        lon: deg_from_e7(seg.lon(row)),
+        lat: deg_from_e7(seg.lat(row)),
+        alt: None,
+    };
+    let row = seg.first_at_or_after(rows, t.0);
+    let b = flat(row);
+    if b.time == t {
+        return Some(Some(RowPosition {
+            fix: b,
+            before: row,
+            after: row,
+        }));
+    }
+    // time(first) < t < time(row): the report before `t` is `row - 1`, inside `rows`.
+    let a = flat(row - 1);
+    Some((b.time.0 - a.time.0 <= max_gap_ms).then(|| RowPosition {
+        fix: interpolate(&a, &b, t),
+        before: row - 1,
+        after: row,
+    }))
 }
 
 /// The entity's reports with time in `range`, merged across segments in time order.

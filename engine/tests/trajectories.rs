@@ -181,3 +181,95 @@ proptest! {
         }
     }
 }
+
+/// Long tracks (several runs of up to 32 reports each, silences that split runs, gaps at the
+/// max-gap edge), probed at report times, one millisecond either side and in between: nearest
+/// decides most positions from the run the search returns and falls back to the entity's whole
+/// rows (or its rows in every segment) between runs; both must equal brute force.
+fn long_track(idx: usize) -> impl Strategy<Value = Vec<Report>> {
+    let gap = prop_oneof![
+        4 => 1_000..6_000i64,
+        1 => Just(59_999i64),
+        1 => Just(60_000),
+        1 => Just(60_001),
+        1 => 300_001..400_000i64
+    ];
+    let step = (gap, -0.01..0.01f64, -0.01..0.01f64);
+    let start = prop_oneof![
+        (-0.05..0.05f64, -0.05..0.05f64),
+        (179.97..180.0f64, -0.05..0.05f64)
+    ];
+    (start, 0..10_000i64, prop::collection::vec(step, 33..110)).prop_map(
+        move |((lon, lat), t0, steps)| {
+            let mut out = Vec::new();
+            let (mut lon, mut lat, mut t) = (lon, lat, t0);
+            for (i, (gap, dlon, dlat)) in steps.into_iter().enumerate() {
+                out.push(Report {
+                    id: format!("L{idx:02}"),
+                    side: ["blue", "red"][i % 2].into(),
+                    time: Timestamp(t),
+                    lon,
+                    lat,
+                    alt: (i % 5 != 0).then_some(1000.0 + i as f64),
+                });
+                t += gap;
+                lon += dlon;
+                if lon > 180.0 {
+                    lon -= 360.0;
+                } else if lon < -180.0 {
+                    lon += 360.0;
+                }
+                lat += dlat;
+            }
+            out
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn nearest_across_runs_matches_brute_force(
+        tracks in (2..24usize).prop_flat_map(|n| (0..n).map(long_track).collect::<Vec<_>>()),
+        generations in 1..3usize,
+        probes in prop::collection::vec((0..10_000usize, 0..5usize, -0.05..0.05f64, -0.05..0.05f64, 1..5usize, any::<bool>()), 24),
+    ) {
+        // One generation (every entity in one segment), or reports dealt alternately to two.
+        let mut dealt = vec![vec![Vec::new()]; generations];
+        for track in &tracks {
+            for (i, r) in track.iter().enumerate() {
+                dealt[i % generations][0].push(r.clone());
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let (engine, model) = support::build(dir.path(), &dealt);
+        let snap = engine.snapshot();
+        let all: Vec<&Report> = model.iter().collect();
+        for &(pick, shift, dlon, dlat, k, antimeridian) in &probes {
+            let r = all[pick % all.len()];
+            let t = r.time.0 + [0, 1, -1, 2_500, -30_000][shift];
+            let (plon, plat) = (if antimeridian { 179.99 } else { 0.0 } + dlon, dlat);
+            let mut expected = Vec::new();
+            for track in &tracks {
+                let id = &track[0].id;
+                let mine: Vec<&Report> = model.iter().filter(|r| &r.id == id).collect();
+                if let Some((lon, lat, alt)) = oracle_position(&mine, t) {
+                    expected.push((distance_m((plon, plat), (lon, lat)), id.clone(), lon, lat, alt));
+                }
+            }
+            expected.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+            expected.truncate(k);
+            let got = snap.nearest(plon, plat, Timestamp(t), k, MAX_GAP).unwrap();
+            prop_assert_eq!(got.len(), expected.len(), "at {} near {},{}", t, plon, plat);
+            for (g, (d, id, lon, lat, alt)) in got.iter().zip(&expected) {
+                prop_assert!((g.distance_m - d).abs() <= 1e-3 + d * 1e-9, "nearest {} {} vs {} {}", g.id, g.distance_m, id, d);
+                if &g.id == id {
+                    prop_assert!(same_lon(*lon, g.lon) && (lat - g.lat).abs() < 1e-9);
+                    prop_assert_eq!(alt.is_some(), g.alt.is_some());
+                    if let (Some(a), Some(b)) = (alt, g.alt) { prop_assert!((a - b).abs() < 1e-6); }
+                }
+            }
+        }
+    }
+}

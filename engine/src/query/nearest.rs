@@ -1,48 +1,115 @@
 //! The K entities nearest a point at a time, on interpolated positions.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
+use std::ops::Range;
 
 use crate::error::Result;
 use crate::geodesy::{circle_bbox, distance_m};
-use crate::segment::BoxFilter;
+use crate::model::deg_from_e7;
+use crate::segment::format::Bounds;
+use crate::segment::{BoxFilter, Segment};
 use crate::snapshot::Snapshot;
 use crate::time::Timestamp;
-use crate::trajectory::{EntityRows, Fix, position_at};
+use crate::trajectory::{EntityRows, Fix, RowPosition, position_at_row, position_within};
 
-/// A candidate with a position at the time asked, borrowed from the segments.
+/// A candidate with a position at the time asked. Its id and side stay where they are in the
+/// segments until it is one of the answers.
 struct Found<'s> {
-    id: &'s [u8],
-    side: &'s str,
+    /// The position; its altitude is in `alt_rows` when those are set.
     fix: Fix,
+    /// The rows the altitude is interpolated from, read only for the answers.
+    alt_rows: Option<RowPosition>,
     /// At most the geodesic distance from the query point (see [`Ecef::lower_bound_m`]).
     lower_m: f64,
     /// The geodesic distance, NaN until computed.
     distance_m: f64,
+    /// A segment holding the entity, and its number there.
+    id: (&'s Segment, u32),
+    /// The row of the report at or before the time asked (whose side the position has).
+    side: (&'s Segment, usize),
 }
+
+impl Found<'_> {
+    fn id(&self) -> &[u8] {
+        self.id.0.entity_name_bytes(self.id.1)
+    }
+}
+
+type FastSet<T> = HashSet<T, foldhash::fast::RandomState>;
 
 /// WGS84 semi-major axis, metres.
 const WGS84_A: f64 = 6_378_137.0;
 /// WGS84 first eccentricity squared.
 const WGS84_E2: f64 = 6.694_379_990_141_316e-3;
 
-/// A point on the WGS84 ellipsoid in Earth-centred Cartesian coordinates (metres).
-struct Ecef([f64; 3]);
+/// The query point on the WGS84 ellipsoid in Earth-centred Cartesian coordinates (metres),
+/// with what it takes to place points near it without trigonometric calls.
+struct Ecef {
+    xyz: [f64; 3],
+    lon: f64,
+    lat_rad: f64,
+    /// sin and cos of the latitude and of the longitude.
+    lat_sc: (f64, f64),
+    lon_sc: (f64, f64),
+}
+
+/// Within this angle (radians, ≈ 2.9°) of the query point, sines and cosines are taken from
+/// the query point's by the angle-sum formulas and series of the difference.
+const SERIES_MAX_RAD: f64 = 0.05;
+
+/// `(sin d, cos d)` for `|d| <= SERIES_MAX_RAD` by their Taylor series: the first terms left out
+/// (d⁹/9!, d¹⁰/10!) are below 6e-18, under the rounding of the result.
+fn small_sin_cos(d: f64) -> (f64, f64) {
+    let d2 = d * d;
+    let sin = d * (1.0 - d2 / 6.0 * (1.0 - d2 / 20.0 * (1.0 - d2 / 42.0)));
+    let cos = 1.0 - d2 / 2.0 * (1.0 - d2 / 12.0 * (1.0 - d2 / 30.0 * (1.0 - d2 / 56.0)));
+    (sin, cos)
+}
+
+/// ECEF coordinates from the sines and cosines of latitude and longitude.
+fn ecef((sp, cp): (f64, f64), (sl, cl): (f64, f64)) -> [f64; 3] {
+    let n = WGS84_A / (1.0 - WGS84_E2 * sp * sp).sqrt();
+    [n * cp * cl, n * cp * sl, n * (1.0 - WGS84_E2) * sp]
+}
 
 impl Ecef {
     fn new(lon: f64, lat: f64) -> Ecef {
-        let (sp, cp) = lat.to_radians().sin_cos();
-        let (sl, cl) = lon.to_radians().sin_cos();
-        let n = WGS84_A / (1.0 - WGS84_E2 * sp * sp).sqrt();
-        Ecef([n * cp * cl, n * cp * sl, n * (1.0 - WGS84_E2) * sp])
+        let lat_rad = lat.to_radians();
+        let (lat_sc, lon_sc) = (lat_rad.sin_cos(), lon.to_radians().sin_cos());
+        Ecef {
+            xyz: ecef(lat_sc, lon_sc),
+            lon,
+            lat_rad,
+            lat_sc,
+            lon_sc,
+        }
+    }
+
+    /// The ECEF coordinates of `(lon, lat)`: near the query point from the angle-sum formulas
+    /// (sin(a + d) = sin a cos d + cos a sin d; exact up to a few ulps, like `sin_cos`), else
+    /// from `sin_cos`.
+    fn point(&self, lon: f64, lat: f64) -> [f64; 3] {
+        let dlat = lat.to_radians() - self.lat_rad;
+        let dlon = crate::geodesy::lon_delta(self.lon, lon).to_radians();
+        if dlat.abs() > SERIES_MAX_RAD || dlon.abs() > SERIES_MAX_RAD {
+            return ecef(lat.to_radians().sin_cos(), lon.to_radians().sin_cos());
+        }
+        let sum =
+            |(sa, ca): (f64, f64), (sd, cd): (f64, f64)| (sa * cd + ca * sd, ca * cd - sa * sd);
+        ecef(
+            sum(self.lat_sc, small_sin_cos(dlat)),
+            sum(self.lon_sc, small_sin_cos(dlon)),
+        )
     }
 
     /// A lower bound of the geodesic distance to `(lon, lat)`: the straight chord between the
     /// two points is no longer than any path on the ellipsoid, the geodesic included. The
-    /// margin (1e-6 relative + 1 mm) covers the rounding of both computations many times over.
+    /// margin (1e-6 relative + 1 mm) covers the rounding of both computations many times over
+    /// (errors of ≈ 1e-15 relative, nanometres at the Earth's radius).
     fn lower_bound_m(&self, lon: f64, lat: f64) -> f64 {
-        let o = Ecef::new(lon, lat);
+        let o = self.point(lon, lat);
         let d = (0..3)
-            .map(|i| (self.0[i] - o.0[i]).powi(2))
+            .map(|i| (self.xyz[i] - o[i]).powi(2))
             .sum::<f64>()
             .sqrt();
         (d * (1.0 - 1e-6) - 1e-3).max(0.0)
@@ -66,12 +133,236 @@ pub struct Neighbour {
     pub distance_m: f64,
 }
 
-/// First search radius; it grows ×4 until K entities are inside it or it covers the globe.
+/// A run (or seam) the search returned whose entity has not been resolved yet.
+struct Lead<'s> {
+    /// How far its entity may be from the query point (see [`Nearness`]; for ordering only).
+    score: f64,
+    bounds: Bounds,
+    /// Segment index and entity number (`usize::MAX` and `u32::MAX` for a seam).
+    seg: usize,
+    entity: u32,
+    /// The run's rows.
+    rows: Range<usize>,
+    /// The id, for an entity with rows in several segments.
+    shared: Option<&'s [u8]>,
+}
+
+/// The key of an entity whose rows are all in segment `s`.
+fn key(s: usize, e: u32) -> u64 {
+    (s as u64) << 32 | u64::from(e)
+}
+
+/// Orders leads by an estimate of how far their entity is from the query point at `t`, with no
+/// trigonometry per box and no guarantee either (the pruning relies on proven tests only). A run
+/// spans a few minutes of flight, so its box is about the path: the estimate is the nearest of
+/// the four points a straight flight across the box's diagonals would reach at `t` (degrees,
+/// longitude scaled by the cosine of the latitude).
+struct Nearness {
+    lon: f64,
+    lat: f64,
+    t: i64,
+    lon_scale: f64,
+}
+
+impl Nearness {
+    fn new(lon: f64, lat: f64, t: i64) -> Nearness {
+        Nearness {
+            lon: lon * 1e7,
+            lat: lat * 1e7,
+            t,
+            lon_scale: lat.to_radians().cos(),
+        }
+    }
+
+    fn score(&self, b: &Bounds) -> f64 {
+        let span = b.t_max.saturating_sub(b.t_min) as f64;
+        let f = if span > 0.0 {
+            ((self.t.saturating_sub(b.t_min)) as f64 / span).clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
+        // The nearer of `lo + f (hi - lo)` and `hi - f (hi - lo)` to `v`.
+        let near = |v: f64, lo: i32, hi: i32| {
+            let (lo, hi) = (f64::from(lo), f64::from(hi));
+            let d = f * (hi - lo);
+            (v - lo - d).abs().min((v - hi + d).abs())
+        };
+        let dlat = near(self.lat, b.lat_min, b.lat_max);
+        let dlon = [0.0, -3.6e9, 3.6e9]
+            .iter()
+            .map(|k| near(self.lon + k, b.lon_min, b.lon_max))
+            .fold(f64::INFINITY, f64::min)
+            * self.lon_scale;
+        dlat * dlat + dlon * dlon
+    }
+}
+
+/// What a nearest query asks.
+struct Query {
+    lon: f64,
+    lat: f64,
+    t: i64,
+    k: usize,
+}
+
+/// Takes candidate `n` into account: computes its geodesic distance unless its lower bound
+/// exceeds the radius or the K-th distance so far, and keeps the K smallest distances within the
+/// radius in `best`. Once K are known, `prune` is the box filter of the circle through the K-th.
+fn consider(
+    n: &mut Found<'_>,
+    q: &Query,
+    radius: f64,
+    best: &mut Vec<f64>,
+    prune: &mut Option<BoxFilter>,
+) {
+    let k = q.k;
+    let kth = if best.len() >= k { best[k - 1] } else { radius };
+    if n.lower_m > kth.min(radius) {
+        return;
+    }
+    if n.distance_m.is_nan() {
+        n.distance_m = distance_m((q.lon, q.lat), (n.fix.lon, n.fix.lat));
+    }
+    if n.distance_m <= radius {
+        let at = best.partition_point(|&d| d <= n.distance_m);
+        best.insert(at, n.distance_m);
+        best.truncate(k);
+        if best.len() == k && at < k {
+            let d = best[k - 1];
+            *prune = Some(BoxFilter::new(
+                &circle_bbox(q.lon, q.lat, d),
+                (q.t, q.t),
+                None,
+            ));
+        }
+    }
+}
+
+/// Turns leads into candidates, each entity once: its exact position at the time asked.
+struct Resolver<'s> {
+    segments: &'s [std::sync::Arc<Segment>],
+    /// Entities resolved so far: those whose rows are all in one segment by (segment, entity
+    /// number), the others by id bytes (borrowed from the segments or the seams).
+    seen: FastSet<u64>,
+    seen_shared: FastSet<&'s [u8]>,
+    parts: Vec<EntityRows<'s>>,
+    centre: Ecef,
+    t: Timestamp,
+    max_gap_ms: i64,
+}
+
+impl<'s> Resolver<'s> {
+    /// True when the lead's entity has been resolved already.
+    fn seen(&self, seg: usize, entity: u32, shared: Option<&[u8]>) -> bool {
+        shared.map_or_else(
+            || self.seen.contains(&key(seg, entity)),
+            |n| self.seen_shared.contains(n),
+        )
+    }
+
+    /// The lead's entity with its position at `t`; `None` when it was resolved already or has
+    /// no position then.
+    fn resolve(&mut self, lead: &Lead<'s>) -> Result<Option<Found<'s>>> {
+        let (t, max_gap_ms) = (self.t, self.max_gap_ms);
+        let at = match lead.shared {
+            None => {
+                if !self.seen.insert(key(lead.seg, lead.entity)) {
+                    return Ok(None);
+                }
+                let seg = &*self.segments[lead.seg];
+                // The entity's rows are all in this segment: the run found (its rows verified
+                // with the run's checksum) decides its position when `t` lies within them;
+                // otherwise its whole rows (verified with its own checksum).
+                let at = match position_within(seg, lead.rows.clone(), t, max_gap_ms) {
+                    Some(at) => at.map(|p| (p.fix, seg, p.before, Some(p))),
+                    None => {
+                        let whole = [EntityRows {
+                            seg,
+                            rows: seg.entity_rows(lead.entity)?,
+                        }];
+                        position_at_row(&whole, t, max_gap_ms).map(|(f, s, r)| (f, s, r, None))
+                    }
+                };
+                at.map(|at| (at, (seg, lead.entity)))
+            }
+            Some(name) => {
+                if !self.seen_shared.insert(name) {
+                    return Ok(None);
+                }
+                // Rows in several segments: their merged rows decide.
+                self.parts.clear();
+                let mut id = None;
+                for (s, seg) in self.segments.iter().enumerate() {
+                    let e = if s == lead.seg {
+                        Some(lead.entity)
+                    } else {
+                        seg.find_entity_bytes(name)
+                    };
+                    if let Some(e) = e {
+                        id = id.or(Some((&**seg, e)));
+                        self.parts.push(EntityRows {
+                            seg,
+                            rows: seg.entity_rows(e)?,
+                        });
+                    }
+                }
+                id.zip(position_at_row(&self.parts, t, max_gap_ms))
+                    .map(|(id, (f, s, r))| ((f, s, r, None), id))
+            }
+        };
+        Ok(at.map(|((fix, seg, row, alt_rows), id)| Found {
+            fix,
+            alt_rows,
+            lower_m: self.centre.lower_bound_m(fix.lon, fix.lat),
+            distance_m: f64::NAN,
+            id,
+            side: (seg, row),
+        }))
+    }
+}
+
+/// The first search radius when the segments say nothing of the traffic around the point; the
+/// radius grows until K entities are inside it or it covers the globe.
 const FIRST_RADIUS_M: f64 = 20_000.0;
+/// Bounds of a first radius estimated from the traffic density.
+const FIRST_RADIUS_RANGE_M: (f64, f64) = (1_000.0, 200_000.0);
+/// The first circle is sized to hold this many times K entities on average: with uniform
+/// traffic, K are then inside it most of the time and the search rarely grows (a second round
+/// searches the tree again; a larger circle adds leads that the pruning mostly drops unread).
+const FIRST_CIRCLE_FILL: f64 = 1.5;
 /// Beyond this radius the search box is the whole world.
 const WORLD_RADIUS_M: f64 = 20_100_000.0;
 
 impl Snapshot {
+    /// The first search radius: a circle expected to hold [`FIRST_CIRCLE_FILL`] × `k` entities,
+    /// from the entities per area of the segments whose time span holds `t` and whose bounding
+    /// box holds the point (taken from the manifest: nothing is read from the segments). Only a
+    /// starting point: the answers do not depend on it.
+    fn first_radius(&self, lon: f64, lat: f64, t: i64, k: usize) -> f64 {
+        let mut per_m2 = 0.0;
+        for m in &self.manifest().segments {
+            let [w, s, e, n] = m.bbox.map(deg_from_e7);
+            if t < m.t_min || t > m.t_max || !(s..=n).contains(&lat) || !(w..=e).contains(&lon) {
+                continue;
+            }
+            // The box's area on a sphere of the equatorial radius: an estimate is enough.
+            let area = WGS84_A
+                * WGS84_A
+                * (e - w).to_radians()
+                * (n.to_radians().sin() - s.to_radians().sin());
+            if area > 0.0 {
+                per_m2 += f64::from(m.entities) / area;
+            }
+        }
+        if per_m2 > 0.0 {
+            (FIRST_CIRCLE_FILL * k as f64 / (std::f64::consts::PI * per_m2))
+                .sqrt()
+                .clamp(FIRST_RADIUS_RANGE_M.0, FIRST_RADIUS_RANGE_M.1)
+        } else {
+            FIRST_RADIUS_M
+        }
+    }
+
     /// The `k` entities nearest `(lon, lat)` at `t`, nearest first, ties broken by id.
     /// Positions are interpolated between reports at most `max_gap_ms` apart. Only entities
     /// whose trajectory (or seam between segments) passes near the point at `t` are looked at.
@@ -101,113 +392,178 @@ impl Snapshot {
             return Ok(Vec::new());
         }
         let segments = self.segments();
-        // Entities looked at so far, by id bytes (borrowed from the segments or the seams), and
-        // where each is at `t`, if anywhere: nothing is allocated per candidate.
-        let mut seen: HashMap<&[u8], bool, foldhash::fast::RandomState> = HashMap::default();
-        let centre = Ecef::new(lon, lat);
-        let mut found: Vec<Found<'_>> = Vec::new();
-        let mut fresh: Vec<(&[u8], usize, u32)> = Vec::new();
-        let mut parts: Vec<EntityRows<'_>> = Vec::with_capacity(segments.len());
-        let mut radius = FIRST_RADIUS_M;
+        let seams = self.seams()?;
+        let query = Query {
+            lon,
+            lat,
+            t: t.0,
+            k,
+        };
+        let mut res = Resolver {
+            segments,
+            seen: FastSet::with_capacity_and_hasher(64, Default::default()),
+            seen_shared: FastSet::default(),
+            parts: Vec::with_capacity(segments.len()),
+            centre: Ecef::new(lon, lat),
+            t,
+            max_gap_ms,
+        };
+        let near = Nearness::new(lon, lat, t.0);
+        let mut leads: Vec<Lead<'_>> = Vec::with_capacity(128);
+        let mut order: Vec<(f64, u32)> = Vec::with_capacity(128);
+        let mut by_lower: Vec<(f64, u32)> = Vec::with_capacity(64);
+        let mut found: Vec<Found<'_>> = Vec::with_capacity(64);
+        let mut best: Vec<f64> = Vec::with_capacity(k.min(1024) + 1);
+        let mut radius = self.first_radius(lon, lat, t.0, k);
         loop {
-            let b = circle_bbox(lon, lat, radius);
-            let filter = BoxFilter::new(&b, (t.0, t.0), None);
-            fresh.clear();
+            let filter = BoxFilter::new(&circle_bbox(lon, lat, radius), (t.0, t.0), None);
+            leads.clear();
             for (s, seg) in segments.iter().enumerate() {
-                let mut last = u32::MAX;
                 for run in seg.search(&filter) {
-                    let e = run?.entity;
-                    if e != last {
-                        last = e;
-                        let name = seg.entity_name_bytes(e);
-                        if !seen.contains_key(name) {
-                            fresh.push((name, s, e));
-                        }
+                    let run = run?;
+                    let e = run.entity;
+                    let shared = seams.is_shared(s, e).then(|| seg.entity_name_bytes(e));
+                    if res.seen(s, e, shared) {
+                        continue;
                     }
+                    leads.push(Lead {
+                        score: near.score(&run.bounds),
+                        bounds: run.bounds,
+                        seg: s,
+                        entity: e,
+                        rows: run.first_row as usize..(run.first_row + run.rows) as usize,
+                        shared,
+                    });
                 }
             }
-            for seam in self
-                .seams()?
-                .overlapping(filter.time.0, filter.time.1, max_gap_ms)
-            {
-                if filter.intersects(&seam.bounds) && !seen.contains_key(seam.id.as_bytes()) {
-                    fresh.push((seam.id.as_bytes(), usize::MAX, u32::MAX));
+            for seam in seams.overlapping(filter.time.0, filter.time.1, max_gap_ms) {
+                let name = seam.id.as_bytes();
+                if filter.intersects(&seam.bounds) && !res.seen(usize::MAX, u32::MAX, Some(name)) {
+                    leads.push(Lead {
+                        score: near.score(&seam.bounds),
+                        bounds: seam.bounds,
+                        seg: usize::MAX,
+                        entity: u32::MAX,
+                        rows: 0..0,
+                        shared: Some(name),
+                    });
                 }
             }
-            for &(name, s, e) in &fresh {
-                if seen.contains_key(name) {
+            // Nearest boxes first: the first leads resolved (2K of them) give K distances
+            // early, computed in the order of their proven lower bounds. From then on, a box that
+            // does not meet the box of the circle through the K-th distance cannot hold an
+            // answer (the entity's position at `t` lies in some box of it that the search
+            // returns), and a candidate whose lower bound exceeds that distance is not one
+            // either. The geodesic distance (≈ 5 k instructions) is computed only for the others.
+            order.clear();
+            order.extend(leads.iter().enumerate().map(|(i, l)| (l.score, i as u32)));
+            order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+            let split = order.len().min(k.saturating_mul(2));
+            for &(_, i) in &order[..split] {
+                if let Some(n) = res.resolve(&leads[i as usize])? {
+                    found.push(n);
+                }
+            }
+            by_lower.clear();
+            by_lower.extend(
+                found
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, n)| n.lower_m <= radius)
+                    .map(|(i, n)| (n.lower_m, i as u32)),
+            );
+            by_lower.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+            best.clear();
+            let mut prune: Option<BoxFilter> = None;
+            for &(_, i) in &by_lower {
+                consider(
+                    &mut found[i as usize],
+                    &query,
+                    radius,
+                    &mut best,
+                    &mut prune,
+                );
+            }
+            for &(_, i) in &order[split..] {
+                let lead = &leads[i as usize];
+                if prune.as_ref().is_some_and(|f| !f.intersects(&lead.bounds)) {
                     continue;
                 }
-                parts.clear();
-                for (s2, seg) in segments.iter().enumerate() {
-                    let e2 = if s2 == s {
-                        Some(e)
-                    } else {
-                        seg.find_entity_bytes(name)
-                    };
-                    if let Some(e2) = e2 {
-                        parts.push(EntityRows {
-                            seg,
-                            rows: seg.entity_rows(e2)?,
-                        });
-                    }
-                }
-                let at = position_at(&parts, t, max_gap_ms).map(|(f, side)| {
-                    found.push(Found {
-                        id: name,
-                        side,
-                        fix: f,
-                        lower_m: centre.lower_bound_m(f.lon, f.lat),
-                        distance_m: f64::NAN,
-                    });
-                    found.len() - 1
-                });
-                seen.insert(name, at.is_some());
-            }
-            // The geodesic distance (≈ 6 k instructions) is computed only for candidates that
-            // may be among the answers: in order of a proven lower bound, while that bound is
-            // within the radius and within the K-th smallest distance found so far. Every
-            // candidate left out is certain to be farther than the radius or than K answers,
-            // so the answers are those of computing every distance.
-            found.sort_unstable_by(|a, b| a.lower_m.total_cmp(&b.lower_m));
-            let mut best: Vec<f64> = Vec::with_capacity(k + 1);
-            for n in &mut found {
-                let kth = if best.len() >= k { best[k - 1] } else { radius };
-                if n.lower_m > kth.min(radius) {
-                    break;
-                }
-                if n.distance_m.is_nan() {
-                    n.distance_m = distance_m((lon, lat), (n.fix.lon, n.fix.lat));
-                }
-                if n.distance_m <= radius {
-                    let at = best.partition_point(|&d| d <= n.distance_m);
-                    best.insert(at, n.distance_m);
-                    best.truncate(k);
+                if let Some(n) = res.resolve(lead)? {
+                    found.push(n);
+                    let last = found.len() - 1;
+                    consider(&mut found[last], &query, radius, &mut best, &mut prune);
                 }
             }
             let inside = best.len();
             if inside >= k || radius >= WORLD_RADIUS_M {
                 // Only answers inside the searched radius are certain to be the nearest.
-                found.retain(|n| n.distance_m <= radius);
-                found.sort_unstable_by(|a, b| {
-                    a.distance_m
-                        .total_cmp(&b.distance_m)
-                        .then_with(|| a.id.cmp(b.id))
+                order.clear();
+                order.extend(
+                    found
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, n)| n.distance_m <= radius)
+                        .map(|(i, n)| (n.distance_m, i as u32)),
+                );
+                order.sort_unstable_by(|a, b| {
+                    a.0.total_cmp(&b.0)
+                        .then_with(|| found[a.1 as usize].id().cmp(found[b.1 as usize].id()))
                 });
-                found.truncate(k);
-                return Ok(found
-                    .into_iter()
-                    .map(|n| Neighbour {
-                        id: String::from_utf8_lossy(n.id).into_owned(),
-                        side: n.side.to_owned(),
-                        lon: n.fix.lon,
-                        lat: n.fix.lat,
-                        alt: n.fix.alt,
-                        distance_m: n.distance_m,
+                order.truncate(k);
+                return Ok(order
+                    .iter()
+                    .map(|&(_, i)| {
+                        let n = &found[i as usize];
+                        let (seg, row) = n.side;
+                        Neighbour {
+                            id: String::from_utf8_lossy(n.id()).into_owned(),
+                            side: seg.side_name(seg.side(row)).to_owned(),
+                            lon: n.fix.lon,
+                            lat: n.fix.lat,
+                            alt: n.alt_rows.map_or(n.fix.alt, |p| p.with_alt(seg).alt),
+                            distance_m: n.distance_m,
+                        }
                     })
                     .collect());
             }
-            radius = (radius * 4.0).min(WORLD_RADIUS_M);
+            // Grow by the density seen so far (towards FIRST_CIRCLE_FILL × K inside), ×1.5 to ×4.
+            let grow = (FIRST_CIRCLE_FILL * k as f64 / inside.max(1) as f64)
+                .sqrt()
+                .clamp(1.5, 4.0);
+            radius = (radius * grow).min(WORLD_RADIUS_M);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chord_bound_near_the_point_agrees_with_sin_cos_and_stays_below_the_geodesic() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for _ in 0..20_000 {
+            let (lon, lat) = (next() * 360.0 - 180.0, next() * 178.0 - 89.0);
+            let c = Ecef::new(lon, lat);
+            // Up to ≈ 3.4° away: both sides of the series threshold, across the antimeridian.
+            let o_lon = crate::geodesy::wrap_lon(lon + (next() - 0.5) * 6.8);
+            let o_lat = (lat + (next() - 0.5) * 6.8).clamp(-90.0, 90.0);
+            let direct = ecef(o_lat.to_radians().sin_cos(), o_lon.to_radians().sin_cos());
+            let p = c.point(o_lon, o_lat);
+            for i in 0..3 {
+                assert!(
+                    (p[i] - direct[i]).abs() < 1e-6,
+                    "{lon},{lat} -> {o_lon},{o_lat}"
+                );
+            }
+            assert!(c.lower_bound_m(o_lon, o_lat) <= distance_m((lon, lat), (o_lon, o_lat)));
         }
     }
 }
