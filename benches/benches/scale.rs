@@ -104,6 +104,34 @@ fn main() {
         first_answer.as_secs_f64() * 1e3
     );
 
+    query_table(&engine, &q);
+    if segments > 1 {
+        // The steady state of a served index: `deconflict compact` merges the build's segments
+        // (one per 8 M-report batch) into one, and every query walks one tree instead of many.
+        let t = Instant::now();
+        let mut w = engine.writer().expect("writer");
+        w.compact(usize::MAX).expect("compact");
+        w.commit().expect("commit");
+        println!(
+            "\nafter `compact` ({segments} segments into {} in {:.1} s, {:.2} B/report):",
+            engine.snapshot().segment_infos().len(),
+            t.elapsed().as_secs_f64(),
+            dir_bytes(&dir) as f64 / n as f64
+        );
+        query_table(&engine, &q);
+    }
+    println!(
+        "RSS at the end: {:.2} GiB (mapped segment pages included)",
+        rss_bytes() as f64 / GIB
+    );
+    if std::env::var_os("DECONFLICT_SCALE_KEEP").is_some() {
+        println!("kept {}", tmp.keep().display());
+    }
+}
+
+/// Warm and first-pass latencies of each query kind on `engine`.
+fn query_table(engine: &Engine, q: &Queries) {
+    let us = |v: u64| v as f64 / 1000.0;
     println!("\n| query | n | hits/query | first pass p50 / p99 (µs) | warm p50 / p99 (µs) |");
     println!("| --- | ---: | ---: | ---: | ---: |");
     let row = |name: &str, count: usize, run: &mut dyn FnMut(usize) -> u64| {
@@ -119,13 +147,13 @@ fn main() {
         );
     };
     row("small 10 km × 10 km × 10 min", 1_000, &mut |i| {
-        engine_window(&engine, &q.small[i])
+        engine_window(engine, &q.small[i])
     });
     row("large 200 km × 200 km × 1 h", 50, &mut |i| {
-        engine_window(&engine, &q.large[i])
+        engine_window(engine, &q.large[i])
     });
     row("radius 10 km × 10 min", 200, &mut |i| {
-        engine_window(&engine, &q.radius[i])
+        engine_window(engine, &q.radius[i])
     });
     row("position_at", 1_000, &mut |i| {
         let (e, t) = q.position[i];
@@ -138,13 +166,6 @@ fn main() {
     });
     row("nearest k = 10", 200, &mut |i| {
         let (lon, lat, t) = q.nearest[i];
-        engine_nearest(&engine, lon, lat, t, 10).len() as u64
+        engine_nearest(engine, lon, lat, t, 10).len() as u64
     });
-    println!(
-        "RSS at the end: {:.2} GiB (mapped segment pages included)",
-        rss_bytes() as f64 / GIB
-    );
-    if std::env::var_os("DECONFLICT_SCALE_KEEP").is_some() {
-        println!("kept {}", tmp.keep().display());
-    }
 }
