@@ -13,7 +13,8 @@
 
 use super::frame::{LocalFrame, UBox, meridional_radius, parallel_radius, widen_lat};
 use super::{WGS84_F, lon_delta, wgs84, wrap_lon};
-use geographiclib_rs::{DirectGeodesic, InverseGeodesic};
+use geographiclib_rs::geodesic_capability as caps;
+use geographiclib_rs::{GeodesicLine, InverseGeodesic};
 
 /// Distances below this (1 mm) count as touching: "0 when they intersect", and a threshold of
 /// 0 is met by touching objects.
@@ -153,7 +154,13 @@ pub struct GeodesicSegment {
     ubox: UBox,
     /// Boxes of consecutive sub-geodesics of at most `SUB_M` (empty when short).
     subs: Vec<UBox>,
+    /// The geodesic's coefficients, computed once: a point along it costs a `direct` without
+    /// the set-up (same values, bit for bit).
+    line: Box<GeodesicLine>,
 }
+
+/// What [`GeodesicSegment`]'s line computes (the outputs of `direct` with a distance).
+const LINE_CAPS: u64 = caps::LATITUDE | caps::LONGITUDE | caps::AZIMUTH | caps::DISTANCE_IN;
 
 impl GeodesicSegment {
     /// The geodesic from `a` to `b` (`(lon, lat)` degrees; the shortest one, not passing a pole
@@ -165,9 +172,8 @@ impl GeodesicSegment {
             let mut prev = (a, g.azi1);
             g.subs.reserve(k);
             for i in 1..=k {
-                let (lat, lon, azi): (f64, f64, f64) =
-                    wgs84().direct(a.1, a.0, g.azi1, g.len * i as f64 / k as f64);
-                let cur = ((lon, lat), azi);
+                let s = g.at(i as f64 / k as f64);
+                let cur = ((s.lon, s.lat), s.azi);
                 g.subs.push(geodesic_ubox(prev.0, prev.1, cur.0, cur.1));
                 prev = cur;
             }
@@ -185,6 +191,15 @@ impl GeodesicSegment {
             len,
             ubox: geodesic_ubox(a, azi1, b, azi2),
             subs: Vec::new(),
+            line: Box::new(GeodesicLine::new(
+                wgs84(),
+                a.1,
+                a.0,
+                azi1,
+                Some(LINE_CAPS),
+                None,
+                None,
+            )),
         }
     }
 
@@ -274,8 +289,7 @@ impl Curve for GeodesicSegment {
                 speed: 0.0,
             };
         }
-        let (lat, lon, azi): (f64, f64, f64) =
-            wgs84().direct(self.a.1, self.a.0, self.azi1, u * self.len);
+        let (_a12, lat, lon, azi, ..) = self.line._gen_position(false, u * self.len, LINE_CAPS);
         St {
             lon,
             lat,
@@ -315,7 +329,7 @@ pub(crate) fn ubox_to_bbox(b: &UBox) -> super::BBox {
 /// A conservative box of the geodesic from `a` (azimuth `azi1`) to `b` (forward azimuth
 /// `azi2` there): endpoints, plus the vertex when it lies between them; longitudes unwrapped
 /// from `a.0`, the short way.
-fn geodesic_ubox(a: (f64, f64), azi1: f64, b: (f64, f64), azi2: f64) -> UBox {
+pub(crate) fn geodesic_ubox(a: (f64, f64), azi1: f64, b: (f64, f64), azi2: f64) -> UBox {
     let dlon = lon_delta(a.0, b.0);
     let (mut s, mut n) = (a.1.min(b.1), a.1.max(b.1));
     let (c1, c2) = (azi1.to_radians().cos(), azi2.to_radians().cos());

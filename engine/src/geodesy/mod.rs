@@ -52,12 +52,14 @@ use geographiclib_rs::{Geodesic, InverseGeodesic};
 use std::sync::LazyLock;
 
 mod frame;
+mod framed;
 mod kernel;
 mod polygon;
 #[cfg(test)]
 mod tests_kernel;
 
 pub use frame::{LocalFrame, WGS84_E2, meridional_radius, normal_radius, parallel_radius};
+pub(crate) use framed::{FramedCore, PieceVsCore};
 pub use kernel::{
     Approach, Closest, ClosestPair, GeodesicSegment, TOUCH_M, geodesic_segments_distance,
     moving_point_vs_geodesic_segment, moving_point_vs_point, moving_points_cpa,

@@ -1,0 +1,253 @@
+//! Track pieces against a route leg or a point, decided in local frames with a proven error
+//! bound — the fast path that lets `check` solve exactly only the pieces near a threshold.
+//!
+//! A [`FramedCore`] cuts the core (a geodesic leg, or a point) into chunks of at most
+//! [`CHUNK_M`]; each chunk gets its own [`LocalFrame`] (centred on it), its chord in that frame,
+//! and two bounds:
+//!
+//! * **scale**: `(k_lo, k_hi)` over the chunk's latitude band widened by the threshold `T`
+//!   ([`LocalFrame::scale_bounds`]): a geodesic shorter than `T` from a point of the chunk stays
+//!   in that band, so `d ≥ k_lo · d_frame`, and a lon/lat-straight path inside the band is at
+//!   most `k_hi` times its frame length;
+//! * **straightness**: `e`, the largest frame distance between the geodesic chunk and its
+//!   chord. In the frame a geodesic's curvature is at most
+//!   `κ ≤ (2 tan|φ|/a + 3e²/(2(1−e²))/M_min) · k_hi²/k_lo` (from `dα/ds = sin α tan φ / N`
+//!   and the derivatives of the frame's scale ratios), and a curve of frame length `L` with
+//!   `κL ≤ 1` stays within `κL²/8` of its chord.
+//!
+//! A track piece is a straight segment in every such frame (frames are affine in lon/lat), so
+//! for the distance `d(t)` of the moving point to the core:
+//!
+//! * `min d ≥ min(T, minₖ k_lo (dist(piece, chordₖ) − eₖ))`: **outside** when that is ≥ `T`;
+//! * `max d ≤ k_hi (max(D(p0), D(p1)) + e)` for any one chunk (the frame distance `D` to a
+//!   chord is convex along the piece): **inside** over the whole piece when that is `< T`,
+//!   with `min d ≤ minₖ k_hi (dist(piece, chordₖ) + eₖ)`;
+//! * anything else is **unknown**, and goes to the exact kernel.
+//!
+//! The relative width of the undecided band is about `|Δφ| tan φ` over the band (≈ 0.2 % for
+//! `T` = 15 km at 35°): only the pieces that cross the threshold, and a few next to them, are
+//! solved exactly. Frames are refused (everything unknown) near the poles (beyond ±85°) and
+//! where a geodesic of length `T` could span more than 45° of longitude.
+
+use super::frame::{LocalFrame, parallel_radius, widen_lat};
+use super::kernel::{Curve, GeodesicSegment, geodesic_ubox};
+use super::{MIN_RADIUS_M, WGS84_A, lon_delta};
+use crate::geodesy::WGS84_E2;
+
+/// Longest chunk a leg is cut into (legs longer than `MAX_CHUNKS` of them use longer chunks).
+pub(crate) const CHUNK_M: f64 = 10_000.0;
+/// Most chunks per leg.
+const MAX_CHUNKS: usize = 256;
+/// Bands reaching beyond this latitude get no frames.
+const MAX_LAT: f64 = 85.0;
+
+/// What the frames prove about a piece of track against a core, for the threshold `T`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum PieceVsCore {
+    /// The distance stays ≥ `T` over the whole piece.
+    Outside,
+    /// The distance stays < `T` over the whole piece; its least value lies in `[lo, hi]`.
+    Inside { lo: f64, hi: f64 },
+    /// Undecided: ask the exact kernel.
+    Unknown,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Chunk {
+    pub(super) frame: LocalFrame,
+    /// The chord's ends, frame metres.
+    pub(super) a: (f64, f64),
+    pub(super) b: (f64, f64),
+    /// Largest frame distance between the geodesic chunk and its chord.
+    pub(super) e: f64,
+    k_lo: f64,
+    k_hi: f64,
+    /// The chunk's latitudes widened by `T`.
+    lat_lo: f64,
+    lat_hi: f64,
+    /// Frame distance beyond which the chunk is certainly ≥ `T` away (`T/k_lo + e`).
+    reach: f64,
+}
+
+/// A leg or point prepared for [`FramedCore::piece`] at one threshold.
+#[derive(Debug, Clone)]
+pub(crate) struct FramedCore {
+    pub(super) chunks: Vec<Chunk>,
+    t: f64,
+    /// The union of the chunks' widened latitude bands.
+    lat_lo: f64,
+    lat_hi: f64,
+}
+
+impl FramedCore {
+    /// The frames of a point at threshold `t` (`None` where frames are refused).
+    pub(crate) fn point(q: (f64, f64), t: f64) -> Option<FramedCore> {
+        let frame = LocalFrame::new(q.0, q.1);
+        let chunk = chunk(frame, (q, q), (q.1, q.1), 0.0, t)?;
+        Some(FramedCore::of(vec![chunk], t))
+    }
+
+    /// The frames of a geodesic leg at threshold `t` (`None` where frames are refused).
+    pub(crate) fn leg(seg: &GeodesicSegment, t: f64) -> Option<FramedCore> {
+        let len = seg.length_m();
+        if len == 0.0 {
+            return FramedCore::point(seg.endpoints().0, t);
+        }
+        let n = ((len / CHUNK_M).ceil() as usize).clamp(1, MAX_CHUNKS);
+        let mut prev = seg.at(0.0);
+        let mut chunks = Vec::with_capacity(n);
+        for i in 1..=n {
+            let cur = seg.at(i as f64 / n as f64);
+            let (pa, pb) = ((prev.lon, prev.lat), (cur.lon, cur.lat));
+            let bx = geodesic_ubox(pa, prev.azi, pb, cur.azi);
+            if bx.e - bx.w >= 90.0 {
+                return None;
+            }
+            let frame = LocalFrame::new(pa.0 + 0.5 * lon_delta(pa.0, pb.0), 0.5 * (pa.1 + pb.1));
+            chunks.push(chunk(frame, (pa, pb), (bx.s, bx.n), len / n as f64, t)?);
+            prev = cur;
+        }
+        Some(FramedCore::of(chunks, t))
+    }
+
+    fn of(chunks: Vec<Chunk>, t: f64) -> FramedCore {
+        let lat_lo = chunks.iter().map(|c| c.lat_lo).fold(90.0, f64::min);
+        let lat_hi = chunks.iter().map(|c| c.lat_hi).fold(-90.0, f64::max);
+        FramedCore {
+            chunks,
+            t,
+            lat_lo,
+            lat_hi,
+        }
+    }
+
+    /// What the frames prove about a point moving linearly in lon/lat (the short way) from
+    /// `p0` to `p1`, against the core at this threshold.
+    pub(crate) fn piece(&self, p0: (f64, f64), p1: (f64, f64)) -> PieceVsCore {
+        let (plo, phi) = (p0.1.min(p1.1), p0.1.max(p1.1));
+        if phi < self.lat_lo || plo > self.lat_hi {
+            return PieceVsCore::Outside;
+        }
+        let dl = lon_delta(p0.0, p1.0);
+        let (mut lb, mut ub, mut inside) = (f64::INFINITY, f64::INFINITY, false);
+        for c in &self.chunks {
+            if phi < c.lat_lo || plo > c.lat_hi {
+                continue; // every point of the piece is more than T from the chunk
+            }
+            let l0 = lon_delta(c.frame.lon0, p0.0);
+            let l1 = l0 + dl;
+            if l0.abs() >= 90.0 || l1.abs() >= 90.0 {
+                return PieceVsCore::Unknown;
+            }
+            let f = &c.frame;
+            let q0 = (l0 * f.m_per_deg_lon, (p0.1 - f.lat0) * f.m_per_deg_lat);
+            let q1 = (l1 * f.m_per_deg_lon, (p1.1 - f.lat0) * f.m_per_deg_lat);
+            let r = c.reach;
+            if q0.0.min(q1.0) > c.a.0.max(c.b.0) + r
+                || q0.0.max(q1.0) < c.a.0.min(c.b.0) - r
+                || q0.1.min(q1.1) > c.a.1.max(c.b.1) + r
+                || q0.1.max(q1.1) < c.a.1.min(c.b.1) - r
+            {
+                continue; // farther than `reach` along an axis
+            }
+            let sd = seg_seg_dist(q0, q1, c.a, c.b);
+            lb = lb.min(c.k_lo * (sd - c.e));
+            if plo >= c.lat_lo && phi <= c.lat_hi {
+                ub = ub.min(c.k_hi * (sd + c.e));
+                if !inside {
+                    let dmax = point_seg_dist(q0, c.a, c.b).max(point_seg_dist(q1, c.a, c.b));
+                    inside = c.k_hi * (dmax + c.e) * (1.0 + 1e-9) + 1e-6 < self.t;
+                }
+            }
+        }
+        if lb * (1.0 - 1e-9) - 1e-6 >= self.t {
+            PieceVsCore::Outside
+        } else if inside {
+            PieceVsCore::Inside {
+                lo: (lb * (1.0 - 1e-9) - 1e-6).max(0.0),
+                hi: ub * (1.0 + 1e-9) + 1e-6,
+            }
+        } else {
+            PieceVsCore::Unknown
+        }
+    }
+}
+
+/// A chunk from `ends` (lon/lat) in `frame`, its latitudes `lats` and its geodesic length
+/// `len` (0 for a point), at threshold `t`; `None` where frames are refused.
+fn chunk(
+    frame: LocalFrame,
+    ends: ((f64, f64), (f64, f64)),
+    lats: (f64, f64),
+    len: f64,
+    t: f64,
+) -> Option<Chunk> {
+    let (lat_lo, lat_hi) = widen_lat(lats.0, lats.1, t);
+    let max_abs = lat_lo.abs().max(lat_hi.abs());
+    if max_abs > MAX_LAT {
+        return None;
+    }
+    // A geodesic shorter than t inside the band spans at most this much longitude.
+    if (t / parallel_radius(max_abs)).to_degrees() > 45.0 {
+        return None;
+    }
+    let (k_lo, k_hi) = frame.scale_bounds(lat_lo, lat_hi);
+    let e = if len > 0.0 {
+        // Curvature of a geodesic in the frame (see the module docs), with a 1 % margin.
+        let dm = 1.5 * WGS84_E2 / (1.0 - WGS84_E2) / MIN_RADIUS_M;
+        let kappa = (2.0 * max_abs.to_radians().tan() / WGS84_A + dm) // N ≥ a
+            * k_hi
+            * k_hi
+            / k_lo
+            * 1.01;
+        let l_frame = len / k_lo;
+        if kappa * l_frame > 1.0 {
+            return None;
+        }
+        kappa * l_frame * l_frame / 8.0 * 1.01 + 1e-6
+    } else {
+        0.0
+    };
+    Some(Chunk {
+        frame,
+        a: frame.to_xy(ends.0),
+        b: frame.to_xy(ends.1),
+        e,
+        k_lo,
+        k_hi,
+        lat_lo,
+        lat_hi,
+        reach: (t / k_lo + e) * (1.0 + 1e-9) + 1e-6,
+    })
+}
+
+/// Distance from `p` to the segment `a→b` in the plane.
+pub(super) fn point_seg_dist(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let l2 = dx * dx + dy * dy;
+    let u = if l2 > 0.0 {
+        (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / l2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let (x, y) = (a.0 + u * dx - p.0, a.1 + u * dy - p.1);
+    (x * x + y * y).sqrt()
+}
+
+/// Distance between the segments `p0→p1` and `a→b` in the plane (0 when they cross).
+fn seg_seg_dist(p0: (f64, f64), p1: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
+    let cross = |o: (f64, f64), x: (f64, f64), y: (f64, f64)| {
+        (x.0 - o.0) * (y.1 - o.1) - (x.1 - o.1) * (y.0 - o.0)
+    };
+    let (d1, d2) = (cross(a, b, p0), cross(a, b, p1));
+    let (d3, d4) = (cross(p0, p1, a), cross(p0, p1, b));
+    if ((d1 > 0.0 && d2 < 0.0) || (d1 < 0.0 && d2 > 0.0))
+        && ((d3 > 0.0 && d4 < 0.0) || (d3 < 0.0 && d4 > 0.0))
+    {
+        return 0.0;
+    }
+    point_seg_dist(p0, a, b)
+        .min(point_seg_dist(p1, a, b))
+        .min(point_seg_dist(a, p0, p1))
+        .min(point_seg_dist(b, p0, p1))
+}
