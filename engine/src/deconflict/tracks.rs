@@ -9,7 +9,7 @@ use crate::geodesy::{FramedCore, PieceVsCore, moving_point_vs_point};
 use crate::model::{Minima, Operation};
 use crate::segment::BoxFilter;
 use crate::snapshot::Snapshot;
-use crate::time::Timestamp;
+use crate::time::{TimeRange, Timestamp};
 use crate::trajectory::{Piece, entity_rows, pieces_in};
 
 pub(crate) fn conflicts(
@@ -21,33 +21,55 @@ pub(crate) fn conflicts(
     out: &mut Vec<Conflict>,
 ) -> Result<()> {
     let own: HashSet<&str> = op.own_tracks.iter().map(String::as_str).collect();
-    let mut hits: BTreeMap<String, Vec<TrackHit>> = BTreeMap::new();
+    let widened: Vec<TimeRange> = vols
+        .iter()
+        .map(|v| v.window.widen(m.time_buffer_ms))
+        .collect();
+    // The candidates of every volume, each with the volumes it may reach (in volume order):
+    // an entity near several volumes has its trajectory read once.
+    let mut candidates: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (vi, v) in vols.iter().enumerate() {
-        let widened = v.window.widen(m.time_buffer_ms);
         let filter = BoxFilter::new(
             &v.bbox(m.horizontal_m),
-            (widened.start.0, widened.end.0),
+            (widened[vi].start.0, widened[vi].end.0),
             Some((v.band.0 - m.vertical_m, v.band.1 + m.vertical_m)),
         );
-        let candidates = snap.piece_candidates(&filter, m.max_gap_ms)?;
-        if candidates.is_empty() {
-            continue;
-        }
-        let framed = v.framed(m.horizontal_m).filter(|_| frames_enabled());
-        for id in candidates {
-            if own.contains(id.as_str()) {
-                continue;
-            }
-            let parts = entity_rows(snap.segments(), &id)?;
-            for piece in pieces_in(&parts, widened, m.max_gap_ms) {
-                let window = (widened.start.0, widened.end.0);
-                if let Some(h) = piece_vs_volume(&piece, v, vi, framed.as_ref(), window, m) {
-                    hits.entry(id.clone()).or_default().push(h);
-                }
+        for id in snap.piece_candidates(&filter, m.max_gap_ms)? {
+            if !own.contains(id.as_str()) {
+                candidates.entry(id).or_default().push(vi);
             }
         }
     }
-    for (id, h) in hits {
+    let mut framed: Vec<Option<Option<FramedCore>>> = vec![None; vols.len()];
+    for (id, reach) in candidates {
+        let parts = entity_rows(snap.segments(), &id)?;
+        let range = reach
+            .iter()
+            .map(|&vi| widened[vi])
+            .reduce(|a, b| TimeRange {
+                start: a.start.min(b.start),
+                end: a.end.max(b.end),
+            })
+            .expect("at least one volume");
+        let pieces = pieces_in(&parts, range, m.max_gap_ms);
+        let mut h = Vec::new();
+        for vi in reach {
+            let (v, w) = (&vols[vi], widened[vi]);
+            let fc = framed[vi]
+                .get_or_insert_with(|| v.framed(m.horizontal_m).filter(|_| frames_enabled()));
+            for piece in &pieces {
+                if piece.b.time < w.start || piece.a.time > w.end {
+                    continue;
+                }
+                let window = (w.start.0, w.end.0);
+                if let Some(x) = piece_vs_volume(piece, v, vi, fc.as_ref(), window, m) {
+                    h.push(x);
+                }
+            }
+        }
+        if h.is_empty() {
+            continue;
+        }
         let pending: Vec<Pending> = h.iter().map(TrackHit::pending).collect();
         let resolve = |i: usize| match &h[i] {
             TrackHit::Exact(hit) => Some(*hit),

@@ -77,6 +77,9 @@ pub(crate) struct FramedCore {
     /// The union of the chunks' widened latitude bands.
     lat_lo: f64,
     lat_hi: f64,
+    /// The longitudes (unwrapped from the first chunk's `lon0`) beyond which every chunk is
+    /// farther than its `reach` in its frame; `None` when the chunks span too much longitude.
+    lon_reach: Option<(f64, f64)>,
 }
 
 impl FramedCore {
@@ -100,7 +103,7 @@ impl FramedCore {
             let cur = seg.at(i as f64 / n as f64);
             let (pa, pb) = ((prev.lon, prev.lat), (cur.lon, cur.lat));
             let bx = geodesic_ubox(pa, prev.azi, pb, cur.azi);
-            if bx.e - bx.w >= 90.0 {
+            if bx.e - bx.w >= 45.0 {
                 return None;
             }
             let frame = LocalFrame::new(pa.0 + 0.5 * lon_delta(pa.0, pb.0), 0.5 * (pa.1 + pb.1));
@@ -113,11 +116,26 @@ impl FramedCore {
     fn of(chunks: Vec<Chunk>, t: f64) -> FramedCore {
         let lat_lo = chunks.iter().map(|c| c.lat_lo).fold(90.0, f64::min);
         let lat_hi = chunks.iter().map(|c| c.lat_hi).fold(-90.0, f64::max);
+        let lon0 = chunks[0].frame.lon0;
+        let mut lon_reach = Some((f64::INFINITY, f64::NEG_INFINITY));
+        for c in &chunks {
+            let off = lon_delta(lon0, c.frame.lon0);
+            let m = c.frame.m_per_deg_lon;
+            if off.abs() > 45.0 {
+                lon_reach = None;
+                break;
+            }
+            if let Some((w, e)) = &mut lon_reach {
+                *w = w.min(off + (c.a.0.min(c.b.0) - c.reach) / m);
+                *e = e.max(off + (c.a.0.max(c.b.0) + c.reach) / m);
+            }
+        }
         FramedCore {
             chunks,
             t,
             lat_lo,
             lat_hi,
+            lon_reach: lon_reach.filter(|(w, e)| e - w < 90.0),
         }
     }
 
@@ -129,6 +147,15 @@ impl FramedCore {
             return PieceVsCore::Outside;
         }
         let dl = lon_delta(p0.0, p1.0);
+        if let Some((w, e)) = self.lon_reach {
+            // Every chunk's frame x is its `lon0`'s offset plus the longitude offset, scaled:
+            // outside this range the per-chunk test below skips every chunk.
+            let l0 = lon_delta(self.chunks[0].frame.lon0, p0.0);
+            let l1 = l0 + dl;
+            if l0.abs() < 90.0 && l1.abs() < 90.0 && (l0.max(l1) < w || l0.min(l1) > e) {
+                return PieceVsCore::Outside;
+            }
+        }
         let (mut lb, mut ub, mut inside) = (f64::INFINITY, f64::INFINITY, false);
         for c in &self.chunks {
             if phi < c.lat_lo || plo > c.lat_hi {
