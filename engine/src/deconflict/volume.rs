@@ -5,7 +5,7 @@
 //!   window; a route of one waypoint is that point buffered by `corridor_m`;
 //! * the target: a circle of `target.radius_m` around it during the whole window.
 
-use crate::geodesy::{BBox, FramedCore, GeodesicSegment, distance_m};
+use crate::geodesy::{BBox, FramedCore, GeodesicSegment, TOUCH_M, distance_m};
 use crate::model::Operation;
 use crate::time::TimeRange;
 
@@ -52,8 +52,8 @@ impl Volume {
     pub(crate) fn framed(&self, horizontal_m: f64) -> Option<FramedCore> {
         // The same threshold as the exact test (`distance < buffer + horizontal_m`).
         let t = self.buffer_m + horizontal_m;
-        if t <= 0.0 {
-            return None;
+        if t < TOUCH_M {
+            return None; // the kernel's threshold would be TOUCH_M, not t
         }
         match &self.core {
             Core::Leg(seg) => FramedCore::leg(seg, t),

@@ -48,6 +48,10 @@ pub(crate) enum PieceVsCore {
     Outside,
     /// The distance stays < `T` over the whole piece; its least value lies in `[lo, hi]`.
     Inside { lo: f64, hi: f64 },
+    /// The distance is < `T` at the end `inside_end` (`true`: `p1`) and ≥ `T` at the other;
+    /// its least value over the piece lies in `[lo, hi]`. Under the kernel's unimodality
+    /// assumption it crosses `T` once: only that time needs the exact kernel.
+    Crossing { inside_end: bool, lo: f64, hi: f64 },
     /// Undecided: ask the exact kernel.
     Unknown,
 }
@@ -156,48 +160,131 @@ impl FramedCore {
                 return PieceVsCore::Outside;
             }
         }
-        let (mut lb, mut ub, mut inside) = (f64::INFINITY, f64::INFINITY, false);
+        // Lower bounds of the distance: over the piece, at p0, at p1; upper bounds of its
+        // least value and of the distance at p0, at p1.
+        let (mut lb, mut lb0, mut lb1) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
+        let (mut ub, mut ub0, mut ub1) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
+        let mut inside = false;
         for c in &self.chunks {
-            if phi < c.lat_lo || plo > c.lat_hi {
-                continue; // every point of the piece is more than T from the chunk
-            }
-            let l0 = lon_delta(c.frame.lon0, p0.0);
-            let l1 = l0 + dl;
-            if l0.abs() >= 90.0 || l1.abs() >= 90.0 {
+            let Some((q0, q1)) = self.in_frame(c, p0, p1, dl) else {
+                continue;
+            };
+            if q0.0.is_nan() {
                 return PieceVsCore::Unknown;
             }
-            let f = &c.frame;
-            let q0 = (l0 * f.m_per_deg_lon, (p0.1 - f.lat0) * f.m_per_deg_lat);
-            let q1 = (l1 * f.m_per_deg_lon, (p1.1 - f.lat0) * f.m_per_deg_lat);
-            let r = c.reach;
-            if q0.0.min(q1.0) > c.a.0.max(c.b.0) + r
-                || q0.0.max(q1.0) < c.a.0.min(c.b.0) - r
-                || q0.1.min(q1.1) > c.a.1.max(c.b.1) + r
-                || q0.1.max(q1.1) < c.a.1.min(c.b.1) - r
-            {
-                continue; // farther than `reach` along an axis
-            }
             let sd = seg_seg_dist(q0, q1, c.a, c.b);
+            let (d0, d1) = (point_seg_dist(q0, c.a, c.b), point_seg_dist(q1, c.a, c.b));
             lb = lb.min(c.k_lo * (sd - c.e));
-            if plo >= c.lat_lo && phi <= c.lat_hi {
+            lb0 = lb0.min(c.k_lo * (d0 - c.e));
+            lb1 = lb1.min(c.k_lo * (d1 - c.e));
+            // Upper bounds need the lon/lat-straight path to the chunk inside the band.
+            let band = |lat: f64| lat >= c.lat_lo && lat <= c.lat_hi;
+            if band(p0.1) {
+                ub0 = ub0.min(c.k_hi * (d0 + c.e));
+            }
+            if band(p1.1) {
+                ub1 = ub1.min(c.k_hi * (d1 + c.e));
+            }
+            if band(p0.1) && band(p1.1) {
                 ub = ub.min(c.k_hi * (sd + c.e));
-                if !inside {
-                    let dmax = point_seg_dist(q0, c.a, c.b).max(point_seg_dist(q1, c.a, c.b));
-                    inside = c.k_hi * (dmax + c.e) * (1.0 + 1e-9) + 1e-6 < self.t;
-                }
+                inside |= below(c.k_hi * (d0.max(d1) + c.e), self.t);
             }
         }
-        if lb * (1.0 - 1e-9) - 1e-6 >= self.t {
-            PieceVsCore::Outside
-        } else if inside {
-            PieceVsCore::Inside {
-                lo: (lb * (1.0 - 1e-9) - 1e-6).max(0.0),
+        let lo = (lb * (1.0 - 1e-9) - 1e-6).max(0.0);
+        if lo >= self.t {
+            return PieceVsCore::Outside;
+        }
+        if inside {
+            return PieceVsCore::Inside {
+                lo,
                 hi: ub * (1.0 + 1e-9) + 1e-6,
-            }
+            };
+        }
+        let at_least = |x: f64| x * (1.0 - 1e-9) - 1e-6 >= self.t;
+        let inside_end = if below(ub1, self.t) && at_least(lb0) {
+            true
+        } else if below(ub0, self.t) && at_least(lb1) {
+            false
         } else {
-            PieceVsCore::Unknown
+            return PieceVsCore::Unknown;
+        };
+        PieceVsCore::Crossing {
+            inside_end,
+            lo,
+            hi: if inside_end { ub1 } else { ub0 } * (1.0 + 1e-9) + 1e-6,
         }
     }
+
+    /// The piece's ends in the chunk's frame; `None` when the whole piece is certainly farther
+    /// than `T` from the chunk; NaNs when the frame does not apply (too far in longitude).
+    #[inline]
+    fn in_frame(
+        &self,
+        c: &Chunk,
+        p0: (f64, f64),
+        p1: (f64, f64),
+        dl: f64,
+    ) -> Option<((f64, f64), (f64, f64))> {
+        let (plo, phi) = (p0.1.min(p1.1), p0.1.max(p1.1));
+        if phi < c.lat_lo || plo > c.lat_hi {
+            return None; // every point of the piece is more than T from the chunk
+        }
+        let l0 = lon_delta(c.frame.lon0, p0.0);
+        let l1 = l0 + dl;
+        if l0.abs() >= 90.0 || l1.abs() >= 90.0 {
+            return Some(((f64::NAN, f64::NAN), (f64::NAN, f64::NAN)));
+        }
+        let f = &c.frame;
+        let q0 = (l0 * f.m_per_deg_lon, (p0.1 - f.lat0) * f.m_per_deg_lat);
+        let q1 = (l1 * f.m_per_deg_lon, (p1.1 - f.lat0) * f.m_per_deg_lat);
+        let r = c.reach;
+        if q0.0.min(q1.0) > c.a.0.max(c.b.0) + r
+            || q0.0.max(q1.0) < c.a.0.min(c.b.0) - r
+            || q0.1.min(q1.1) > c.a.1.max(c.b.1) + r
+            || q0.1.max(q1.1) < c.a.1.min(c.b.1) - r
+        {
+            return None; // farther than `reach` along an axis
+        }
+        Some((q0, q1))
+    }
+
+    /// A guess of where a [`PieceVsCore::Crossing`] piece crosses `T`, as a fraction of the
+    /// piece: where the frames' mid-scale distance does (bisection; only a starting point for
+    /// the exact solver).
+    pub(crate) fn crossing_guess(&self, p0: (f64, f64), p1: (f64, f64), inside_end: bool) -> f64 {
+        let dl = lon_delta(p0.0, p1.0);
+        let near: Vec<InFrame<'_>> = self
+            .chunks
+            .iter()
+            .filter_map(|c| self.in_frame(c, p0, p1, dl).map(|(q0, q1)| (c, q0, q1)))
+            .collect();
+        let d = |u: f64| {
+            near.iter()
+                .map(|(c, q0, q1)| {
+                    let q = (q0.0 + u * (q1.0 - q0.0), q0.1 + u * (q1.1 - q0.1));
+                    0.5 * (c.k_lo + c.k_hi) * point_seg_dist(q, c.a, c.b)
+                })
+                .fold(f64::INFINITY, f64::min)
+        };
+        let (mut out, mut inn) = if inside_end { (0.0, 1.0) } else { (1.0, 0.0) };
+        for _ in 0..30 {
+            let mid = 0.5 * (out + inn);
+            if d(mid) >= self.t {
+                out = mid;
+            } else {
+                inn = mid;
+            }
+        }
+        0.5 * (out + inn)
+    }
+}
+
+/// A chunk with a piece's ends in its frame.
+type InFrame<'a> = (&'a Chunk, (f64, f64), (f64, f64));
+
+/// `x` is certainly below `t`, with margins for rounding.
+fn below(x: f64, t: f64) -> bool {
+    x * (1.0 + 1e-9) + 1e-6 < t
 }
 
 /// A chunk from `ends` (lon/lat) in `frame`, its latitudes `lats` and its geodesic length

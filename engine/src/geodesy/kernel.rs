@@ -276,6 +276,113 @@ impl GeodesicSegment {
         };
         run_track(f, &track, t0_ms, t1_ms, t)
     }
+
+    /// For a moving point (as [`GeodesicSegment::moving_point_approach`]) known to cross the
+    /// threshold once on `[t0_ms, t1_ms]` — its distance `< t` at the end `inside_end`
+    /// (`true`: `p1`) and `≥ t` at the other, unimodal in between — the crossing time, rounded
+    /// outward (as the approach's interval ends), from the guess `u_guess` ∈ [0, 1]. `None`
+    /// when Newton does not settle (then ask `moving_point_approach`).
+    pub(crate) fn crossing_ms(
+        &self,
+        (p0, p1): ((f64, f64), (f64, f64)),
+        (t0_ms, t1_ms): (i64, i64),
+        threshold_m: f64,
+        inside_end: bool,
+        u_guess: f64,
+    ) -> Option<i64> {
+        let track = LonLatLine::short(p0, p1);
+        let mut v = None;
+        let f = |u: f64| {
+            let s = track.at(u);
+            let v0 = v.unwrap_or_else(|| initial_fraction(self.a, self.b, (s.lon, s.lat)));
+            let ft = foot(self, (s.lon, s.lat), v0);
+            v = Some(ft.v);
+            (ft.d, grad_moving(&s, ft.d, ft.azi_at_p))
+        };
+        settle_crossing(
+            f,
+            threshold_m.max(TOUCH_M),
+            (t0_ms, t1_ms),
+            inside_end,
+            u_guess,
+        )
+    }
+}
+
+/// [`GeodesicSegment::crossing_ms`] for a point moving against the fixed point `q`.
+pub(crate) fn point_crossing_ms(
+    (p0, p1): ((f64, f64), (f64, f64)),
+    (t0_ms, t1_ms): (i64, i64),
+    q: (f64, f64),
+    threshold_m: f64,
+    inside_end: bool,
+    u_guess: f64,
+) -> Option<i64> {
+    let track = LonLatLine::short(p0, p1);
+    let f = |u: f64| {
+        let s = track.at(u);
+        let (d, _az1, az2, _a12): (f64, f64, f64, f64) = wgs84().inverse(q.1, q.0, s.lat, s.lon);
+        (d, grad_moving(&s, d, az2))
+    };
+    settle_crossing(
+        f,
+        threshold_m.max(TOUCH_M),
+        (t0_ms, t1_ms),
+        inside_end,
+        u_guess,
+    )
+}
+
+/// The crossing of `t` by `d(u)` (`f` gives `d` and `d'`) on `[0, 1]`, with `d < t` at the
+/// `inside_end` and a single crossing: safeguarded Newton from `u_guess`, each evaluation
+/// narrowing a bracket, then a probe just across the root so that the crossing is confirmed
+/// between two evaluations less than a quarter millisecond apart (the kernel's `utol`). Returns
+/// the time of the outer evaluation rounded outward, like the approach's interval ends.
+fn settle_crossing(
+    mut f: impl FnMut(f64) -> (f64, f64),
+    t: f64,
+    (t0_ms, t1_ms): (i64, i64),
+    inside_end: bool,
+    u_guess: f64,
+) -> Option<i64> {
+    if t1_ms <= t0_ms {
+        return None;
+    }
+    let dur = (t1_ms - t0_ms) as f64;
+    let utol = 0.25 / dur;
+    // The bracket: `out` (d ≥ t) and `inn` (d < t), from the ends until evaluated.
+    let (mut out, mut inn) = if inside_end { (0.0, 1.0) } else { (1.0, 0.0) };
+    let toward_in = if inside_end { 1.0 } else { -1.0 };
+    let mut u = u_guess.clamp(0.0, 1.0);
+    for _ in 0..24 {
+        let (d, g) = f(u);
+        if d >= t {
+            out = u;
+        } else {
+            inn = u;
+        }
+        if (inn - out) * toward_in <= utol {
+            let at = out * dur;
+            let ms = if inside_end { at.floor() } else { at.ceil() };
+            return Some((t0_ms + ms as i64).clamp(t0_ms, t1_ms));
+        }
+        let newton = if g != 0.0 { u - (d - t) / g } else { f64::NAN };
+        let (lo, hi) = (out.min(inn), out.max(inn));
+        let mut next = if newton > lo && newton < hi {
+            newton
+        } else {
+            0.5 * (out + inn)
+        };
+        if (next - u).abs() < 0.25 * utol {
+            // At the root: probe just across it, towards the side not yet pinned.
+            next = u + if d >= t { 0.5 } else { -0.5 } * utol * toward_in;
+            if next <= lo || next >= hi {
+                next = 0.5 * (out + inn);
+            }
+        }
+        u = next;
+    }
+    None
 }
 
 impl Curve for GeodesicSegment {

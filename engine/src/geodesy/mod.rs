@@ -60,6 +60,7 @@ mod tests_kernel;
 
 pub use frame::{LocalFrame, WGS84_E2, meridional_radius, normal_radius, parallel_radius};
 pub(crate) use framed::{FramedCore, PieceVsCore};
+pub(crate) use kernel::point_crossing_ms;
 pub use kernel::{
     Approach, Closest, ClosestPair, GeodesicSegment, TOUCH_M, geodesic_segments_distance,
     moving_point_vs_geodesic_segment, moving_point_vs_point, moving_points_cpa,

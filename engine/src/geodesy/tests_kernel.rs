@@ -2,6 +2,7 @@
 //! `direct`) refined by golden-section search, on seeded random cases.
 
 use super::framed::{self, FramedCore, PieceVsCore};
+use super::kernel::point_crossing_ms;
 use super::*;
 use geographiclib_rs::DirectGeodesic;
 use rand::{Rng, SeedableRng};
@@ -978,12 +979,13 @@ fn framed_leg_chunks_stay_within_their_straightness_bound() {
 /// The frames' verdicts on track pieces against legs and points agree with the exact kernel:
 /// `Outside` only when the kernel finds no approach (and dense sampling stays ≥ T), `Inside`
 /// only when the kernel's interval is the whole piece and its least distance lies within the
-/// bounds. Thresholds are planted just above the least and just below the greatest distance
+/// bounds, `Crossing` only when the ends are on the sides claimed, and then the crossing time
+/// solved from the frames' guess is the kernel's to ±1 ms, rounded outward. Thresholds are planted just above the least and just below the greatest distance
 /// over the piece, where a wrong bound shows.
 #[test]
 fn framed_pieces_agree_with_the_exact_kernel() {
     let mut rng = ChaCha8Rng::seed_from_u64(22);
-    let (mut outside, mut inside, mut unknown) = (0usize, 0usize, 0usize);
+    let (mut outside, mut inside, mut crossing, mut unknown) = (0usize, 0usize, 0usize, 0usize);
     for i in 0..n(400) {
         let r = REGIMES[i % REGIMES.len()];
         let a = base(&mut rng, r);
@@ -1071,13 +1073,59 @@ fn framed_pieces_agree_with_the_exact_kernel() {
                         "{what}: oracle min outside [{lo}, {hi}]"
                     );
                 }
+                PieceVsCore::Crossing { inside_end, lo, hi } => {
+                    crossing += 1;
+                    let (din, dout) = if inside_end {
+                        (d(1.0), d(0.0))
+                    } else {
+                        (d(0.0), d(1.0))
+                    };
+                    assert!(
+                        din < t && dout >= t,
+                        "{what}: Crossing({inside_end}) but ends {din} / {dout}"
+                    );
+                    let x = exact
+                        .unwrap_or_else(|| panic!("{what}: Crossing but the kernel finds nothing"));
+                    assert!(
+                        lo <= x.min_distance_m + 1e-6 && x.min_distance_m <= hi + 1e-6,
+                        "{what}: least distance {} outside the bounds [{lo}, {hi}]",
+                        x.min_distance_m
+                    );
+                    let guess = fc.crossing_guess(p0, p1, inside_end);
+                    let got = if point_core {
+                        point_crossing_ms((p0, p1), (0, dt), a, t, inside_end, guess)
+                    } else {
+                        seg.crossing_ms((p0, p1), (0, dt), t, inside_end, guess)
+                    }
+                    .unwrap_or_else(|| panic!("{what}: crossing not settled from {guess}"));
+                    let kernel = if inside_end { x.start_ms } else { x.end_ms };
+                    assert!(
+                        (got - kernel).abs() <= 1,
+                        "{what}: crossing at {got} ms, kernel {kernel}"
+                    );
+                    // Rounded outward and tight: 2 ms outside the distance is ≥ t, 2 ms inside < t.
+                    let step = if inside_end { -2 } else { 2 };
+                    for (ms, out) in [(got + step, true), (got - step, false)] {
+                        if ms > 0 && ms < dt {
+                            let dv = d(ms as f64 / dt as f64);
+                            assert!(
+                                if out {
+                                    dv >= t * (1.0 - 1e-7)
+                                } else {
+                                    dv < t * (1.0 + 1e-7)
+                                },
+                                "{what}: at {ms} ms distance {dv}, crossing {got}"
+                            );
+                        }
+                    }
+                }
                 PieceVsCore::Unknown => unknown += 1,
             }
         }
     }
     // The fast path must actually decide most cases, or this test proves nothing.
     assert!(
-        outside > 100 && inside > 100,
-        "outside {outside}, inside {inside}, unknown {unknown}"
+        outside > 100 && inside > 100 && crossing > 100,
+        "outside {outside}, inside {inside}, crossing {crossing}, unknown {unknown}"
     );
 }
