@@ -206,7 +206,7 @@ fn piece_vs_volume(
 ) -> Option<TrackHit> {
     let t0 = p.a.time.0.max(window.0);
     let t1 = p.b.time.0.min(window.1);
-    if t0 > t1 {
+    if t0 > t1 || framed.is_some_and(|fc| fc.far((p.a.lon, p.a.lat), (p.b.lon, p.b.lat))) {
         return None;
     }
     let (tv0, tv1) = vertical_interval(p, t0, t1, v.band, m.vertical_m)?;

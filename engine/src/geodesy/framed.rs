@@ -143,23 +143,31 @@ impl FramedCore {
         }
     }
 
+    /// True when the piece from `p0` to `p1` (linear in lon/lat) certainly stays ≥ `T` from
+    /// the core: outside the union of the chunks' latitude bands, or of their reach in
+    /// longitude. A few comparisons: the first test for every piece.
+    #[inline]
+    pub(crate) fn far(&self, p0: (f64, f64), p1: (f64, f64)) -> bool {
+        if p0.1.max(p1.1) < self.lat_lo || p0.1.min(p1.1) > self.lat_hi {
+            return true;
+        }
+        let Some((w, e)) = self.lon_reach else {
+            return false;
+        };
+        // Every chunk's frame x is its `lon0`'s offset plus the longitude offset, scaled:
+        // outside this range `piece` skips every chunk.
+        let l0 = lon_delta(self.chunks[0].frame.lon0, p0.0);
+        let l1 = l0 + lon_delta(p0.0, p1.0);
+        l0.abs() < 90.0 && l1.abs() < 90.0 && (l0.max(l1) < w || l0.min(l1) > e)
+    }
+
     /// What the frames prove about a point moving linearly in lon/lat (the short way) from
     /// `p0` to `p1`, against the core at this threshold.
     pub(crate) fn piece(&self, p0: (f64, f64), p1: (f64, f64)) -> PieceVsCore {
-        let (plo, phi) = (p0.1.min(p1.1), p0.1.max(p1.1));
-        if phi < self.lat_lo || plo > self.lat_hi {
+        if self.far(p0, p1) {
             return PieceVsCore::Outside;
         }
         let dl = lon_delta(p0.0, p1.0);
-        if let Some((w, e)) = self.lon_reach {
-            // Every chunk's frame x is its `lon0`'s offset plus the longitude offset, scaled:
-            // outside this range the per-chunk test below skips every chunk.
-            let l0 = lon_delta(self.chunks[0].frame.lon0, p0.0);
-            let l1 = l0 + dl;
-            if l0.abs() < 90.0 && l1.abs() < 90.0 && (l0.max(l1) < w || l0.min(l1) > e) {
-                return PieceVsCore::Outside;
-            }
-        }
         // Lower bounds of the distance: over the piece, at p0, at p1; upper bounds of its
         // least value and of the distance at p0, at p1.
         let (mut lb, mut lb0, mut lb1) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
