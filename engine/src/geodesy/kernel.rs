@@ -575,7 +575,7 @@ pub(crate) fn foot<C: Curve>(c: &C, p: (f64, f64), v0: f64) -> Foot {
         } else if vn <= lo {
             vn = if lo_eval { 0.5 * (v + lo) } else { lo };
         }
-        if (vn - v).abs() * s.speed < 1e-8 || hi - lo < 1e-15 {
+        if (vn - v).abs() * s.speed < 1e-6 || hi - lo < 1e-15 {
             break;
         }
         v = vn;
