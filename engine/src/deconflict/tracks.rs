@@ -1,4 +1,11 @@
 //! Track conflicts: interpolated trajectories against an operation's volumes.
+//!
+//! Each candidate entity's pieces are read once for all the volumes it may reach. A piece is
+//! first settled by the volume's core in local frames ([`FramedCore`], proven bounds): far or
+//! outside → no hit; inside over its whole interval → a hit whose least distance is only
+//! bounded; crossing the threshold once → only the crossing time is solved exactly; anything
+//! else → the exact kernel. Per merged conflict, only the hits that can be its least are then
+//! solved exactly ([`merge_pending`]).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -128,8 +135,8 @@ impl TrackHit {
 }
 
 impl LazyHit {
-    /// The exact hit: what [`piece_vs_volume`] would have found without the frames (its
-    /// interval kept: the same to the millisecond).
+    /// The exact hit: what [`piece_vs_volume`] would have found without the frames, with the
+    /// interval already found (the same, or within 1 ms for a crossing solved from the frames).
     fn resolve(&self, v: &Volume, m: &Minima) -> Option<Hit> {
         let h = exact_hit(
             v,

@@ -38,7 +38,12 @@
 //! **Cost.** Rigorous pruning comes first: antimeridian-aware boxes widened by the threshold
 //! (a trig-free latitude test, ≈ 20 ns), local-frame lower bounds ([`LocalFrame`]), and a
 //! Lipschitz bound from one geodesic evaluation. Only pieces that may come within the threshold
-//! pay the ≈ 10–30 geographiclib calls (≈ 5–15 µs) of the exact solution.
+//! pay the ≈ 10–30 geographiclib calls (≈ 5–15 µs) of the exact solution. For many track
+//! pieces against one leg or point (`check`), the core is cut into chunks with their own
+//! frames and proven straightness and scale bounds (`framed`): a piece is settled as outside,
+//! inside throughout, or crossing the threshold once (then only that time is solved, by Newton
+//! on geographiclib distances from the frames' guess); only undecided pieces near the
+//! threshold get the full solution.
 //!
 //! ```
 //! use deconflict_engine::geodesy::{distance_m, BBox};
