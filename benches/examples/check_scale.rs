@@ -7,6 +7,9 @@
 //! ```text
 //! DECONFLICT_BENCH_REPORTS=100000000 cargo run --release -p deconflict-benches --example check_scale
 //! ```
+//!
+//! `CHECK_OPS=n` (default 50) and `CHECK_REPS=r` (default 5) shrink the run, e.g. under
+//! callgrind.
 
 use std::time::Instant;
 
@@ -72,13 +75,16 @@ fn main() {
         }
         Err(_) => (3000.0, 9000.0),
     };
-    let ops: Vec<Operation> = (0..50).map(|i| operation(&mut rng, i, band)).collect();
+    // `CHECK_OPS` / `CHECK_REPS` shrink the run (for callgrind); defaults 50 × 5.
+    let env_n = |k: &str, d: usize| std::env::var(k).map_or(d, |v| v.parse().expect(k));
+    let (n_ops, reps) = (env_n("CHECK_OPS", 50), env_n("CHECK_REPS", 5));
+    let ops: Vec<Operation> = (0..n_ops).map(|i| operation(&mut rng, i, band)).collect();
     for op in &ops {
         snap.check(op, &minima).expect("check"); // warm: first-touch checksums
     }
     let mut times = Vec::new();
     let mut conflicts = 0;
-    for _ in 0..5 {
+    for _ in 0..reps {
         for op in &ops {
             let t = Instant::now();
             conflicts += snap.check(op, &minima).expect("check").conflicts.len();

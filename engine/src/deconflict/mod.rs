@@ -172,23 +172,110 @@ pub(crate) struct Hit {
 }
 
 /// Merges hits against one other thing into conflicts: overlapping or touching intervals
-/// (at most 1 ms apart) become one, keeping the least distance and where it occurs.
+/// (at most 1 ms apart) become one, keeping the least distance and where it occurs (the
+/// earliest hit, in order of start, of those at the least distance).
 pub(crate) fn merge_hits(
     kind: ConflictKind,
     with: &str,
     zone_kind: Option<ZoneKind>,
-    mut hits: Vec<Hit>,
+    hits: Vec<Hit>,
     labels: &[String],
     out: &mut Vec<Conflict>,
 ) {
-    hits.sort_by_key(|h| (h.start, h.end));
-    let mut cur: Option<Hit> = None;
-    let mut flush = |h: Hit| {
+    let pending: Vec<Pending> = hits
+        .iter()
+        .map(|h| Pending {
+            start: h.start,
+            end: h.end,
+            lo: h.distance_m,
+            hi: h.distance_m,
+        })
+        .collect();
+    merge_pending(
+        kind,
+        with,
+        zone_kind,
+        &pending,
+        |i| Some(hits[i]),
+        labels,
+        out,
+    );
+}
+
+/// A hit whose interval is known but whose distance may only be bounded:
+/// `lo ≤ distance_m ≤ hi`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pending {
+    pub start: i64,
+    pub end: i64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+/// [`merge_hits`] for hits whose distances are only bounded: `resolve(i)` computes hit `i`
+/// in full (`None` if, after all, it is no hit), and is called only for the hits that may be
+/// the least of their conflict — the answer is the same as resolving them all.
+pub(crate) fn merge_pending(
+    kind: ConflictKind,
+    with: &str,
+    zone_kind: Option<ZoneKind>,
+    pending: &[Pending],
+    mut resolve: impl FnMut(usize) -> Option<Hit>,
+    labels: &[String],
+    out: &mut Vec<Conflict>,
+) {
+    let mut order: Vec<usize> = (0..pending.len()).collect();
+    order.sort_by_key(|&i| (pending[i].start, pending[i].end)); // stable: ties keep their order
+    let mut rest = &order[..];
+    while let Some(&first) = rest.first() {
+        // One conflict: the hits whose intervals chain from `first`.
+        let mut end = pending[first].end;
+        let mut n = 1;
+        while n < rest.len() && pending[rest[n]].start <= end + 1 {
+            end = end.max(pending[rest[n]].end);
+            n += 1;
+        }
+        let (group, tail) = rest.split_at(n);
+        rest = tail;
+        // The winner is the earliest (by rank in `group`) of the hits at the least distance:
+        // resolve candidates by increasing lower bound until none can beat the best.
+        let upper = group
+            .iter()
+            .map(|&i| pending[i].hi)
+            .fold(f64::INFINITY, f64::min);
+        let mut cands: Vec<(f64, usize)> = group
+            .iter()
+            .enumerate()
+            .filter(|&(_, &i)| pending[i].lo <= upper)
+            .map(|(rank, &i)| (pending[i].lo, rank))
+            .collect();
+        cands.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let mut best: Option<(usize, Hit)> = None;
+        for (lo, rank) in cands {
+            if let Some((r, b)) = &best
+                && (lo > b.distance_m || (lo == b.distance_m && rank > *r))
+            {
+                break;
+            }
+            let Some(h) = resolve(group[rank]) else {
+                continue;
+            };
+            let better = match &best {
+                None => true,
+                Some((r, b)) => {
+                    h.distance_m < b.distance_m || (h.distance_m == b.distance_m && rank < *r)
+                }
+            };
+            if better {
+                best = Some((rank, h));
+            }
+        }
+        let Some((_, h)) = best else { continue };
         out.push(Conflict {
             kind,
             with: with.to_owned(),
-            start: Timestamp(h.start),
-            end: Timestamp(h.end),
+            start: Timestamp(pending[first].start),
+            end: Timestamp(end),
             distance_m: Some(h.distance_m),
             cpa_time: Some(Timestamp(h.cpa)),
             zone_kind,
@@ -198,29 +285,6 @@ pub(crate) fn merge_hits(
             }),
             volume: labels.get(h.volume).cloned().unwrap_or_default(),
         });
-    };
-    for h in hits {
-        match &mut cur {
-            Some(c) if h.start <= c.end + 1 => {
-                c.end = c.end.max(h.end);
-                if h.distance_m < c.distance_m {
-                    c.distance_m = h.distance_m;
-                    c.cpa = h.cpa;
-                    c.on_op = h.on_op;
-                    c.on_other = h.on_other;
-                    c.volume = h.volume;
-                }
-            }
-            _ => {
-                if let Some(c) = cur.take() {
-                    flush(c);
-                }
-                cur = Some(h);
-            }
-        }
-    }
-    if let Some(c) = cur {
-        flush(c);
     }
 }
 

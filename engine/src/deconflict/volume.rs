@@ -5,7 +5,7 @@
 //!   window; a route of one waypoint is that point buffered by `corridor_m`;
 //! * the target: a circle of `target.radius_m` around it during the whole window.
 
-use crate::geodesy::{BBox, GeodesicSegment, distance_m};
+use crate::geodesy::{BBox, FramedCore, GeodesicSegment, TOUCH_M, distance_m};
 use crate::model::Operation;
 use crate::time::TimeRange;
 
@@ -45,6 +45,20 @@ impl Volume {
             },
         };
         core.widen_m(self.buffer_m + extra_m)
+    }
+
+    /// The core in local frames, for track pieces at separation `horizontal_m` (`None` where
+    /// frames are refused: near the poles, or at a zero threshold).
+    pub(crate) fn framed(&self, horizontal_m: f64) -> Option<FramedCore> {
+        // The same threshold as the exact test (`distance < buffer + horizontal_m`).
+        let t = self.buffer_m + horizontal_m;
+        if t < TOUCH_M {
+            return None; // the kernel's threshold would be TOUCH_M, not t
+        }
+        match &self.core {
+            Core::Leg(seg) => FramedCore::leg(seg, t),
+            Core::Point(q) => FramedCore::point(*q, t),
+        }
     }
 
     /// Least geodesic distance from `p` to the core, and the closest point of the core.

@@ -13,7 +13,8 @@
 
 use super::frame::{LocalFrame, UBox, meridional_radius, parallel_radius, widen_lat};
 use super::{WGS84_F, lon_delta, wgs84, wrap_lon};
-use geographiclib_rs::{DirectGeodesic, InverseGeodesic};
+use geographiclib_rs::geodesic_capability as caps;
+use geographiclib_rs::{GeodesicLine, InverseGeodesic};
 
 /// Distances below this (1 mm) count as touching: "0 when they intersect", and a threshold of
 /// 0 is met by touching objects.
@@ -153,7 +154,13 @@ pub struct GeodesicSegment {
     ubox: UBox,
     /// Boxes of consecutive sub-geodesics of at most `SUB_M` (empty when short).
     subs: Vec<UBox>,
+    /// The geodesic's coefficients, computed once: a point along it costs a `direct` without
+    /// the set-up (same values, bit for bit).
+    line: Box<GeodesicLine>,
 }
+
+/// What [`GeodesicSegment`]'s line computes (the outputs of `direct` with a distance).
+const LINE_CAPS: u64 = caps::LATITUDE | caps::LONGITUDE | caps::AZIMUTH | caps::DISTANCE_IN;
 
 impl GeodesicSegment {
     /// The geodesic from `a` to `b` (`(lon, lat)` degrees; the shortest one, not passing a pole
@@ -165,9 +172,8 @@ impl GeodesicSegment {
             let mut prev = (a, g.azi1);
             g.subs.reserve(k);
             for i in 1..=k {
-                let (lat, lon, azi): (f64, f64, f64) =
-                    wgs84().direct(a.1, a.0, g.azi1, g.len * i as f64 / k as f64);
-                let cur = ((lon, lat), azi);
+                let s = g.at(i as f64 / k as f64);
+                let cur = ((s.lon, s.lat), s.azi);
                 g.subs.push(geodesic_ubox(prev.0, prev.1, cur.0, cur.1));
                 prev = cur;
             }
@@ -185,6 +191,15 @@ impl GeodesicSegment {
             len,
             ubox: geodesic_ubox(a, azi1, b, azi2),
             subs: Vec::new(),
+            line: Box::new(GeodesicLine::new(
+                wgs84(),
+                a.1,
+                a.0,
+                azi1,
+                Some(LINE_CAPS),
+                None,
+                None,
+            )),
         }
     }
 
@@ -261,6 +276,113 @@ impl GeodesicSegment {
         };
         run_track(f, &track, t0_ms, t1_ms, t)
     }
+
+    /// For a moving point (as [`GeodesicSegment::moving_point_approach`]) known to cross the
+    /// threshold once on `[t0_ms, t1_ms]` — its distance `< t` at the end `inside_end`
+    /// (`true`: `p1`) and `≥ t` at the other, unimodal in between — the crossing time, rounded
+    /// outward (as the approach's interval ends), from the guess `u_guess` ∈ [0, 1]. `None`
+    /// when Newton does not settle (then ask `moving_point_approach`).
+    pub(crate) fn crossing_ms(
+        &self,
+        (p0, p1): ((f64, f64), (f64, f64)),
+        (t0_ms, t1_ms): (i64, i64),
+        threshold_m: f64,
+        inside_end: bool,
+        u_guess: f64,
+    ) -> Option<i64> {
+        let track = LonLatLine::short(p0, p1);
+        let mut v = None;
+        let f = |u: f64| {
+            let s = track.at(u);
+            let v0 = v.unwrap_or_else(|| initial_fraction(self.a, self.b, (s.lon, s.lat)));
+            let ft = foot(self, (s.lon, s.lat), v0);
+            v = Some(ft.v);
+            (ft.d, grad_moving(&s, ft.d, ft.azi_at_p))
+        };
+        settle_crossing(
+            f,
+            threshold_m.max(TOUCH_M),
+            (t0_ms, t1_ms),
+            inside_end,
+            u_guess,
+        )
+    }
+}
+
+/// [`GeodesicSegment::crossing_ms`] for a point moving against the fixed point `q`.
+pub(crate) fn point_crossing_ms(
+    (p0, p1): ((f64, f64), (f64, f64)),
+    (t0_ms, t1_ms): (i64, i64),
+    q: (f64, f64),
+    threshold_m: f64,
+    inside_end: bool,
+    u_guess: f64,
+) -> Option<i64> {
+    let track = LonLatLine::short(p0, p1);
+    let f = |u: f64| {
+        let s = track.at(u);
+        let (d, _az1, az2, _a12): (f64, f64, f64, f64) = wgs84().inverse(q.1, q.0, s.lat, s.lon);
+        (d, grad_moving(&s, d, az2))
+    };
+    settle_crossing(
+        f,
+        threshold_m.max(TOUCH_M),
+        (t0_ms, t1_ms),
+        inside_end,
+        u_guess,
+    )
+}
+
+/// The crossing of `t` by `d(u)` (`f` gives `d` and `d'`) on `[0, 1]`, with `d < t` at the
+/// `inside_end` and a single crossing: safeguarded Newton from `u_guess`, each evaluation
+/// narrowing a bracket, then a probe just across the root so that the crossing is confirmed
+/// between two evaluations less than a quarter millisecond apart (the kernel's `utol`). Returns
+/// the time of the outer evaluation rounded outward, like the approach's interval ends.
+fn settle_crossing(
+    mut f: impl FnMut(f64) -> (f64, f64),
+    t: f64,
+    (t0_ms, t1_ms): (i64, i64),
+    inside_end: bool,
+    u_guess: f64,
+) -> Option<i64> {
+    if t1_ms <= t0_ms {
+        return None;
+    }
+    let dur = (t1_ms - t0_ms) as f64;
+    let utol = 0.25 / dur;
+    // The bracket: `out` (d ≥ t) and `inn` (d < t), from the ends until evaluated.
+    let (mut out, mut inn) = if inside_end { (0.0, 1.0) } else { (1.0, 0.0) };
+    let toward_in = if inside_end { 1.0 } else { -1.0 };
+    let mut u = u_guess.clamp(0.0, 1.0);
+    for _ in 0..24 {
+        let (d, g) = f(u);
+        if d >= t {
+            out = u;
+        } else {
+            inn = u;
+        }
+        if (inn - out) * toward_in <= utol {
+            let at = out * dur;
+            let ms = if inside_end { at.floor() } else { at.ceil() };
+            return Some((t0_ms + ms as i64).clamp(t0_ms, t1_ms));
+        }
+        let newton = if g != 0.0 { u - (d - t) / g } else { f64::NAN };
+        let (lo, hi) = (out.min(inn), out.max(inn));
+        let mut next = if newton > lo && newton < hi {
+            newton
+        } else {
+            0.5 * (out + inn)
+        };
+        if (next - u).abs() < 0.25 * utol {
+            // At the root: probe just across it, towards the side not yet pinned.
+            next = u + if d >= t { 0.5 } else { -0.5 } * utol * toward_in;
+            if next <= lo || next >= hi {
+                next = 0.5 * (out + inn);
+            }
+        }
+        u = next;
+    }
+    None
 }
 
 impl Curve for GeodesicSegment {
@@ -274,8 +396,7 @@ impl Curve for GeodesicSegment {
                 speed: 0.0,
             };
         }
-        let (lat, lon, azi): (f64, f64, f64) =
-            wgs84().direct(self.a.1, self.a.0, self.azi1, u * self.len);
+        let (_a12, lat, lon, azi, ..) = self.line._gen_position(false, u * self.len, LINE_CAPS);
         St {
             lon,
             lat,
@@ -315,7 +436,7 @@ pub(crate) fn ubox_to_bbox(b: &UBox) -> super::BBox {
 /// A conservative box of the geodesic from `a` (azimuth `azi1`) to `b` (forward azimuth
 /// `azi2` there): endpoints, plus the vertex when it lies between them; longitudes unwrapped
 /// from `a.0`, the short way.
-fn geodesic_ubox(a: (f64, f64), azi1: f64, b: (f64, f64), azi2: f64) -> UBox {
+pub(crate) fn geodesic_ubox(a: (f64, f64), azi1: f64, b: (f64, f64), azi2: f64) -> UBox {
     let dlon = lon_delta(a.0, b.0);
     let (mut s, mut n) = (a.1.min(b.1), a.1.max(b.1));
     let (c1, c2) = (azi1.to_radians().cos(), azi2.to_radians().cos());
@@ -454,7 +575,7 @@ pub(crate) fn foot<C: Curve>(c: &C, p: (f64, f64), v0: f64) -> Foot {
         } else if vn <= lo {
             vn = if lo_eval { 0.5 * (v + lo) } else { lo };
         }
-        if (vn - v).abs() * s.speed < 1e-8 || hi - lo < 1e-15 {
+        if (vn - v).abs() * s.speed < 1e-6 || hi - lo < 1e-15 {
             break;
         }
         v = vn;

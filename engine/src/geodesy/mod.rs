@@ -38,7 +38,12 @@
 //! **Cost.** Rigorous pruning comes first: antimeridian-aware boxes widened by the threshold
 //! (a trig-free latitude test, ≈ 20 ns), local-frame lower bounds ([`LocalFrame`]), and a
 //! Lipschitz bound from one geodesic evaluation. Only pieces that may come within the threshold
-//! pay the ≈ 10–30 geographiclib calls (≈ 5–15 µs) of the exact solution.
+//! pay the ≈ 10–30 geographiclib calls (≈ 5–15 µs) of the exact solution. For many track
+//! pieces against one leg or point (`check`), the core is cut into chunks with their own
+//! frames and proven straightness and scale bounds (`framed`): a piece is settled as outside,
+//! inside throughout, or crossing the threshold once (then only that time is solved, by Newton
+//! on geographiclib distances from the frames' guess); only undecided pieces near the
+//! threshold get the full solution.
 //!
 //! ```
 //! use deconflict_engine::geodesy::{distance_m, BBox};
@@ -52,12 +57,15 @@ use geographiclib_rs::{Geodesic, InverseGeodesic};
 use std::sync::LazyLock;
 
 mod frame;
+mod framed;
 mod kernel;
 mod polygon;
 #[cfg(test)]
 mod tests_kernel;
 
 pub use frame::{LocalFrame, WGS84_E2, meridional_radius, normal_radius, parallel_radius};
+pub(crate) use framed::{FramedCore, PieceVsCore};
+pub(crate) use kernel::point_crossing_ms;
 pub use kernel::{
     Approach, Closest, ClosestPair, GeodesicSegment, TOUCH_M, geodesic_segments_distance,
     moving_point_vs_geodesic_segment, moving_point_vs_point, moving_points_cpa,

@@ -1,6 +1,8 @@
 //! Oracle tests of the geometry kernel: dense sampling with geographiclib (`inverse`,
 //! `direct`) refined by golden-section search, on seeded random cases.
 
+use super::framed::{self, FramedCore, PieceVsCore};
+use super::kernel::point_crossing_ms;
 use super::*;
 use geographiclib_rs::DirectGeodesic;
 use rand::{Rng, SeedableRng};
@@ -937,4 +939,193 @@ fn concave_polygons_vs_tracks_and_legs_oracle() {
             "{r:?} leg: {got} vs {o}"
         );
     }
+}
+
+/// Every chunk of a framed leg lies within its straightness bound `e` of its chord (dense
+/// samples of the geodesic), on legs of every length, at high latitudes and across the
+/// antimeridian.
+#[test]
+fn framed_leg_chunks_stay_within_their_straightness_bound() {
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let mut checked = 0;
+    for i in 0..n(300) {
+        let r = REGIMES[i % REGIMES.len()];
+        let a = base(&mut rng, r);
+        let b = near!(rng, a, scale(&mut rng));
+        let seg = GeodesicSegment::new(a, b);
+        let t = 10f64.powf(rng.gen_range(1.0..4.7));
+        let Some(fc) = FramedCore::leg(&seg, t) else {
+            continue;
+        };
+        let k = fc.chunks.len();
+        for (j, c) in fc.chunks.iter().enumerate() {
+            let mut worst: f64 = 0.0;
+            for s in 0..=40 {
+                let u = (j as f64 + s as f64 / 40.0) / k as f64;
+                let q = c.frame.to_xy(seg.point_at(u));
+                worst = worst.max(framed::point_seg_dist(q, c.a, c.b));
+            }
+            assert!(
+                worst <= c.e,
+                "{r:?} {a:?}->{b:?} chunk {j}/{k}: {worst} m from its chord > e = {}",
+                c.e
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 1000, "only {checked} chunks checked");
+}
+
+/// The frames' verdicts on track pieces against legs and points agree with the exact kernel:
+/// `Outside` only when the kernel finds no approach (and dense sampling stays ≥ T), `Inside`
+/// only when the kernel's interval is the whole piece and its least distance lies within the
+/// bounds, `Crossing` only when the ends are on the sides claimed, and then the crossing time
+/// solved from the frames' guess is the kernel's to ±1 ms, rounded outward. Thresholds are planted just above the least and just below the greatest distance
+/// over the piece, where a wrong bound shows.
+#[test]
+fn framed_pieces_agree_with_the_exact_kernel() {
+    let mut rng = ChaCha8Rng::seed_from_u64(22);
+    let (mut outside, mut inside, mut crossing, mut unknown) = (0usize, 0usize, 0usize, 0usize);
+    for i in 0..n(400) {
+        let r = REGIMES[i % REGIMES.len()];
+        let a = base(&mut rng, r);
+        let point_core = i % 4 == 3;
+        let b = if point_core {
+            a
+        } else {
+            near!(
+                rng,
+                a,
+                if i % 5 == 0 {
+                    rng.gen_range(300e3..2_000e3)
+                } else {
+                    rng.gen_range(1e3..150e3)
+                }
+            )
+        };
+        let seg = GeodesicSegment::new(a, b);
+        let core_d = |p: (f64, f64)| {
+            if point_core {
+                dist(p, a)
+            } else {
+                seg.closest_to(p).distance_m
+            }
+        };
+        let reach = 10f64.powf(rng.gen_range(2.0..4.5));
+        let p0 = near!(rng, geo_at(a, b, rng.gen_range(-0.05..1.05)), 1.5 * reach);
+        let p1 = near!(rng, p0, 10f64.powf(rng.gen_range(1.0..4.3)));
+        let dt = 5_000;
+        let mut d = |u: f64| core_d(lin_at(p0, p1, u));
+        let (dmin, _) = oracle_min(&mut d, 200);
+        let dmax = (0..=200)
+            .map(|k| d(k as f64 / 200.0))
+            .fold(0.0f64, f64::max);
+        let eps = 10f64.powf(rng.gen_range(-7.0..-2.0));
+        for t in [
+            dmin * (1.0 + eps),
+            dmax * (1.0 - eps),
+            dmax * (1.0 + eps),
+            dmin * 0.9,
+            dmax * 1.1,
+            reach,
+        ] {
+            if t <= 0.0 {
+                continue;
+            }
+            let fc = if point_core {
+                FramedCore::point(a, t)
+            } else {
+                FramedCore::leg(&seg, t)
+            };
+            let Some(fc) = fc else { continue };
+            let exact = if point_core {
+                moving_point_vs_point(p0, p1, 0, dt, a, t)
+            } else {
+                seg.moving_point_approach(p0, p1, 0, dt, t)
+            };
+            let what =
+                format!("{r:?} core {a:?}->{b:?} piece {p0:?}->{p1:?} t={t} min {dmin} max {dmax}");
+            match fc.piece(p0, p1) {
+                PieceVsCore::Outside => {
+                    outside += 1;
+                    assert!(
+                        dmin >= t * (1.0 - 1e-9),
+                        "{what}: Outside but the piece comes within {dmin}"
+                    );
+                    assert!(
+                        exact.is_none_or(|x| x.min_distance_m >= t),
+                        "{what}: Outside but the kernel finds {exact:?}"
+                    );
+                }
+                PieceVsCore::Inside { lo, hi } => {
+                    inside += 1;
+                    assert!(dmax < t, "{what}: Inside but the piece reaches {dmax}");
+                    let x = exact
+                        .unwrap_or_else(|| panic!("{what}: Inside but the kernel finds nothing"));
+                    assert_eq!((x.start_ms, x.end_ms), (0, dt), "{what}: Inside but {x:?}");
+                    assert!(
+                        lo <= x.min_distance_m + 1e-6 && x.min_distance_m <= hi + 1e-6,
+                        "{what}: least distance {} outside the bounds [{lo}, {hi}]",
+                        x.min_distance_m
+                    );
+                    assert!(
+                        lo <= dmin + 1e-6 && dmin <= hi + 1e-6,
+                        "{what}: oracle min outside [{lo}, {hi}]"
+                    );
+                }
+                PieceVsCore::Crossing { inside_end, lo, hi } => {
+                    crossing += 1;
+                    let (din, dout) = if inside_end {
+                        (d(1.0), d(0.0))
+                    } else {
+                        (d(0.0), d(1.0))
+                    };
+                    assert!(
+                        din < t && dout >= t,
+                        "{what}: Crossing({inside_end}) but ends {din} / {dout}"
+                    );
+                    let x = exact
+                        .unwrap_or_else(|| panic!("{what}: Crossing but the kernel finds nothing"));
+                    assert!(
+                        lo <= x.min_distance_m + 1e-6 && x.min_distance_m <= hi + 1e-6,
+                        "{what}: least distance {} outside the bounds [{lo}, {hi}]",
+                        x.min_distance_m
+                    );
+                    let guess = fc.crossing_guess(p0, p1, inside_end);
+                    let got = if point_core {
+                        point_crossing_ms((p0, p1), (0, dt), a, t, inside_end, guess)
+                    } else {
+                        seg.crossing_ms((p0, p1), (0, dt), t, inside_end, guess)
+                    }
+                    .unwrap_or_else(|| panic!("{what}: crossing not settled from {guess}"));
+                    let kernel = if inside_end { x.start_ms } else { x.end_ms };
+                    assert!(
+                        (got - kernel).abs() <= 1,
+                        "{what}: crossing at {got} ms, kernel {kernel}"
+                    );
+                    // Rounded outward and tight: 2 ms outside the distance is ≥ t, 2 ms inside < t.
+                    let step = if inside_end { -2 } else { 2 };
+                    for (ms, out) in [(got + step, true), (got - step, false)] {
+                        if ms > 0 && ms < dt {
+                            let dv = d(ms as f64 / dt as f64);
+                            assert!(
+                                if out {
+                                    dv >= t * (1.0 - 1e-7)
+                                } else {
+                                    dv < t * (1.0 + 1e-7)
+                                },
+                                "{what}: at {ms} ms distance {dv}, crossing {got}"
+                            );
+                        }
+                    }
+                }
+                PieceVsCore::Unknown => unknown += 1,
+            }
+        }
+    }
+    // The fast path must actually decide most cases, or this test proves nothing.
+    assert!(
+        outside > 100 && inside > 100 && crossing > 100,
+        "outside {outside}, inside {inside}, crossing {crossing}, unknown {unknown}"
+    );
 }
