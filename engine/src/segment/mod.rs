@@ -30,17 +30,26 @@ impl<'s, S: std::ops::Deref<Target = Segment>> Iterator for EntityGroups<'s, S> 
 
     fn next(&mut self) -> Option<Self::Item> {
         let segments = self.segments;
-        let live = |(s, &e): (usize, &u32)| {
-            (e < segments[s].entity_count()).then(|| segments[s].entity_name(e))
-        };
-        let name: &'s str = self.heads.iter().enumerate().filter_map(live).min()?;
+        // Compared as bytes (ids sort in byte order; their UTF-8 was checked at open), once
+        // per segment head: the smallest head is the next id.
+        let mut min: Option<&'s [u8]> = None;
+        for (s, &e) in self.heads.iter().enumerate() {
+            if e < segments[s].entity_count() {
+                let name = segments[s].entity_name_bytes(e);
+                if min.is_none_or(|m| name < m) {
+                    min = Some(name);
+                }
+            }
+        }
+        let min = min?;
         let mut parts = Vec::new();
         for (s, e) in self.heads.iter_mut().enumerate() {
-            if *e < segments[s].entity_count() && segments[s].entity_name(*e) == name {
+            if *e < segments[s].entity_count() && segments[s].entity_name_bytes(*e) == min {
                 parts.push((s, *e));
                 *e += 1;
             }
         }
+        let name = std::str::from_utf8(min).unwrap_or("");
         Some((name, parts))
     }
 }
