@@ -242,7 +242,7 @@ pub(crate) fn fixes_in(parts: &[EntityRows<'_>], range: TimeRange) -> Vec<Fix> {
 /// neighbour within `max_gap_ms`) inside `range`. Pieces come in time order.
 pub(crate) fn pieces_in(parts: &[EntityRows<'_>], range: TimeRange, max_gap_ms: i64) -> Vec<Piece> {
     let fixes = fixes_in(parts, range.widen(max_gap_ms));
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(fixes.len());
     for (i, f) in fixes.iter().enumerate() {
         let joined_before = i > 0 && f.time.0 - fixes[i - 1].time.0 <= max_gap_ms;
         let next = fixes
