@@ -199,15 +199,10 @@ impl Snapshot {
     pub fn for_each_report(
         &self,
         query: &WindowQuery,
-        mut f: impl FnMut(ReportRef<'_>),
+        f: impl FnMut(ReportRef<'_>),
     ) -> Result<u64> {
         let plan = QueryPlan::new(query);
-        let mut n = 0;
-        for r in self.reports_in(query, &plan) {
-            f(r?);
-            n += 1;
-        }
-        Ok(n)
+        ReportIter::new(query, &plan.0, &self.segments).for_each_match(f)
     }
 
     /// One entity's reports within `range`, in time order, merged across segments.

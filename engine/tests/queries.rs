@@ -203,6 +203,13 @@ fn deep_trees_answer_windows_like_brute_force() {
         let mut got = Vec::new();
         snap.for_each_report(&q, |r| got.push(key(&r.to_report())))
             .unwrap();
+        // The iterator and the callback walk the same runs in the same order.
+        let plan = deconflict_engine::QueryPlan::new(&q);
+        let streamed: Vec<Key> = snap
+            .reports_in(&q, &plan)
+            .map(|r| key(&r.unwrap().to_report()))
+            .collect();
+        assert_eq!(streamed, got, "reports_in and for_each_report differ");
         let n = got.len();
         let got: BTreeSet<Key> = got.into_iter().collect();
         assert_eq!(n, got.len(), "a report returned twice");

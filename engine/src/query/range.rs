@@ -402,7 +402,10 @@ pub(crate) struct ReportIter<'s> {
     segments: std::slice::Iter<'s, std::sync::Arc<Segment>>,
     filter: &'s BoxFilter,
     current: Option<(&'s Segment, RunSearch<'s>, Option<u16>)>,
-    /// The run being read: its columns, box, first row and entity.
+    /// The run being read: its segment and the segment's code of the query's side, its
+    /// columns, box, first row and entity.
+    seg: Option<&'s Segment>,
+    side: Option<u16>,
     cols: Cols<'s>,
     bounds: Bounds,
     first_row: usize,
@@ -437,6 +440,8 @@ impl<'s> ReportIter<'s> {
             segments: segments.iter(),
             filter,
             current: None,
+            seg: None,
+            side: None,
             cols: Cols {
                 time: &[],
                 lon: &[],
@@ -458,6 +463,118 @@ impl<'s> ReportIter<'s> {
     }
 }
 
+impl<'s> ReportIter<'s> {
+    /// The next row of the current run passing every test (moving over its 64-row chunks).
+    #[inline]
+    fn next_in_run(&mut self) -> Option<usize> {
+        loop {
+            while self.mask != 0 {
+                let j = self.chunk + self.mask.trailing_zeros() as usize;
+                self.mask &= self.mask - 1;
+                if self.test.exact(&self.cols, j) {
+                    return Some(j);
+                }
+            }
+            self.chunk += 64;
+            if self.chunk >= self.cols.lat.len() {
+                return None;
+            }
+            self.mask = self
+                .test
+                .mask(&self.cols, &self.bounds, self.side, self.chunk);
+        }
+    }
+
+    /// Row `j` of the current run as a result.
+    #[inline]
+    fn report(&self, j: usize) -> Option<ReportRef<'s>> {
+        Some(ReportRef {
+            seg: self.seg?,
+            entity: self.entity,
+            row: self.first_row + j,
+        })
+    }
+
+    /// Moves to the next run to test — refilling the batch from the search, moving on to the
+    /// next segment — or says there is none (`None`) or the search failed.
+    fn next_run(&mut self) -> Option<Result<()>> {
+        loop {
+            let Some((seg, search, side)) = &mut self.current else {
+                let seg = self.segments.next()?;
+                let side = match &self.query.side {
+                    None => None,
+                    Some(name) => match seg.find_side(name) {
+                        Some(code) => Some(code),
+                        None => continue,
+                    },
+                };
+                self.current = Some((seg, seg.search(self.filter), side));
+                continue;
+            };
+            let (seg, side) = (*seg, *side);
+            if self.next_run == self.batch_len {
+                if let Some(e) = self.deferred.take() {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+                self.batch_len = 0;
+                self.next_run = 0;
+                let mut touched = 0u8;
+                while self.batch_len < BATCH {
+                    match search.next() {
+                        Some(Ok(run)) => {
+                            touched ^= self.test.touch(&seg.cols(run.rows()), &run.bounds, side);
+                            self.batch[self.batch_len] = run;
+                            self.batch_len += 1;
+                        }
+                        Some(Err(e)) => {
+                            self.deferred = Some(e);
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+                std::hint::black_box(touched);
+                if self.batch_len == 0 && self.deferred.is_none() {
+                    self.current = None;
+                }
+                continue;
+            }
+            let run = self.batch[self.next_run];
+            self.next_run += 1;
+            let rows = run.rows();
+            self.seg = Some(seg);
+            self.side = side;
+            self.first_row = rows.start;
+            self.cols = seg.cols(rows);
+            self.bounds = run.bounds;
+            self.entity = run.entity;
+            self.chunk = 0;
+            self.mask = self.test.mask(&self.cols, &self.bounds, side, 0);
+            return Some(Ok(()));
+        }
+    }
+
+    /// Calls `f` on every match and counts them: the iterator's loop without handing each
+    /// match back through `next`.
+    pub(crate) fn for_each_match(mut self, mut f: impl FnMut(ReportRef<'s>)) -> Result<u64> {
+        let mut n = 0;
+        loop {
+            while let Some(j) = self.next_in_run() {
+                if let Some(r) = self.report(j) {
+                    f(r);
+                    n += 1;
+                }
+            }
+            match self.next_run() {
+                None => return Ok(n),
+                Some(Ok(())) => {}
+                Some(Err(e)) => return Err(e),
+            }
+        }
+    }
+}
+
 impl<'s> Iterator for ReportIter<'s> {
     type Item = Result<ReportRef<'s>>;
 
@@ -466,75 +583,13 @@ impl<'s> Iterator for ReportIter<'s> {
             return None;
         }
         loop {
-            if let Some((seg, search, side)) = &mut self.current {
-                let (seg, side) = (*seg, *side);
-                loop {
-                    while self.mask != 0 {
-                        let j = self.chunk + self.mask.trailing_zeros() as usize;
-                        self.mask &= self.mask - 1;
-                        if self.test.exact(&self.cols, j) {
-                            return Some(Ok(ReportRef {
-                                seg,
-                                entity: self.entity,
-                                row: self.first_row + j,
-                            }));
-                        }
-                    }
-                    self.chunk += 64;
-                    if self.chunk >= self.cols.lat.len() {
-                        break;
-                    }
-                    self.mask = self.test.mask(&self.cols, &self.bounds, side, self.chunk);
-                }
-                if self.next_run == self.batch_len {
-                    if let Some(e) = self.deferred.take() {
-                        self.failed = true;
-                        return Some(Err(e));
-                    }
-                    self.batch_len = 0;
-                    self.next_run = 0;
-                    let mut touched = 0u8;
-                    while self.batch_len < BATCH {
-                        match search.next() {
-                            Some(Ok(run)) => {
-                                touched ^=
-                                    self.test.touch(&seg.cols(run.rows()), &run.bounds, side);
-                                self.batch[self.batch_len] = run;
-                                self.batch_len += 1;
-                            }
-                            Some(Err(e)) => {
-                                self.deferred = Some(e);
-                                break;
-                            }
-                            None => break,
-                        }
-                    }
-                    std::hint::black_box(touched);
-                    if self.batch_len == 0 && self.deferred.is_none() {
-                        self.current = None;
-                    }
-                    continue;
-                }
-                let run = self.batch[self.next_run];
-                self.next_run += 1;
-                let rows = run.rows();
-                self.first_row = rows.start;
-                self.cols = seg.cols(rows);
-                self.bounds = run.bounds;
-                self.entity = run.entity;
-                self.chunk = 0;
-                self.mask = self.test.mask(&self.cols, &self.bounds, side, 0);
-                continue;
+            if let Some(j) = self.next_in_run() {
+                return self.report(j).map(Ok);
             }
-            let seg = self.segments.next()?;
-            let side = match &self.query.side {
-                None => None,
-                Some(name) => match seg.find_side(name) {
-                    Some(code) => Some(code),
-                    None => continue,
-                },
-            };
-            self.current = Some((seg, seg.search(self.filter), side));
+            match self.next_run()? {
+                Ok(()) => {}
+                Err(e) => return Some(Err(e)),
+            }
         }
     }
 }
