@@ -37,12 +37,13 @@ impl Mapped {
         if len == 0 {
             return Err(Error::corrupt(path, Some(0), "empty file"));
         }
-        // SAFETY: segment files are immutable by protocol: they are written completely and
-        // fsynced before any manifest names them, and no code of this project ever writes to,
+        // Segment files are immutable by protocol: they are written completely and fsynced
+        // before any manifest names them, and no code of this project ever writes to,
         // truncates or renames over a committed segment (compaction writes new files; old ones
         // are only unlinked, which on Linux leaves existing mappings intact). The mapping is
         // read-only, and every byte read from it is validated before it is trusted, so even a
         // file altered by a foreign process cannot make safe code read out of bounds.
+        // SAFETY: the mapped file is never modified while mapped (see above).
         let mapped = unsafe { memmap2::MmapOptions::new().map(&file) };
         let map = mapped.map_err(|e| Error::io(path, e))?;
         Ok(Mapped {
