@@ -13,8 +13,8 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use deconflict_benches::{
-    Fleet, MAX_GAP_MS, Queries, build_index, cache_dir, dir_bytes, engine_nearest, engine_window,
-    env_u64, peak_rss_bytes, percentile, rss_bytes,
+    Fleet, MAX_GAP_MS, Queries, build_index, cache_dir, compact_all, dir_bytes, engine_nearest,
+    engine_window, env_u64, peak_rss_bytes, percentile, rss_bytes,
 };
 use deconflict_engine::Engine;
 use deconflict_engine::time::Timestamp;
@@ -108,14 +108,9 @@ fn main() {
     if segments > 1 {
         // The steady state of a served index: `deconflict compact` merges the build's segments
         // (one per 8 M-report batch) into one, and every query walks one tree instead of many.
-        let t = Instant::now();
-        let mut w = engine.writer().expect("writer");
-        w.compact(usize::MAX).expect("compact");
-        w.commit().expect("commit");
+        let (before, after, secs) = compact_all(&engine);
         println!(
-            "\nafter `compact` ({segments} segments into {} in {:.1} s, {:.2} B/report):",
-            engine.snapshot().segment_infos().len(),
-            t.elapsed().as_secs_f64(),
+            "\nafter `compact` ({before} segments into {after} in {secs:.1} s, {:.2} B/report):",
             dir_bytes(&dir) as f64 / n as f64
         );
         query_table(&engine, &q);

@@ -16,8 +16,8 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use deconflict_benches::{
-    Fleet, PointTree, Queries, bench_reports, cached_index, engine_window, env_u64, percentile,
-    rss_bytes,
+    Fleet, PointTree, Queries, bench_reports, cached_index, compact_all, engine_window, env_u64,
+    percentile, rss_bytes,
 };
 use deconflict_engine::query::WindowQuery;
 
@@ -25,17 +25,11 @@ fn main() {
     let n = bench_reports();
     let fleet = Fleet::new(n);
     let (_dir, engine) = cached_index(&fleet);
-    let segments = engine.snapshot().segment_infos().len();
-    if segments > 1 && std::env::var_os("DECONFLICT_BENCH_COMPACT").is_some() {
-        let started = Instant::now();
-        let mut w = engine.writer().expect("writer");
-        w.compact(usize::MAX).expect("compact");
-        w.commit().expect("commit");
-        println!(
-            "compacted {segments} segments into {} in {:.1} s",
-            engine.snapshot().segment_infos().len(),
-            started.elapsed().as_secs_f64()
-        );
+    if engine.snapshot().segment_infos().len() > 1
+        && std::env::var_os("DECONFLICT_BENCH_COMPACT").is_some()
+    {
+        let (before, after, secs) = compact_all(&engine);
+        println!("compacted {before} segments into {after} in {secs:.1} s");
     }
     println!(
         "engine index: {} segment(s)",

@@ -180,6 +180,18 @@ pub fn cache_dir() -> PathBuf {
     target.join("bench-data")
 }
 
+/// Compacts every segment of `engine`'s index into one (what `deconflict compact` does);
+/// returns the segment counts before and after and the seconds it took.
+pub fn compact_all(engine: &Engine) -> (usize, usize, f64) {
+    let before = engine.snapshot().segment_infos().len();
+    let started = Instant::now();
+    let mut w = engine.writer().expect("writer");
+    w.compact(usize::MAX).expect("compact");
+    w.commit().expect("commit");
+    let after = engine.snapshot().segment_infos().len();
+    (before, after, started.elapsed().as_secs_f64())
+}
+
 /// The engine index of `fleet`, built once and cached under [`cache_dir`] (keyed by size, seed
 /// and format version; rebuilt when it does not open or holds another count).
 pub fn cached_index(fleet: &Fleet) -> (PathBuf, Engine) {

@@ -44,6 +44,24 @@ fn build(dir: &Path) {
     }
 }
 
+/// The bytes of the first segment file (in name order) of the index in `dir`.
+fn first_segment(dir: &Path) -> Vec<u8> {
+    let mut segs: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "dcs"))
+        .collect();
+    segs.sort();
+    std::fs::read(&segs[0]).unwrap()
+}
+
+/// The first generation's segment of [`build`]'s index (20 entities × 40 reports).
+fn built_segment() -> Vec<u8> {
+    let tmp = tempfile::tempdir().unwrap();
+    build(tmp.path());
+    first_segment(tmp.path())
+}
+
 /// One answer per query: its text, or the error.
 type Answers = Vec<Result<String, Error>>;
 
@@ -281,14 +299,7 @@ fn every_damage_is_detected_or_harmless() {
 #[test]
 fn resealed_rows_with_extreme_coordinates_are_refused() {
     use deconflict_engine::fuzzing::{exercise, fix_checksums, open_segment_bytes};
-    let tmp = tempfile::tempdir().unwrap();
-    build(tmp.path());
-    let seg = std::fs::read_dir(tmp.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "dcs"))
-        .unwrap();
-    let intact = std::fs::read(seg).unwrap();
+    let intact = built_segment();
     let secs = covered(&intact);
     for (section, row) in [(2, 0), (3, 5), (2, 39), (3, 41)] {
         for v in [i32::MIN, i32::MAX, -1_800_000_001] {
@@ -311,14 +322,7 @@ fn resealed_rows_with_extreme_coordinates_are_refused() {
 #[test]
 fn resealed_segment_with_too_many_sides_is_refused() {
     use deconflict_engine::fuzzing::{exercise, fix_checksums, open_segment_bytes};
-    let tmp = tempfile::tempdir().unwrap();
-    build(tmp.path());
-    let seg = std::fs::read_dir(tmp.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "dcs"))
-        .unwrap();
-    let mut b = std::fs::read(seg).unwrap();
+    let mut b = built_segment();
     let sides: u32 = 70_000;
     b.resize(b.len().next_multiple_of(64), 0);
     let off = b.len() as u64;
@@ -345,20 +349,7 @@ fn resealed_segment_with_too_many_sides_is_refused() {
 #[ignore = "writes fuzz/corpus/segment_open"]
 fn write_fuzz_seeds() {
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/segment_open");
-    let segment_of = |dir: &Path| {
-        let mut segs: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "dcs"))
-            .collect();
-        segs.sort();
-        std::fs::read(&segs[0]).unwrap()
-    };
-    let tree = {
-        let tmp = tempfile::tempdir().unwrap();
-        build(tmp.path());
-        segment_of(tmp.path())
-    };
+    let tree = built_segment();
     let small = {
         let tmp = tempfile::tempdir().unwrap();
         let engine = Engine::create(tmp.path()).unwrap();
@@ -375,7 +366,7 @@ fn write_fuzz_seeds() {
         }
         w.add(b).unwrap();
         w.commit().unwrap();
-        segment_of(tmp.path())
+        first_segment(tmp.path())
     };
     let mut regress = tree.clone();
     let lon = covered(&tree)[2].start;

@@ -24,6 +24,15 @@ fn key(r: &Report) -> Key {
     )
 }
 
+/// The reports of `model` matching `q`, by a scan.
+fn brute_force(model: &[Report], q: &WindowQuery) -> BTreeSet<Key> {
+    model
+        .iter()
+        .filter(|r| q.matches(r.lon, r.lat, r.time, r.alt, &r.side))
+        .map(key)
+        .collect()
+}
+
 fn report() -> impl Strategy<Value = Report> {
     // A small id space and clustered places and times, so queries and duplicates hit.
     let lon = prop_oneof![
@@ -122,11 +131,7 @@ proptest! {
                 let n = got.len();
                 let got: BTreeSet<Key> = got.into_iter().collect();
                 prop_assert_eq!(n, got.len(), "a report returned twice");
-                let want: BTreeSet<Key> = model
-                    .iter()
-                    .filter(|r| q.matches(r.lon, r.lat, r.time, r.alt, &r.side))
-                    .map(key)
-                    .collect();
+                let want = brute_force(&model, q);
                 prop_assert_eq!(got, want, "query {:?}", q);
             }
             for id in 0..12 {
@@ -213,11 +218,7 @@ fn deep_trees_answer_windows_like_brute_force() {
         let n = got.len();
         let got: BTreeSet<Key> = got.into_iter().collect();
         assert_eq!(n, got.len(), "a report returned twice");
-        let want: BTreeSet<Key> = model
-            .iter()
-            .filter(|r| q.matches(r.lon, r.lat, r.time, r.alt, &r.side))
-            .map(key)
-            .collect();
+        let want = brute_force(&model, &q);
         assert_eq!(got, want, "query {q:?}");
     }
 }

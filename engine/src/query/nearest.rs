@@ -431,7 +431,7 @@ impl Snapshot {
                         bounds: run.bounds,
                         seg: s,
                         entity: e,
-                        rows: run.first_row as usize..(run.first_row + run.rows) as usize,
+                        rows: run.rows(),
                         shared,
                     });
                 }

@@ -403,7 +403,7 @@ impl Default for Run {
 }
 
 impl Run {
-    /// The run's rows.
+    /// The run's rows (of a run the reader has validated: they lie inside its entity's).
     pub(crate) fn rows(&self) -> std::ops::Range<usize> {
         self.first_row as usize..(self.first_row + self.rows) as usize
     }

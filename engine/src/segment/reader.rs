@@ -157,12 +157,13 @@ impl BoxFilter {
             && i32_at(16) <= self.alt.1
     }
 
-    /// This filter restated in the quanta of one leaf's box, so that the leaf's children are
-    /// tested on their 8-byte quantised boxes; `None` when no child of the leaf can match.
-    /// `LeafTest::hits(q)` is exactly `self.intersects(&q.dequantize(leaf))`.
-    pub(crate) fn in_leaf(&self, leaf: &Bounds) -> Option<LeafTest> {
-        let [lon, lat, alt, t] = dims(leaf);
-        let mut test = LeafTest {
+    /// This filter restated in the quanta of a parent's box (a leaf for runs, a node for its
+    /// child nodes), so that the children are tested on their 8-byte quantised boxes; `None`
+    /// when no child can match. `ChildTest::hits(q)` is exactly
+    /// `self.intersects(&q.dequantize(parent))`.
+    pub(crate) fn in_parent(&self, parent: &Bounds) -> Option<ChildTest> {
+        let [lon, lat, alt, t] = dims(parent);
+        let mut test = ChildTest {
             lat: lat.range(self.lat.0.into(), self.lat.1.into())?,
             alt: alt.range(self.alt.0.into(), self.alt.1.into())?,
             time: t.range(self.time.0, self.time.1)?,
@@ -179,10 +180,10 @@ impl BoxFilter {
     }
 }
 
-/// A [`BoxFilter`] in one leaf's quanta (see [`BoxFilter::in_leaf`]): a child with quantised
+/// A [`BoxFilter`] in one parent's quanta (see [`BoxFilter::in_parent`]): a child with quantised
 /// bounds `(lo, hi)` meets a dimension's range `(qa, qz)` when `hi >= qa && lo <= qz`.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct LeafTest {
+pub(crate) struct ChildTest {
     lat: (u8, u8),
     alt: (u8, u8),
     time: (u8, u8),
@@ -190,7 +191,7 @@ pub(crate) struct LeafTest {
     lon_len: usize,
 }
 
-impl LeafTest {
+impl ChildTest {
     /// Whether a child's quantised box (see [`QBox`]) meets the filter.
     #[inline]
     pub(crate) fn hits(&self, q: &[u8; QBOX_LEN]) -> bool {
@@ -683,7 +684,7 @@ impl Segment {
             self.verify_leaf(leaf)?;
             for i in n.first_child as usize..(n.first_child + n.children) as usize {
                 let run = self.run(i, &n.bounds)?;
-                let rows = run.first_row as usize..(run.first_row + run.rows) as usize;
+                let rows = run.rows();
                 let e = self.entity(run.entity);
                 let ext_end = (rows.end + 1).min((e.first_row + e.rows) as usize);
                 let pieces: Vec<Row> = (rows.start..ext_end)
@@ -743,7 +744,7 @@ pub(crate) struct RunSearch<'s> {
     /// The runs of the leaf being scanned, its box, and the filter in its quanta.
     leaf: Range<usize>,
     leaf_box: Bounds,
-    leaf_test: Option<LeafTest>,
+    leaf_test: Option<ChildTest>,
 }
 
 impl RunSearch<'_> {
@@ -793,8 +794,8 @@ impl Iterator for RunSearch<'_> {
                 std::hint::black_box(
                     recs.first().copied().unwrap_or(0) ^ recs.last().copied().unwrap_or(0),
                 );
-                self.leaf_test = self.filter.in_leaf(&self.leaf_box);
-            } else if let Some(test) = self.filter.in_leaf(&Bounds::decode(rec)) {
+                self.leaf_test = self.filter.in_parent(&self.leaf_box);
+            } else if let Some(test) = self.filter.in_parent(&Bounds::decode(rec)) {
                 // Checked at open: children precede their parent, at most 16 of them. Their
                 // boxes are tested quantised within this node's box (8 bytes each).
                 for c in (first..first + count).rev() {
