@@ -317,6 +317,29 @@ fn resealed_rows_with_extreme_coordinates_are_refused() {
     }
 }
 
+/// A re-sealed run record claiming more rows than a run may hold (16, which the window scan
+/// tests as one 16-lane block) is refused on first touch, by `verify` and by queries, instead
+/// of having its extra rows skipped or read twice.
+#[test]
+fn resealed_run_longer_than_sixteen_rows_is_refused() {
+    use deconflict_engine::fuzzing::{exercise, fix_checksums, open_segment_bytes};
+    let intact = built_segment();
+    let runs = covered(&intact)[1 + 9].clone(); // the runs section: 16-byte records
+    let mut b = intact.clone();
+    // The first run of the first entity (40 rows): 17 rows stay inside the entity, and its box
+    // holds the 17th (a run box bounds the entity's next row too).
+    b[runs.start + 4..runs.start + 8].copy_from_slice(&17u32.to_le_bytes());
+    fix_checksums(&mut b);
+    let snap = open_segment_bytes(&b).expect("run records are checked lazily");
+    let e = snap.verify().expect_err("a 17-row run passed verify");
+    assert!(e.to_string().contains("malformed run"), "{e}");
+    let e = snap
+        .for_each_report(&WindowQuery::all(), |_| {})
+        .expect_err("queried");
+    assert!(e.to_string().contains("malformed run"), "{e}");
+    exercise(&snap);
+}
+
 /// A re-sealed segment claiming more sides than a row's `u16` side code can name: refused at
 /// open, instead of panicking in a query with `--side` (side numbers wrapped around).
 #[test]

@@ -6,7 +6,7 @@ use super::report::ReportRef;
 use crate::error::{Error, Result};
 use crate::geodesy::{BBox, circle_bbox, distance_m};
 use crate::model::{ALT_UNKNOWN, deg_from_e7};
-use crate::segment::format::{Bounds, Run};
+use crate::segment::format::{Bounds, RUN_MAX_ROWS, Run};
 use crate::segment::reader::{Cols, RunSearch};
 use crate::segment::{BoxFilter, Segment};
 use crate::time::TimeRange;
@@ -254,13 +254,37 @@ struct RowTest<'q> {
     exact: Exact<'q>,
 }
 
-/// Bit `j` set when `keep(rows[j])`, for up to 64 rows.
+/// A column's values for the 16 lanes of a run, widened to a fixed-size array so that the
+/// tests below compile to vector compares. `col` holds the run's rows and, when the segment has
+/// them, the rows after it (never tested: their lanes are masked off); a shorter column is
+/// padded with zeros.
 #[inline]
-fn mask_of<T: Copy>(rows: &[T], keep: impl Fn(T) -> bool) -> u64 {
-    rows.iter()
-        .take(64)
-        .enumerate()
-        .fold(0, |m, (j, &r)| m | (u64::from(keep(r)) << j))
+fn lanes<const W: usize>(col: &[[u8; W]]) -> [[u8; W]; RUN_MAX_ROWS] {
+    match col.first_chunk::<RUN_MAX_ROWS>() {
+        Some(full) => *full,
+        None => {
+            let mut out = [[0; W]; RUN_MAX_ROWS];
+            out[..col.len()].copy_from_slice(col);
+            out
+        }
+    }
+}
+
+/// Bit `j` set when `keep(j)`, for the 16 lanes of a run.
+#[inline(always)]
+fn bits(keep: impl Fn(usize) -> bool) -> u32 {
+    let mut m = 0;
+    for j in 0..RUN_MAX_ROWS {
+        m |= u32::from(keep(j)) << j;
+    }
+    m
+}
+
+/// Lanes of `col` whose `i32` value lies in `[lo, hi]`.
+#[inline]
+fn i32_in(col: &[[u8; 4]], (lo, hi): (i32, i32)) -> u32 {
+    let v = lanes(col).map(i32::from_le_bytes);
+    bits(|j| (lo <= v[j]) & (v[j] <= hi))
 }
 
 impl<'q> RowTest<'q> {
@@ -304,42 +328,38 @@ impl<'q> RowTest<'q> {
         ]
     }
 
-    /// The rows `from..from + 64` of a run (columns `c`, box `b`) that pass the integer tests,
-    /// one bit each: side, altitude, and the lat, lon and time bounds [`RowTest::needs`] keeps
-    /// (the other columns are not even read). Branch-free per column.
-    fn mask(&self, c: &Cols<'_>, b: &Bounds, side: Option<u16>, from: usize) -> u64 {
-        let n = c.lat.len().saturating_sub(from).min(64);
-        let rows = from..from + n;
-        let mut m = if n == 64 { u64::MAX } else { (1 << n) - 1 };
-        let (lat, time) = (self.lat, self.time);
+    /// The rows of a run of `n` rows (columns `c` from its first row, box `b`) that pass the
+    /// integer tests, one bit each: side, altitude, and the lat, lon and time bounds
+    /// [`RowTest::needs`] keeps (the other columns are not even read). Branch-free, 16 lanes
+    /// at a time.
+    #[inline]
+    fn mask(&self, c: &Cols<'_>, n: usize, b: &Bounds, side: Option<u16>) -> u32 {
+        let mut m = (1u32 << n.min(RUN_MAX_ROWS)) - 1;
         let [(a0, z0), (a1, z1)] = self.lon;
         let [need_lat, need_lon, need_time] = self.needs(b);
         if need_lat {
-            m &= mask_of(&c.lat[rows.clone()], |v| {
-                let v = i32::from_le_bytes(v);
-                (lat.0 <= v) & (v <= lat.1)
-            });
+            m &= i32_in(c.lat, self.lat);
         }
         if need_lon {
-            m &= mask_of(&c.lon[rows.clone()], |v| {
-                let v = i32::from_le_bytes(v);
-                ((a0 <= v) & (v <= z0)) | ((a1 <= v) & (v <= z1))
-            });
+            let east = i32_in(c.lon, (a0, z0));
+            // The second range is empty unless the box crosses the antimeridian.
+            m &= if a1 <= z1 {
+                east | i32_in(c.lon, (a1, z1))
+            } else {
+                east
+            };
         }
         if need_time {
-            m &= mask_of(&c.time[rows.clone()], |v| {
-                let v = i64::from_le_bytes(v);
-                (time.0 <= v) & (v <= time.1)
-            });
+            let (t0, t1) = self.time;
+            let v = lanes(c.time).map(i64::from_le_bytes);
+            m &= bits(|j| (t0 <= v[j]) & (v[j] <= t1));
         }
-        if let Some((lo, hi)) = self.alt {
-            m &= mask_of(&c.alt[rows.clone()], |v| {
-                let v = i32::from_le_bytes(v);
-                (lo <= v) & (v <= hi)
-            });
+        if let Some(alt) = self.alt {
+            m &= i32_in(c.alt, alt);
         }
         if let Some(code) = side {
-            m &= mask_of(&c.side[rows], |v| u16::from_le_bytes(v) == code);
+            let v = lanes(c.side).map(u16::from_le_bytes);
+            m &= bits(|j| v[j] == code);
         }
         m
     }
@@ -410,9 +430,9 @@ pub(crate) struct ReportIter<'s> {
     bounds: Bounds,
     first_row: usize,
     entity: u32,
-    /// Rows `chunk..chunk + 64` of the run passing the integer tests, not yet returned.
-    chunk: usize,
-    mask: u64,
+    /// Rows of the run passing the integer tests, not yet returned (bit `j` for row
+    /// `first_row + j`).
+    mask: u32,
     /// Runs found by the search, not yet read: `batch[next_run..batch_len]`, their column
     /// lines requested together ([`RowTest::touch`]); an error of the search waits in
     /// `deferred` until they are read.
@@ -452,7 +472,6 @@ impl<'s> ReportIter<'s> {
             bounds: Bounds::EMPTY,
             first_row: 0,
             entity: 0,
-            chunk: 0,
             mask: 0,
             batch: [Run::default(); BATCH],
             batch_len: 0,
@@ -464,25 +483,17 @@ impl<'s> ReportIter<'s> {
 }
 
 impl<'s> ReportIter<'s> {
-    /// The next row of the current run passing every test (moving over its 64-row chunks).
+    /// The next row of the current run passing every test.
     #[inline]
     fn next_in_run(&mut self) -> Option<usize> {
-        loop {
-            while self.mask != 0 {
-                let j = self.chunk + self.mask.trailing_zeros() as usize;
-                self.mask &= self.mask - 1;
-                if self.test.exact(&self.cols, j) {
-                    return Some(j);
-                }
+        while self.mask != 0 {
+            let j = self.mask.trailing_zeros() as usize;
+            self.mask &= self.mask - 1;
+            if self.test.exact(&self.cols, j) {
+                return Some(j);
             }
-            self.chunk += 64;
-            if self.chunk >= self.cols.lat.len() {
-                return None;
-            }
-            self.mask = self
-                .test
-                .mask(&self.cols, &self.bounds, self.side, self.chunk);
         }
+        None
     }
 
     /// Row `j` of the current run as a result.
@@ -546,11 +557,11 @@ impl<'s> ReportIter<'s> {
             self.seg = Some(seg);
             self.side = side;
             self.first_row = rows.start;
-            self.cols = seg.cols(rows);
+            // The run's rows and the segment's next ones, up to 16 (masked off by `mask`).
+            self.cols = seg.cols(rows.start..(rows.start + RUN_MAX_ROWS).min(seg.rows()));
             self.bounds = run.bounds;
             self.entity = run.entity;
-            self.chunk = 0;
-            self.mask = self.test.mask(&self.cols, &self.bounds, side, 0);
+            self.mask = self.test.mask(&self.cols, rows.len(), &self.bounds, side);
             return Some(Ok(()));
         }
     }

@@ -575,7 +575,13 @@ impl QBox {
 
     /// The box these bytes stand for inside `parent` (contains the box that was quantised).
     pub(crate) fn dequantize(&self, parent: &Bounds) -> Bounds {
-        let [lon, lat, alt, t] = dims(parent);
+        self.dequantize_in(&dims(parent))
+    }
+
+    /// [`QBox::dequantize`] within a parent whose [`dims`] are computed once for all its
+    /// children.
+    #[inline]
+    pub(crate) fn dequantize_in(&self, [lon, lat, alt, t]: &[Dim; 4]) -> Bounds {
         let q = self.0;
         // Each value lies within the parent's bounds of its dimension: the casts are exact.
         Bounds {

@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::format::{
-    Bounds, ENTITY_LEN, EntityRec, Header, HeaderError, LON_LIMIT_E7, NODE_LEN, Node, QBOX_LEN,
-    QBox, RUN_LEN, Run, SIDE_LEN, Section, dims, i32_at, i64_at, u16_at, u32_at,
+    Bounds, Dim, ENTITY_LEN, EntityRec, Header, HeaderError, LON_LIMIT_E7, NODE_FANOUT, NODE_LEN,
+    Node, QBOX_LEN, QBox, RUN_LEN, RUN_MAX_ROWS, Run, SIDE_LEN, Section, dims, i32_at, i64_at,
+    u16_at, u32_at,
 };
 use super::mmap::Mapped;
 use super::writer::{Row, piece_bounds};
@@ -162,7 +163,12 @@ impl BoxFilter {
     /// when no child can match. `ChildTest::hits(q)` is exactly
     /// `self.intersects(&q.dequantize(parent))`.
     pub(crate) fn in_parent(&self, parent: &Bounds) -> Option<ChildTest> {
-        let [lon, lat, alt, t] = dims(parent);
+        self.in_dims(&dims(parent))
+    }
+
+    /// [`BoxFilter::in_parent`] for a parent whose [`dims`] are already computed.
+    #[inline]
+    pub(crate) fn in_dims(&self, &[lon, lat, alt, t]: &[Dim; 4]) -> Option<ChildTest> {
         let mut test = ChildTest {
             lat: lat.range(self.lat.0.into(), self.lat.1.into())?,
             alt: alt.range(self.alt.0.into(), self.alt.1.into())?,
@@ -331,7 +337,8 @@ impl Segment {
     }
 
     /// Checks the tree's shape: leaves cover the runs in order, each internal level covers the
-    /// level below in order, every child precedes its parent (so traversal terminates).
+    /// level below in order, every child precedes its parent (so traversal terminates), no node
+    /// has more than [`NODE_FANOUT`] children.
     fn check_tree(&self) -> Result<()> {
         let (nodes, leaves, runs) = (
             self.h.nodes as usize,
@@ -345,7 +352,7 @@ impl Segment {
             let n = self.node(i);
             let (first, count) = (n.first_child as usize, n.children as usize);
             let ok = n.bounds.is_well_formed()
-                && count > 0
+                && (1..=NODE_FANOUT).contains(&count)
                 && if i < leaves {
                     let ok = first == next_run && first + count <= runs;
                     next_run = first + count;
@@ -455,11 +462,12 @@ impl Segment {
         QBox(b.try_into().expect("8 bytes"))
     }
 
-    /// Run `i` of the leaf whose box is `leaf`, unverified.
-    fn run_raw(&self, i: usize, leaf: &Bounds) -> Run {
+    /// Run `i` of the leaf whose box has dimensions `leaf`, unverified.
+    #[inline]
+    fn run_raw(&self, i: usize, leaf: &[Dim; 4]) -> Run {
         Run::decode(
             &self.section(Section::Runs)[i * RUN_LEN..(i + 1) * RUN_LEN],
-            self.run_box(i).dequantize(leaf),
+            self.run_box(i).dequantize_in(leaf),
         )
     }
 
@@ -618,14 +626,19 @@ impl Segment {
         Ok(())
     }
 
-    /// Run `i` of a verified leaf whose box is `leaf`, its rows verified through its own
-    /// checksum.
-    fn run(&self, i: usize, leaf: &Bounds) -> Result<Run> {
+    /// Run `i` of a verified leaf whose box has dimensions `leaf`, its rows verified through
+    /// its own checksum.
+    #[inline]
+    fn run(&self, i: usize, leaf: &[Dim; 4]) -> Result<Run> {
         let run = self.run_raw(i, leaf);
         if !self.run_ok.get(i) {
             let at = self.h.range(Section::Runs).start + i * RUN_LEN;
             let end = u64::from(run.first_row) + u64::from(run.rows);
-            if run.entity >= self.h.entities || run.rows == 0 || !run.bounds.is_well_formed() {
+            if run.entity >= self.h.entities
+                || run.rows == 0
+                || run.rows as usize > RUN_MAX_ROWS
+                || !run.bounds.is_well_formed()
+            {
                 return Err(self.corrupt(at, "malformed run"));
             }
             let e = self.entity(run.entity);
@@ -658,7 +671,7 @@ impl Segment {
             stack: [0; STACK],
             len: 0,
             leaf: 0..0,
-            leaf_box: Bounds::EMPTY,
+            leaf_dims: dims(&Bounds::EMPTY),
             leaf_test: None,
         };
         let n = self.h.nodes as usize;
@@ -683,7 +696,7 @@ impl Segment {
             let n = self.node(leaf);
             self.verify_leaf(leaf)?;
             for i in n.first_child as usize..(n.first_child + n.children) as usize {
-                let run = self.run(i, &n.bounds)?;
+                let run = self.run(i, &dims(&n.bounds))?;
                 let rows = run.rows();
                 let e = self.entity(run.entity);
                 let ext_end = (rows.end + 1).min((e.first_row + e.rows) as usize);
@@ -741,9 +754,10 @@ pub(crate) struct RunSearch<'s> {
     leaves: usize,
     stack: [u32; STACK],
     len: usize,
-    /// The runs of the leaf being scanned, its box, and the filter in its quanta.
+    /// The runs of the leaf being scanned, its box's dimensions, and the filter in its
+    /// quanta.
     leaf: Range<usize>,
-    leaf_box: Bounds,
+    leaf_dims: [Dim; 4],
     leaf_test: Option<ChildTest>,
 }
 
@@ -761,19 +775,23 @@ impl Iterator for RunSearch<'_> {
 
     fn next(&mut self) -> Option<Result<Run>> {
         loop {
-            if let Some(test) = &self.leaf_test {
-                while let Some(i) = self.leaf.next() {
-                    let q = self.boxes[i * QBOX_LEN..(i + 1) * QBOX_LEN]
-                        .try_into()
-                        .expect("8 bytes");
-                    if !test.hits(q) {
-                        continue;
+            if let Some(test) = self.leaf_test {
+                let (mut i, end) = (self.leaf.start, self.leaf.end);
+                // Checked at open: the leaf's runs lie inside the section.
+                let boxes = self.boxes[i * QBOX_LEN..end * QBOX_LEN]
+                    .as_chunks::<QBOX_LEN>()
+                    .0;
+                for q in boxes {
+                    i += 1;
+                    if test.hits(q) {
+                        self.leaf.start = i;
+                        return match self.seg.run(i - 1, &self.leaf_dims) {
+                            Ok(run) => Some(Ok(run)),
+                            Err(e) => self.fail(e),
+                        };
                     }
-                    return match self.seg.run(i, &self.leaf_box) {
-                        Ok(run) => Some(Ok(run)),
-                        Err(e) => self.fail(e),
-                    };
                 }
+                self.leaf_test = None;
             }
             if self.len == 0 {
                 return None;
@@ -787,14 +805,14 @@ impl Iterator for RunSearch<'_> {
                     return self.fail(e);
                 }
                 self.leaf = first..first + count;
-                self.leaf_box = Bounds::decode(rec);
+                self.leaf_dims = dims(&Bounds::decode(rec));
                 // The leaf's run records (one to four cache lines) start arriving while its
                 // quantised boxes are tested.
                 let recs = &self.runs[first * RUN_LEN..(first + count) * RUN_LEN];
                 std::hint::black_box(
                     recs.first().copied().unwrap_or(0) ^ recs.last().copied().unwrap_or(0),
                 );
-                self.leaf_test = self.filter.in_parent(&self.leaf_box);
+                self.leaf_test = self.filter.in_dims(&self.leaf_dims);
             } else if let Some(test) = self.filter.in_parent(&Bounds::decode(rec)) {
                 // Checked at open: children precede their parent, at most 16 of them. Their
                 // boxes are tested quantised within this node's box (8 bytes each).
