@@ -1,12 +1,15 @@
 //! Window queries: which reports lie inside an area, a time range, an altitude band, for a side.
 
+use std::ops::Range;
+
 use geo::{Intersects, MultiPolygon, Point};
+use wide::{CmpGt, CmpLt, i32x4};
 
 use super::report::ReportRef;
 use crate::error::{Error, Result};
 use crate::geodesy::{BBox, circle_bbox, distance_m};
 use crate::model::{ALT_UNKNOWN, deg_from_e7};
-use crate::segment::format::{Bounds, RUN_MAX_ROWS, Run};
+use crate::segment::format::{Bounds, RUN_MAX_ROWS};
 use crate::segment::reader::{Cols, RunSearch};
 use crate::segment::{BoxFilter, Segment};
 use crate::time::TimeRange;
@@ -280,11 +283,23 @@ fn bits(keep: impl Fn(usize) -> bool) -> u32 {
     m
 }
 
-/// Lanes of `col` whose `i32` value lies in `[lo, hi]`.
+/// Flags of [`RowTest::needs`]: the columns a run's rows must be tested on.
+const NEED_LAT: u8 = 1;
+const NEED_LON: u8 = 2;
+const NEED_TIME: u8 = 4;
+
+/// Lanes of `col` whose `i32` value lies in `[lo, hi]`: four lanes per vector compare.
 #[inline]
 fn i32_in(col: &[[u8; 4]], (lo, hi): (i32, i32)) -> u32 {
     let v = lanes(col).map(i32::from_le_bytes);
-    bits(|j| (lo <= v[j]) & (v[j] <= hi))
+    let (lo, hi) = (i32x4::splat(lo), i32x4::splat(hi));
+    let mut m = 0;
+    for (i, four) in v.as_chunks::<4>().0.iter().enumerate() {
+        let x = i32x4::new(*four);
+        let outside = x.cmp_lt(lo) | x.cmp_gt(hi);
+        m |= ((!outside.move_mask() & 0xF) as u32) << (4 * i);
+    }
+    m
 }
 
 impl<'q> RowTest<'q> {
@@ -311,85 +326,87 @@ impl<'q> RowTest<'q> {
         }
     }
 
-    /// Which of the lat, lon and time columns rows of a run with box `b` must be tested on:
-    /// not those whose query bounds contain the box (every row lies in its run's box, checked
-    /// when the run is first read). A box touching ±180° keeps the longitude test (a row at
-    /// -180° may sit in the box as +180°).
-    fn needs(&self, b: &Bounds) -> [bool; 3] {
+    /// Which of the lat, lon and time columns rows of a run with box `b` must be tested on
+    /// ([`NEED_LAT`], [`NEED_LON`], [`NEED_TIME`]): not those whose query bounds contain the
+    /// box (every row lies in its run's box, checked when the run is first read). A box
+    /// touching ±180° keeps the longitude test (a row at -180° may sit in the box as +180°).
+    #[inline]
+    fn needs(&self, b: &Bounds) -> u8 {
         let (lat, time) = (self.lat, self.time);
         let [(a0, z0), (a1, z1)] = self.lon;
         let inside_lon = b.lon_min > -1_800_000_000
             && b.lon_max < 1_800_000_000
-            && ((a0 <= b.lon_min && b.lon_max <= z0) || (a1 <= b.lon_min && b.lon_max <= z1));
-        [
-            !(lat.0 <= b.lat_min && b.lat_max <= lat.1),
-            !inside_lon,
-            !(time.0 <= b.t_min && b.t_max <= time.1),
-        ]
+            && ((a0 <= b.lon_min && b.lon_max <= z0) | (a1 <= b.lon_min && b.lon_max <= z1));
+        let inside_lat = lat.0 <= b.lat_min && b.lat_max <= lat.1;
+        let inside_time = time.0 <= b.t_min && b.t_max <= time.1;
+        (u8::from(!inside_lat) * NEED_LAT)
+            | (u8::from(!inside_lon) * NEED_LON)
+            | (u8::from(!inside_time) * NEED_TIME)
     }
 
-    /// The rows of a run of `n` rows (columns `c` from its first row, box `b`) that pass the
-    /// integer tests, one bit each: side, altitude, and the lat, lon and time bounds
-    /// [`RowTest::needs`] keeps (the other columns are not even read). Branch-free, 16 lanes
-    /// at a time.
+    /// The rows `first..first + n` (`n <= 16`) of columns `c` that pass the integer tests, one
+    /// bit each (bit `j` for row `first + j`): side, altitude, and the lat, lon and time
+    /// bounds `needs` keeps (the other columns are not even read). Branch-free, 16 lanes at a
+    /// time.
     #[inline]
-    fn mask(&self, c: &Cols<'_>, n: usize, b: &Bounds, side: Option<u16>) -> u32 {
+    fn mask(&self, c: &Cols<'_>, first: usize, n: usize, needs: u8, side: Option<u16>) -> u32 {
         let mut m = (1u32 << n.min(RUN_MAX_ROWS)) - 1;
-        let [(a0, z0), (a1, z1)] = self.lon;
-        let [need_lat, need_lon, need_time] = self.needs(b);
-        if need_lat {
-            m &= i32_in(c.lat, self.lat);
+        if needs & NEED_LAT != 0 {
+            m &= i32_in(&c.lat[first..], self.lat);
         }
-        if need_lon {
-            let east = i32_in(c.lon, (a0, z0));
+        if needs & NEED_LON != 0 {
+            let [(a0, z0), (a1, z1)] = self.lon;
+            let lon = &c.lon[first..];
+            let east = i32_in(lon, (a0, z0));
             // The second range is empty unless the box crosses the antimeridian.
             m &= if a1 <= z1 {
-                east | i32_in(c.lon, (a1, z1))
+                east | i32_in(lon, (a1, z1))
             } else {
                 east
             };
         }
-        if need_time {
+        if needs & NEED_TIME != 0 {
             let (t0, t1) = self.time;
-            let v = lanes(c.time).map(i64::from_le_bytes);
+            let v = lanes(&c.time[first..]).map(i64::from_le_bytes);
             m &= bits(|j| (t0 <= v[j]) & (v[j] <= t1));
         }
         if let Some(alt) = self.alt {
-            m &= i32_in(c.alt, alt);
+            m &= i32_in(&c.alt[first..], alt);
         }
         if let Some(code) = side {
-            let v = lanes(c.side).map(u16::from_le_bytes);
+            let v = lanes(&c.side[first..]).map(u16::from_le_bytes);
             m &= bits(|j| v[j] == code);
         }
         m
     }
 
     /// Reads the first and last byte of each column [`RowTest::mask`] and
-    /// [`RowTest::exact`] will read for a run (none for a run inside every bound of a plain
-    /// box query): independent loads that bring the columns' cache lines in while the caller
-    /// goes on (a run of 16 rows spans one or two lines per column). Returns the bytes folded
-    /// together, for `black_box`.
-    fn touch(&self, c: &Cols<'_>, b: &Bounds, side: Option<u16>) -> u8 {
-        fn ends<const N: usize>(c: &[[u8; N]]) -> u8 {
-            c.first().map_or(0, |f| f[0]) ^ c.last().map_or(0, |l| l[N - 1])
+    /// [`RowTest::exact`] will read for rows `rows` of `c` (none for a run inside every bound
+    /// of a plain box query): independent loads that bring the columns' cache lines in while
+    /// the caller goes on (a run of 16 rows spans one or two lines per column). Returns the
+    /// bytes folded together, for `black_box`.
+    #[inline]
+    fn touch(&self, c: &Cols<'_>, rows: Range<usize>, needs: u8, side: Option<u16>) -> u8 {
+        let (a, z) = (rows.start, rows.end.saturating_sub(1));
+        fn ends<const N: usize>(c: &[[u8; N]], a: usize, z: usize) -> u8 {
+            c.get(a).map_or(0, |f| f[0]) ^ c.get(z).map_or(0, |l| l[N - 1])
         }
-        let [need_lat, need_lon, need_time] = self.needs(b);
         let exact = !matches!(self.exact, Exact::Done);
         let mut t = 0;
-        if need_lat || exact {
-            t ^= ends(c.lat);
+        if needs & NEED_LAT != 0 || exact {
+            t ^= ends(c.lat, a, z);
         }
-        if need_lon || exact {
-            t ^= ends(c.lon);
+        if needs & NEED_LON != 0 || exact {
+            t ^= ends(c.lon, a, z);
         }
-        if need_time {
-            t ^= ends(c.time);
+        if needs & NEED_TIME != 0 {
+            t ^= ends(c.time, a, z);
         }
         if self.alt.is_some() {
-            t ^= ends(c.alt);
+            t ^= ends(c.alt, a, z);
         }
         if side.is_some() {
-            t ^= ends(c.side);
+            t ^= ends(c.side, a, z);
         }
         t
     }
@@ -421,26 +438,35 @@ pub(crate) struct ReportIter<'s> {
     query: &'s WindowQuery,
     segments: std::slice::Iter<'s, std::sync::Arc<Segment>>,
     filter: &'s BoxFilter,
-    current: Option<(&'s Segment, RunSearch<'s>, Option<u16>)>,
-    /// The run being read: its segment and the segment's code of the query's side, its
-    /// columns, box, first row and entity.
+    /// The search of the segment being read and the segment's code of the query's side.
+    current: Option<(RunSearch<'s>, Option<u16>)>,
+    /// The segment being read, its code of the query's side, its whole columns.
     seg: Option<&'s Segment>,
     side: Option<u16>,
     cols: Cols<'s>,
-    bounds: Bounds,
+    /// The run being read: its first row and entity, and its rows passing the integer tests
+    /// not yet returned (bit `j` for row `first_row + j`).
     first_row: usize,
     entity: u32,
-    /// Rows of the run passing the integer tests, not yet returned (bit `j` for row
-    /// `first_row + j`).
     mask: u32,
     /// Runs found by the search, not yet read: `batch[next_run..batch_len]`, their column
     /// lines requested together ([`RowTest::touch`]); an error of the search waits in
     /// `deferred` until they are read.
-    batch: [Run; BATCH],
+    batch: [Found; BATCH],
     batch_len: usize,
     next_run: usize,
     deferred: Option<Error>,
     failed: bool,
+}
+
+/// A run found by the search, as the row scan needs it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Found {
+    first_row: u32,
+    rows: u32,
+    entity: u32,
+    /// [`RowTest::needs`] of its box.
+    needs: u8,
 }
 
 /// Runs fetched from the search at once. Their column bytes lie in five places each across a
@@ -469,11 +495,10 @@ impl<'s> ReportIter<'s> {
                 alt: &[],
                 side: &[],
             },
-            bounds: Bounds::EMPTY,
             first_row: 0,
             entity: 0,
             mask: 0,
-            batch: [Run::default(); BATCH],
+            batch: [Found::default(); BATCH],
             batch_len: 0,
             next_run: 0,
             deferred: None,
@@ -489,7 +514,7 @@ impl<'s> ReportIter<'s> {
         while self.mask != 0 {
             let j = self.mask.trailing_zeros() as usize;
             self.mask &= self.mask - 1;
-            if self.test.exact(&self.cols, j) {
+            if self.test.exact(&self.cols, self.first_row + j) {
                 return Some(j);
             }
         }
@@ -510,7 +535,7 @@ impl<'s> ReportIter<'s> {
     /// next segment — or says there is none (`None`) or the search failed.
     fn next_run(&mut self) -> Option<Result<()>> {
         loop {
-            let Some((seg, search, side)) = &mut self.current else {
+            let Some((search, side)) = &mut self.current else {
                 let seg = self.segments.next()?;
                 let side = match &self.query.side {
                     None => None,
@@ -519,10 +544,12 @@ impl<'s> ReportIter<'s> {
                         None => continue,
                     },
                 };
-                self.current = Some((seg, seg.search(self.filter), side));
+                self.current = Some((seg.search(self.filter), side));
+                self.seg = Some(seg);
+                self.side = side;
+                self.cols = seg.cols(0..seg.rows());
                 continue;
             };
-            let (seg, side) = (*seg, *side);
             if self.next_run == self.batch_len {
                 if let Some(e) = self.deferred.take() {
                     self.failed = true;
@@ -534,8 +561,14 @@ impl<'s> ReportIter<'s> {
                 while self.batch_len < BATCH {
                     match search.next() {
                         Some(Ok(run)) => {
-                            touched ^= self.test.touch(&seg.cols(run.rows()), &run.bounds, side);
-                            self.batch[self.batch_len] = run;
+                            let needs = self.test.needs(&run.bounds);
+                            touched ^= self.test.touch(&self.cols, run.rows(), needs, *side);
+                            self.batch[self.batch_len] = Found {
+                                first_row: run.first_row,
+                                rows: run.rows,
+                                entity: run.entity,
+                                needs,
+                            };
                             self.batch_len += 1;
                         }
                         Some(Err(e)) => {
@@ -553,15 +586,16 @@ impl<'s> ReportIter<'s> {
             }
             let run = self.batch[self.next_run];
             self.next_run += 1;
-            let rows = run.rows();
-            self.seg = Some(seg);
-            self.side = side;
-            self.first_row = rows.start;
-            // The run's rows and the segment's next ones, up to 16 (masked off by `mask`).
-            self.cols = seg.cols(rows.start..(rows.start + RUN_MAX_ROWS).min(seg.rows()));
-            self.bounds = run.bounds;
+            self.first_row = run.first_row as usize;
             self.entity = run.entity;
-            self.mask = self.test.mask(&self.cols, rows.len(), &self.bounds, side);
+            // Rows past the run (up to 16 lanes) are masked off.
+            self.mask = self.test.mask(
+                &self.cols,
+                self.first_row,
+                run.rows as usize,
+                run.needs,
+                self.side,
+            );
             return Some(Ok(()));
         }
     }
