@@ -117,7 +117,7 @@ fn answers(engine: &Engine) -> Answers {
     out
 }
 
-/// Sections of a format v2 segment (docs/FORMAT.md).
+/// Sections of a format v3 segment (docs/FORMAT.md).
 const SECTIONS: usize = 12;
 
 /// Ranges a checksum covers: the header and every section (from the intact header).

@@ -1,4 +1,4 @@
-//! Segment format v2: the only code that knows byte offsets.
+//! Segment format v3: the only code that knows byte offsets.
 //!
 //! A segment is one immutable file. All integers are little-endian. Sections start on 64-byte
 //! boundaries; fixed-width records are read in place with `from_le_bytes`, never deserialised.
@@ -47,7 +47,7 @@
 /// File magic.
 pub(crate) const MAGIC: [u8; 8] = *b"DCNFSEG\0";
 /// The format version this build reads and writes.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 /// Header length in bytes.
 pub(crate) const HEADER_LEN: usize = 384;
 /// Section alignment in bytes.
@@ -430,32 +430,34 @@ impl Run {
 }
 
 /// A run's box quantised to one byte per bound relative to the box of its leaf, rounded
-/// outward: `[lon_lo, lat_lo, lon_hi, lat_hi, alt_lo, alt_hi, t_lo, t_hi]`. Bound `q` of a
-/// dimension whose leaf bounds are `[min, max]` (extent `e = max - min`) stands for
-/// `min + ⌊q·e/255⌋` as a lower bound and `min + ⌈q·e/255⌉` as an upper bound, so the
-/// dequantised box always contains the exact one and lies inside the leaf's box. Eight bytes
-/// instead of forty: a leaf's sixteen children are tested on two cache lines.
+/// outward: `[lon_lo, lat_lo, lon_hi, lat_hi, alt_lo, alt_hi, t_lo, t_hi]`. In a dimension
+/// whose leaf bounds are `[min, max]` (extent `e = max - min`), let `s` be the smallest shift
+/// with `e >> s <= 255`: bound `q` stands for `min + q·2^s` as a lower bound and
+/// `min + (q + 1)·2^s − 1` as an upper bound, both capped at `max` — so the dequantised box
+/// always contains the exact one and lies inside the leaf's box. Eight bytes instead of forty:
+/// a leaf's sixteen children are tested on two cache lines, and restating a query in a
+/// parent's quanta takes shifts, not divisions (see [`Dim::range`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct QBox(pub [u8; QBOX_LEN]);
 
 /// One dimension of a parent's box (a leaf for runs, a node for its children): the lower
-/// bound and the extent. Quantum `q` stands for `min + ⌊q·e/255⌋` as a lower bound and
-/// `min + ⌈q·e/255⌉` as an upper bound.
+/// bound, the extent and the quantum's shift (see [`QBox`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Dim {
     min: i64,
     e: u64,
+    shift: u32,
 }
-
-/// Extents below this are scaled in 64-bit arithmetic (`256 · e` fits), larger ones in 128.
-const WIDE: u64 = 1 << 55;
 
 impl Dim {
     /// The dimension `[lo, hi]` (`lo <= hi`).
+    #[inline]
     fn new(lo: i64, hi: i64) -> Dim {
+        let e = hi.wrapping_sub(lo) as u64;
         Dim {
             min: lo,
-            e: hi.wrapping_sub(lo) as u64,
+            e,
+            shift: (u64::BITS - e.leading_zeros()).saturating_sub(8),
         }
     }
 
@@ -463,86 +465,45 @@ impl Dim {
         self.min.wrapping_add(self.e as i64)
     }
 
-    /// `x · 255 / e`, rounded down or up, for `x <= e`, `e > 0`.
-    #[inline]
-    fn quanta(self, x: u64, up: bool) -> u64 {
-        if self.e < WIDE {
-            let n = x * 255;
-            n / self.e + u64::from(up && !n.is_multiple_of(self.e))
-        } else {
-            let n = u128::from(x) * 255;
-            let e = u128::from(self.e);
-            (n / e + u128::from(up && !n.is_multiple_of(e))) as u64
-        }
-    }
-
-    /// `q · e / 255`, rounded down or up (at most `e`).
-    #[inline]
-    fn scaled(self, q: u8, up: bool) -> u64 {
-        let r = if up { 254 } else { 0 };
-        if self.e < WIDE {
-            (u64::from(q) * self.e + r) / 255
-        } else {
-            ((u128::from(q) * u128::from(self.e) + u128::from(r)) / 255) as u64
-        }
-    }
-
     /// The lower bound quantum `q` stands for.
     #[inline]
     pub(crate) fn down(self, q: u8) -> i64 {
-        self.min.wrapping_add(self.scaled(q, false) as i64)
+        let off = u64::from(q) << self.shift;
+        self.min.wrapping_add(off.min(self.e) as i64)
     }
 
     /// The upper bound quantum `q` stands for.
     #[inline]
     pub(crate) fn up(self, q: u8) -> i64 {
-        self.min.wrapping_add(self.scaled(q, true) as i64)
+        // (q + 1)·2^s − 1 ≤ 2^64 − 1: computed in 128 bits for q = 255, s = 56.
+        let off = ((u128::from(q) + 1) << self.shift) - 1;
+        self.min.wrapping_add(off.min(u128::from(self.e)) as i64)
     }
 
-    /// The largest quantum whose lower bound is at or below `v` (`min <= v <= max`).
-    fn quantize_down(self, v: i64) -> u8 {
-        if self.e == 0 {
-            0
-        } else {
-            self.quanta(v.wrapping_sub(self.min) as u64, false) as u8
-        }
-    }
-
-    /// The smallest quantum whose upper bound is at or above `v` (`min <= v <= max`).
-    fn quantize_up(self, v: i64) -> u8 {
-        if self.e == 0 {
-            0
-        } else {
-            self.quanta(v.wrapping_sub(self.min) as u64, true) as u8
-        }
+    /// The quantum holding `v` (`min <= v <= max`): the largest whose lower bound is at or
+    /// below `v`, and the smallest whose upper bound is at or above it.
+    #[inline]
+    fn quantum_of(self, v: i64) -> u8 {
+        (v.wrapping_sub(self.min) as u64 >> self.shift) as u8
     }
 
     /// For a query range `[a, z]`: the quanta `(qa, qz)` such that a child whose quantised
     /// bounds are `(lo, hi)` meets the range exactly when `hi >= qa && lo <= qz` (its
     /// dequantised bounds do); `None` when no child can. Computed once per parent, so that
     /// its children are tested on their bytes.
+    ///
+    /// `up(hi) >= a` (for `min < a <= max`) holds exactly when `(hi + 1)·2^s − 1 >= a − min`,
+    /// that is `hi >= (a − min) >> s`; `down(lo) <= z` (for `min <= z < max`) exactly when
+    /// `lo·2^s <= z − min`, that is `lo <= (z − min) >> s`.
     #[inline]
     pub(crate) fn range(self, a: i64, z: i64) -> Option<(u8, u8)> {
         let max = self.max();
         if z < self.min || a > max {
             return None;
         }
-        if self.e == 0 {
-            return Some((0, 255));
-        }
-        // Smallest q with ⌈q·e/255⌉ >= x: q = ⌊255·(x − 1)/e⌋ + 1.
-        let qa = if a <= self.min {
-            0
-        } else {
-            self.quanta(a.wrapping_sub(self.min) as u64 - 1, false) + 1
-        };
-        // Largest q with ⌊q·e/255⌋ <= y: q = ⌈255·(y + 1)/e⌉ − 1.
-        let qz = if z >= max {
-            255
-        } else {
-            self.quanta(z.wrapping_sub(self.min) as u64 + 1, true) - 1
-        };
-        Some((qa as u8, qz as u8))
+        let qa = if a <= self.min { 0 } else { self.quantum_of(a) };
+        let qz = if z >= max { 255 } else { self.quantum_of(z) };
+        Some((qa, qz))
     }
 }
 
@@ -562,14 +523,14 @@ impl QBox {
         debug_assert!(parent.contains(b));
         let [lon, lat, alt, t] = dims(parent);
         QBox([
-            lon.quantize_down(b.lon_min.into()),
-            lat.quantize_down(b.lat_min.into()),
-            lon.quantize_up(b.lon_max.into()),
-            lat.quantize_up(b.lat_max.into()),
-            alt.quantize_down(b.alt_min.into()),
-            alt.quantize_up(b.alt_max.into()),
-            t.quantize_down(b.t_min),
-            t.quantize_up(b.t_max),
+            lon.quantum_of(b.lon_min.into()),
+            lat.quantum_of(b.lat_min.into()),
+            lon.quantum_of(b.lon_max.into()),
+            lat.quantum_of(b.lat_max.into()),
+            alt.quantum_of(b.alt_min.into()),
+            alt.quantum_of(b.alt_max.into()),
+            t.quantum_of(b.t_min),
+            t.quantum_of(b.t_max),
         ])
     }
 
@@ -838,14 +799,37 @@ mod tests {
                 2 => rng.gen_range(0..i64::from(u32::MAX)),
                 _ => rng.gen_range(1i64 << 54..i64::MAX / 2),
             };
-            let d = Dim::new(min, min + e);
+            // Now and then the widest dimension: a shift of 56, where `up(255)` needs 128
+            // bits.
+            let (lo, hi) = if rng.next_u32() % 50 == 0 {
+                (i64::MIN, i64::MAX)
+            } else {
+                (min, min + e)
+            };
+            let d = Dim::new(lo, hi);
+            let half = (hi as i128 - lo as i128) / 2;
             let pick = |rng: &mut rand_chacha::ChaCha8Rng| {
-                min + rng.gen_range(-2i64..=2) * (e / 2) + rng.gen_range(-3i64..=3)
+                let v = lo as i128
+                    + i128::from(rng.gen_range(-2i64..=2)) * half
+                    + i128::from(rng.gen_range(-3i64..=3));
+                v.clamp(i64::MIN.into(), i64::MAX.into()) as i64
             };
             let (a, z) = (pick(&mut rng), pick(&mut rng));
             let range = d.range(a, z);
-            for lo in (0..=255u8).step_by(3).chain([254, 255]) {
-                for hi in (lo..=255).step_by(5).chain([255]) {
+            // A grid, plus the quanta on either side of the answer's edges.
+            let (qa, qz) = range.unwrap_or((0, 255));
+            let edges = [qa, qz].map(|q| [q.saturating_sub(1), q, q.saturating_add(1)]);
+            let edges = edges.as_flattened();
+            for lo in (0..=255u8)
+                .step_by(3)
+                .chain([254, 255])
+                .chain(edges.iter().copied())
+            {
+                for hi in (lo..=255)
+                    .step_by(5)
+                    .chain([255])
+                    .chain(edges.iter().copied())
+                {
                     let meets = d.up(hi) >= a && d.down(lo) <= z;
                     let says = range.is_some_and(|(qa, qz)| hi >= qa && lo <= qz);
                     assert_eq!(
