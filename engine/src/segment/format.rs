@@ -475,9 +475,9 @@ impl Dim {
     /// The upper bound quantum `q` stands for.
     #[inline]
     pub(crate) fn up(self, q: u8) -> i64 {
-        // (q + 1)·2^s − 1 ≤ 2^64 − 1: computed in 128 bits for q = 255, s = 56.
-        let off = ((u128::from(q) + 1) << self.shift) - 1;
-        self.min.wrapping_add(off.min(u128::from(self.e)) as i64)
+        // (q + 1)·2^s − 1 = q·2^s + (2^s − 1): no overflow, as q·2^s <= 255·2^56.
+        let off = (u64::from(q) << self.shift) | ((1u64 << self.shift) - 1);
+        self.min.wrapping_add(off.min(self.e) as i64)
     }
 
     /// The quantum holding `v` (`min <= v <= max`): the largest whose lower bound is at or
@@ -799,8 +799,7 @@ mod tests {
                 2 => rng.gen_range(0..i64::from(u32::MAX)),
                 _ => rng.gen_range(1i64 << 54..i64::MAX / 2),
             };
-            // Now and then the widest dimension: a shift of 56, where `up(255)` needs 128
-            // bits.
+            // Now and then the widest dimension: a shift of 56, the largest.
             let (lo, hi) = if rng.next_u32() % 50 == 0 {
                 (i64::MIN, i64::MAX)
             } else {
