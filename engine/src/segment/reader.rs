@@ -675,30 +675,45 @@ impl Segment {
     #[inline]
     fn run(&self, i: usize, leaf: &[Dim; 4]) -> Result<Run> {
         let run = self.run_raw(i, leaf);
-        if !self.run_ok.get(i) {
-            let at = self.h.range(Section::Runs).start + i * RUN_LEN;
-            let end = u64::from(run.first_row) + u64::from(run.rows);
-            if run.entity >= self.h.entities
-                || run.rows == 0
-                || run.rows as usize > RUN_MAX_ROWS
-                || !run.bounds.is_well_formed()
-            {
-                return Err(self.corrupt(at, "malformed run"));
-            }
-            let e = self.entity(run.entity);
-            if u64::from(run.first_row) < u64::from(e.first_row)
-                || end > u64::from(e.first_row) + u64::from(e.rows)
-            {
-                return Err(self.corrupt(at, "run rows outside its entity"));
-            }
-            let rows = run.first_row as usize..end as usize;
-            self.check_rows(rows.clone(), run.crc, at, "run")?;
-            if !self.box_holds_rows(&run.bounds, rows) {
-                return Err(self.corrupt(at, "run box does not contain its rows"));
-            }
-            self.run_ok.set(i);
-        }
+        self.check_run(i, &run)?;
         Ok(run)
+    }
+
+    /// Checks run `i` (decoded as `run`) on its first touch: its record is well formed, its
+    /// rows lie in its entity, match its checksum and lie in its box. Remembered, so that
+    /// later touches cost one bit test.
+    #[inline]
+    fn check_run(&self, i: usize, run: &Run) -> Result<()> {
+        if self.run_ok.get(i) {
+            return Ok(());
+        }
+        self.check_run_first(i, run)
+    }
+
+    #[cold]
+    fn check_run_first(&self, i: usize, run: &Run) -> Result<()> {
+        let at = self.h.range(Section::Runs).start + i * RUN_LEN;
+        let end = u64::from(run.first_row) + u64::from(run.rows);
+        if run.entity >= self.h.entities
+            || run.rows == 0
+            || run.rows as usize > RUN_MAX_ROWS
+            || !run.bounds.is_well_formed()
+        {
+            return Err(self.corrupt(at, "malformed run"));
+        }
+        let e = self.entity(run.entity);
+        if u64::from(run.first_row) < u64::from(e.first_row)
+            || end > u64::from(e.first_row) + u64::from(e.rows)
+        {
+            return Err(self.corrupt(at, "run rows outside its entity"));
+        }
+        let rows = run.first_row as usize..end as usize;
+        self.check_rows(rows.clone(), run.crc, at, "run")?;
+        if !self.box_holds_rows(&run.bounds, rows) {
+            return Err(self.corrupt(at, "run box does not contain its rows"));
+        }
+        self.run_ok.set(i);
+        Ok(())
     }
 
     /// Runs whose boxes intersect `filter`, in index order, verified on first touch.
@@ -821,8 +836,14 @@ impl Iterator for RunSearch<'_> {
             if self.leaf_hits != 0 {
                 let i = self.leaf_first + self.leaf_hits.trailing_zeros() as usize;
                 self.leaf_hits &= self.leaf_hits - 1;
-                return match self.seg.run(i, &self.leaf_dims) {
-                    Ok(run) => Some(Ok(run)),
+                // Checked at open: the leaf's runs lie inside both sections.
+                let q = self.boxes[i * QBOX_LEN..(i + 1) * QBOX_LEN].try_into();
+                let run = Run::decode(
+                    &self.runs[i * RUN_LEN..(i + 1) * RUN_LEN],
+                    QBox(q.expect("8 bytes")).dequantize_in(&self.leaf_dims),
+                );
+                return match self.seg.check_run(i, &run) {
+                    Ok(()) => Some(Ok(run)),
                     Err(e) => self.fail(e),
                 };
             }
