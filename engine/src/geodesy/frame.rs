@@ -142,6 +142,79 @@ impl LocalFrame {
     }
 }
 
+/// Decides most "is `p` within `t` metres of the centre?" questions from a [`LocalFrame`] at
+/// the centre, without solving the geodesic — a radius query's refinement step.
+///
+/// Every point within `t` of the centre lies in the centre's latitude band widened by `t`,
+/// and so does the geodesic to it; over that band the frame distance `d` bounds the geodesic
+/// distance `s` both ways ([`LocalFrame`]): `s ≤ k_hi·d` and, if `s ≤ t`, `s ≥ k_lo·d`. So
+/// `k_hi·d` below `t` proves `s ≤ t`, and `k_lo·d` above `t` (or a point outside the band)
+/// proves `s > t`. A margin of 1 µm plus 10⁻⁹·`t` on each side keeps every decision on the
+/// same side as geographiclib's `distance_m` (accurate to nanometres); the rest — a band a few
+/// metres wide around the circle at mid-latitudes — is left to it.
+///
+/// ```
+/// use deconflict_engine::geodesy::{NearCentre, distance_m};
+/// let c = (30.0, 35.0);
+/// let near = NearCentre::new(c.0, c.1, 10_000.0).unwrap();
+/// assert_eq!(near.decide((30.05, 35.02)), Some(true));
+/// assert_eq!(near.decide((30.2, 35.0)), Some(false));
+/// let edge = (30.0, 35.0 + 10_000.0 / 110_950.0); // ≈ 10 km north: too close to call
+/// assert_eq!(near.decide(edge).unwrap_or(distance_m(c, edge) <= 10_000.0), distance_m(c, edge) <= 10_000.0);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct NearCentre {
+    frame: LocalFrame,
+    band: (f64, f64),
+    accept_below: f64,
+    reject_above: f64,
+}
+
+impl NearCentre {
+    /// For the circle of radius `t` metres around `(lon, lat)`; `None` where the frame's
+    /// bounds are too loose to help (`t` over 1 000 km, or the band reaching ±89.99°).
+    pub fn new(lon: f64, lat: f64, t: f64) -> Option<NearCentre> {
+        if !((0.0..=1_000_000.0).contains(&t) && lon.is_finite() && lat.is_finite()) {
+            return None;
+        }
+        let band = widen_lat(lat, lat, t);
+        if band.0 <= -89.99 || band.1 >= 89.99 {
+            return None;
+        }
+        let frame = LocalFrame::new(lon, lat);
+        let (k_lo, k_hi) = frame.scale_bounds(band.0, band.1);
+        let margin = 1e-6 + 1e-9 * t;
+        Some(NearCentre {
+            frame,
+            band,
+            // k_hi·d <= t − margin  ⇔  d <= (t − margin)/k_hi, and likewise for k_lo; the
+            // divisions' rounding is far inside the margin.
+            accept_below: (t - margin) / k_hi,
+            reject_above: (t + margin) / k_lo,
+        })
+    }
+
+    /// `Some(true)` when `p` is certainly within the radius (inclusive), `Some(false)` when
+    /// certainly beyond it, `None` when only the exact distance can tell.
+    #[inline]
+    pub fn decide(&self, p: (f64, f64)) -> Option<bool> {
+        if p.1 < self.band.0 || p.1 > self.band.1 {
+            return Some(false);
+        }
+        if lon_delta(self.frame.lon0, p.0).abs() > 90.0 {
+            return None;
+        }
+        let d = self.frame.distance_m((self.frame.lon0, self.frame.lat0), p);
+        if d <= self.accept_below {
+            Some(true)
+        } else if d >= self.reject_above {
+            Some(false)
+        } else {
+            None
+        }
+    }
+}
+
 /// A box in *unwrapped* longitude (`west ≤ east`, possibly beyond ±180) and latitude.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct UBox {

@@ -7,7 +7,7 @@ use wide::{CmpGt, CmpLt, i32x4};
 
 use super::report::ReportRef;
 use crate::error::{Error, Result};
-use crate::geodesy::{BBox, circle_bbox, distance_m};
+use crate::geodesy::{BBox, NearCentre, circle_bbox, distance_m};
 use crate::model::{ALT_UNKNOWN, deg_from_e7};
 use crate::segment::format::{Bounds, RUN_MAX_ROWS};
 use crate::segment::reader::{Cols, RunSearch};
@@ -213,8 +213,14 @@ fn e7_at_most(e: f64) -> i32 {
 enum Exact<'q> {
     /// Nothing: the integer box test is the whole area test (all, box).
     Done,
-    /// The geodesic distance (the integer box is exactly the circle's `bbox`).
-    Circle { lon: f64, lat: f64, radius_m: f64 },
+    /// The geodesic distance (the integer box is exactly the circle's `bbox`), decided by the
+    /// local frame's proven bounds where they can ([`NearCentre`]).
+    Circle {
+        lon: f64,
+        lat: f64,
+        radius_m: f64,
+        near: Option<NearCentre>,
+    },
     /// Point in polygon (the integer box is the polygon's bounding rectangle).
     Polygon(&'q MultiPolygon<f64>),
 }
@@ -320,6 +326,7 @@ impl<'q> RowTest<'q> {
                     lon: *lon,
                     lat: *lat,
                     radius_m: *radius_m,
+                    near: NearCentre::new(*lon, *lat, *radius_m),
                 },
                 Area::Polygon(mp) => Exact::Polygon(mp),
             },
@@ -420,9 +427,12 @@ impl<'q> RowTest<'q> {
                 lon: clon,
                 lat: clat,
                 radius_m,
+                near,
             } => {
                 let (lon, lat) = (i32::from_le_bytes(c.lon[j]), i32::from_le_bytes(c.lat[j]));
-                distance_m((clon, clat), (deg_from_e7(lon), deg_from_e7(lat))) <= radius_m
+                let p = (deg_from_e7(lon), deg_from_e7(lat));
+                near.and_then(|n| n.decide(p))
+                    .unwrap_or_else(|| distance_m((clon, clat), p) <= radius_m)
             }
             Exact::Polygon(mp) => {
                 let (lon, lat) = (i32::from_le_bytes(c.lon[j]), i32::from_le_bytes(c.lat[j]));
