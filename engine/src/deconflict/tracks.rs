@@ -32,27 +32,13 @@ pub(crate) fn conflicts(
         .iter()
         .map(|v| v.window.widen(m.time_buffer_ms))
         .collect();
-    // The candidates of every volume, each with the volumes it may reach (in volume order):
-    // an entity near several volumes has its trajectory read once.
-    let mut candidates: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (vi, v) in vols.iter().enumerate() {
-        let filter = BoxFilter::new(
-            &v.bbox(m.horizontal_m),
-            (widened[vi].start.0, widened[vi].end.0),
-            Some((v.band.0 - m.vertical_m, v.band.1 + m.vertical_m)),
-        );
-        for id in snap.piece_candidates(&filter, m.max_gap_ms)? {
-            if !own.contains(id.as_str()) {
-                candidates.entry(id).or_default().push(vi);
-            }
-        }
-    }
+    let candidates = candidates(snap, vols, &widened, m, &own)?;
     let mut framed: Vec<Option<Option<FramedCore>>> = vec![None; vols.len()];
     for (id, reach) in candidates {
-        let parts = entity_rows(snap.segments(), &id)?;
+        let parts = entity_rows(snap.segments(), id)?;
         let range = reach
             .iter()
-            .map(|&vi| widened[vi])
+            .map(|r| r.span)
             .reduce(|a, b| TimeRange {
                 start: a.start.min(b.start),
                 end: a.end.max(b.end),
@@ -60,12 +46,12 @@ pub(crate) fn conflicts(
             .expect("at least one volume");
         let pieces = pieces_in(&parts, range, m.max_gap_ms);
         let mut h = Vec::new();
-        for vi in reach {
+        for Reach { vi, span } in reach {
             let (v, w) = (&vols[vi], widened[vi]);
             let fc = framed[vi]
                 .get_or_insert_with(|| v.framed(m.horizontal_m).filter(|_| frames_enabled()));
             for piece in &pieces {
-                if piece.b.time < w.start || piece.a.time > w.end {
+                if piece.b.time < span.start || piece.a.time > span.end {
                     continue;
                 }
                 let window = (w.start.0, w.end.0);
@@ -84,7 +70,7 @@ pub(crate) fn conflicts(
         };
         merge_pending(
             ConflictKind::Track,
-            &id,
+            id,
             None,
             &pending,
             resolve,
@@ -93,6 +79,83 @@ pub(crate) fn conflicts(
         );
     }
     Ok(())
+}
+
+/// A volume an entity may reach, and when: only its pieces overlapping `span` can conflict
+/// with it.
+struct Reach {
+    vi: usize,
+    span: TimeRange,
+}
+
+/// The entities whose trajectories may reach the volumes (except the operation's own), each
+/// with the volumes it may reach (in volume order) and when.
+///
+/// From the runs whose boxes meet a volume's filter (its
+/// box widened by the minima, its widened window, its band ± `vertical_m`) and from the seams
+/// between segments that meet it, but keeping *when*: a run's box bounds its rows and the
+/// entity's next row, so a piece of a segment (two consecutive rows) lies in the box of the
+/// run of its first row, and a piece with an instant in the filter — which a conflict needs —
+/// makes that run hit, with the piece's whole span inside the run's time bounds. Every piece
+/// that can conflict with a volume therefore overlaps the hull of the time bounds of its hit
+/// runs and seams (a seam is itself one piece), within the widened window: the pieces outside
+/// it are never built or tested. The answer is the same as testing every piece of the window.
+fn candidates<'s>(
+    snap: &'s Snapshot,
+    vols: &[Volume],
+    widened: &[TimeRange],
+    m: &Minima,
+    own: &HashSet<&str>,
+) -> Result<BTreeMap<&'s str, Vec<Reach>>> {
+    let mut out: BTreeMap<&'s str, Vec<Reach>> = BTreeMap::new();
+    let mut add = |id: &'s str, vi: usize, (t0, t1): (i64, i64)| {
+        if own.contains(id) {
+            return;
+        }
+        let w = widened[vi];
+        let span = if spans_enabled() {
+            TimeRange {
+                start: w.start.max(Timestamp(t0)),
+                end: w.end.min(Timestamp(t1)),
+            }
+        } else {
+            w
+        };
+        let reach = out.entry(id).or_default();
+        match reach.last_mut() {
+            Some(r) if r.vi == vi => {
+                r.span.start = r.span.start.min(span.start);
+                r.span.end = r.span.end.max(span.end);
+            }
+            _ => reach.push(Reach { vi, span }),
+        }
+    };
+    for (vi, v) in vols.iter().enumerate() {
+        let filter = BoxFilter::new(
+            &v.bbox(m.horizontal_m),
+            (widened[vi].start.0, widened[vi].end.0),
+            Some((v.band.0 - m.vertical_m, v.band.1 + m.vertical_m)),
+        );
+        for seg in snap.segments() {
+            for run in seg.search(&filter) {
+                let run = run?;
+                add(
+                    seg.entity_name(run.entity),
+                    vi,
+                    (run.bounds.t_min, run.bounds.t_max),
+                );
+            }
+        }
+        for seam in snap
+            .seams()?
+            .overlapping(filter.time.0, filter.time.1, m.max_gap_ms)
+        {
+            if filter.intersects(&seam.bounds) {
+                add(&seam.id, vi, (seam.a.time.0, seam.b.time.0));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// A piece's hit: solved exactly, or settled by the frames (inside the threshold over its
@@ -314,9 +377,17 @@ fn frames_enabled() -> bool {
     true
 }
 
+/// Whether `check` tests only the pieces within their volume's hit spans (tests turn it off
+/// to compare with testing every piece of the widened windows).
+#[cfg(not(test))]
+fn spans_enabled() -> bool {
+    true
+}
+
 #[cfg(test)]
 thread_local! {
     static FRAMES: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+    static SPANS: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
 }
 
 #[cfg(test)]
@@ -325,11 +396,17 @@ fn frames_enabled() -> bool {
 }
 
 #[cfg(test)]
+fn spans_enabled() -> bool {
+    SPANS.with(std::cell::Cell::get)
+}
+
+#[cfg(test)]
 mod tests {
-    use super::FRAMES;
+    use super::{FRAMES, SPANS};
     use crate::deconflict::Conflict;
     use crate::geodesy::{lon_delta, wgs84, wrap_lon};
     use crate::model::{Minima, Operation, Report, Target, Waypoint};
+    use crate::snapshot::Snapshot;
     use crate::time::{TimeRange, Timestamp};
     use crate::{Engine, ReportBatch};
     use geographiclib_rs::DirectGeodesic;
@@ -337,98 +414,150 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     const T0: i64 = 1_600_000_000_000;
+    /// Reference points: mid latitude, the antimeridian, high latitude, the west.
+    const BASES: [(f64, f64); 4] = [(36.0, 35.5), (179.9, -20.0), (20.0, 79.0), (-60.0, 55.0)];
 
     fn go(p: (f64, f64), azi: f64, s: f64) -> (f64, f64) {
         let (lat, lon): (f64, f64) = wgs84().direct(p.1, p.0, azi, s);
         (wrap_lon(lon), lat)
     }
 
+    /// `n` aircraft around `base` for 20 minutes, straight or turning, climbing or
+    /// descending; `step(rng)` gives the time to each next report (ms).
+    fn fleet(
+        rng: &mut ChaCha8Rng,
+        base: (f64, f64),
+        n: usize,
+        mut step: impl FnMut(&mut ChaCha8Rng) -> i64,
+    ) -> Vec<Report> {
+        let mut out = Vec::new();
+        for k in 0..n {
+            let mut p = go(base, rng.gen_range(0.0..360.0), rng.gen_range(0.0..60e3));
+            let (mut azi, speed) = (rng.gen_range(0.0..360.0), rng.gen_range(50.0..300.0));
+            let turn = if k % 3 == 0 {
+                rng.gen_range(-2.0..2.0)
+            } else {
+                0.0
+            };
+            let (mut alt, climb) = (rng.gen_range(3000.0..9000.0), rng.gen_range(-15.0..15.0));
+            let mut t = T0;
+            while t < T0 + 1_200_000 {
+                let r = Report::new(format!("A{k}"), "red", Timestamp(t), p.0, p.1, Some(alt));
+                out.push(r.unwrap());
+                let dt = step(rng);
+                let s = dt as f64 / 1000.0;
+                let (lat, lon, a2): (f64, f64, f64) = wgs84().direct(p.1, p.0, azi, speed * s);
+                p = (wrap_lon(lon), lat);
+                azi = a2 + turn * s / 5.0;
+                alt = (alt + climb * s).max(0.0);
+                t += dt;
+            }
+        }
+        out
+    }
+
+    /// A random operation near `base` (routes of 0 to 3 legs, short, long or one point; target
+    /// radius 0, 500 m or 5 km; corridor 0, 1 or 5 km) and random minima.
+    fn operation(rng: &mut ChaCha8Rng, base: (f64, f64), j: usize) -> (Operation, Minima) {
+        let mut route = vec![go(
+            base,
+            rng.gen_range(0.0..360.0),
+            rng.gen_range(0.0..20e3),
+        )];
+        for _ in 0..rng.gen_range(0..4) {
+            let len = if rng.gen_bool(0.2) {
+                300e3
+            } else {
+                rng.gen_range(2e3..80e3)
+            };
+            route.push(go(*route.last().unwrap(), rng.gen_range(0.0..360.0), len));
+        }
+        let target = go(base, rng.gen_range(0.0..360.0), rng.gen_range(0.0..30e3));
+        let lo = rng.gen_range(2000.0..8000.0f64);
+        let op = Operation {
+            id: format!("op-{j}"),
+            side: "blue".into(),
+            filed_at: Timestamp(T0 - 2 * 86_400_000),
+            method: "m".into(),
+            composition: "c".into(),
+            target: Target {
+                lon: target.0,
+                lat: target.1,
+                radius_m: [0.0, 500.0, 5000.0][j % 3],
+            },
+            window: TimeRange::new(Timestamp(T0 + 120_000), Timestamp(T0 + 900_000)).unwrap(),
+            altitude_m: (lo, lo + rng.gen_range(0.0..3000.0)),
+            corridor_m: [0.0, 1000.0, 5000.0][rng.gen_range(0..3)],
+            route: route
+                .iter()
+                .map(|p| Waypoint {
+                    lon: p.0,
+                    lat: p.1,
+                    time: None,
+                })
+                .collect(),
+            own_tracks: vec![],
+        };
+        assert!(lon_delta(base.0, op.target.lon).abs() < 5.0);
+        let minima = Minima {
+            horizontal_m: [9260.0, 2000.0, 0.0][rng.gen_range(0..3)],
+            ..Minima::default()
+        };
+        (op, minima)
+    }
+
+    /// An index of `reports`, in `gens` generations (report `i` in `generation(i)`).
+    fn index(
+        reports: &[Report],
+        gens: usize,
+        generation: impl Fn(usize) -> usize,
+    ) -> (tempfile::TempDir, Engine) {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::create(dir.path()).unwrap();
+        for g in 0..gens {
+            let mut w = engine.writer().unwrap();
+            let mut b = ReportBatch::new();
+            for (i, r) in reports.iter().enumerate() {
+                if generation(i) == g {
+                    b.push(r).unwrap();
+                }
+            }
+            w.add(b).unwrap();
+            w.commit().unwrap();
+        }
+        (dir, engine)
+    }
+
+    /// `check` with a test switch turned off.
+    fn check_without(
+        switch: &'static std::thread::LocalKey<std::cell::Cell<bool>>,
+        snap: &Snapshot,
+        op: &Operation,
+        minima: &Minima,
+    ) -> crate::deconflict::CheckReport {
+        switch.with(|f| f.set(false));
+        let r = snap.check(op, minima);
+        switch.with(|f| f.set(true));
+        r.unwrap()
+    }
+
     /// `check` gives the same reports with the frames' fast path and without it (every piece
-    /// solved by the exact kernel): bit for bit, but for interval ends within 1 ms: aircraft every 5 s crossing, following and
-    /// circling routes of short and long legs, mid and high latitudes and the antimeridian.
+    /// solved by the exact kernel): bit for bit, but for interval ends within 1 ms: aircraft
+    /// every 5 s crossing, following and circling routes of short and long legs, mid and high
+    /// latitudes and the antimeridian.
     #[test]
     fn frames_change_nothing_in_check_reports() {
         let mut rng = ChaCha8Rng::seed_from_u64(31);
         let mut compared = 0;
         for case in 0..12 {
-            let base = [(36.0, 35.5), (179.9, -20.0), (20.0, 79.0), (-60.0, 55.0)][case % 4];
-            let dir = tempfile::tempdir().unwrap();
-            let engine = Engine::create(dir.path()).unwrap();
-            let mut w = engine.writer().unwrap();
-            let mut b = ReportBatch::new();
-            for k in 0..150 {
-                let mut p = go(base, rng.gen_range(0.0..360.0), rng.gen_range(0.0..60e3));
-                let (mut azi, speed) = (rng.gen_range(0.0..360.0), rng.gen_range(50.0..300.0));
-                let turn = if k % 3 == 0 {
-                    rng.gen_range(-2.0..2.0)
-                } else {
-                    0.0
-                };
-                let (mut alt, climb) = (rng.gen_range(3000.0..9000.0), rng.gen_range(-15.0..15.0));
-                for i in 0..240 {
-                    let t = T0 + i * 5_000;
-                    let r = Report::new(format!("A{k}"), "red", Timestamp(t), p.0, p.1, Some(alt));
-                    b.push(&r.unwrap()).unwrap();
-                    let (lat, lon, a2): (f64, f64, f64) =
-                        wgs84().direct(p.1, p.0, azi, speed * 5.0);
-                    p = (wrap_lon(lon), lat);
-                    azi = a2 + turn;
-                    alt = (alt + climb * 5.0).max(0.0);
-                }
-            }
-            w.add(b).unwrap();
-            w.commit().unwrap();
+            let base = BASES[case % 4];
+            let reports = fleet(&mut rng, base, 150, |_| 5_000);
+            let (_dir, engine) = index(&reports, 1, |_| 0);
             let snap = engine.snapshot();
             for j in 0..6 {
-                let mut route = vec![go(
-                    base,
-                    rng.gen_range(0.0..360.0),
-                    rng.gen_range(0.0..20e3),
-                )];
-                for _ in 0..rng.gen_range(0..4) {
-                    let len = if rng.gen_bool(0.2) {
-                        300e3
-                    } else {
-                        rng.gen_range(2e3..80e3)
-                    };
-                    route.push(go(*route.last().unwrap(), rng.gen_range(0.0..360.0), len));
-                }
-                let target = go(base, rng.gen_range(0.0..360.0), rng.gen_range(0.0..30e3));
-                let lo = rng.gen_range(2000.0..8000.0f64);
-                let op = Operation {
-                    id: format!("op-{j}"),
-                    side: "blue".into(),
-                    filed_at: Timestamp(T0 - 2 * 86_400_000),
-                    method: "m".into(),
-                    composition: "c".into(),
-                    target: Target {
-                        lon: target.0,
-                        lat: target.1,
-                        radius_m: [0.0, 500.0, 5000.0][j % 3],
-                    },
-                    window: TimeRange::new(Timestamp(T0 + 120_000), Timestamp(T0 + 900_000))
-                        .unwrap(),
-                    altitude_m: (lo, lo + rng.gen_range(0.0..3000.0)),
-                    corridor_m: [0.0, 1000.0, 5000.0][rng.gen_range(0..3)],
-                    route: route
-                        .iter()
-                        .map(|p| Waypoint {
-                            lon: p.0,
-                            lat: p.1,
-                            time: None,
-                        })
-                        .collect(),
-                    own_tracks: vec![],
-                };
-                assert!(lon_delta(base.0, op.target.lon).abs() < 5.0);
-                let minima = Minima {
-                    horizontal_m: [9260.0, 2000.0, 0.0][rng.gen_range(0..3)],
-                    ..Minima::default()
-                };
+                let (op, minima) = operation(&mut rng, base, j);
                 let fast = snap.check(&op, &minima).unwrap();
-                FRAMES.with(|f| f.set(false));
-                let exact = snap.check(&op, &minima).unwrap();
-                FRAMES.with(|f| f.set(true));
+                let exact = check_without(&FRAMES, &snap, &op, &minima);
                 // Crossing times are solved from the frames' guess: both are within a quarter
                 // millisecond of the crossing, rounded outward, so they may differ by 1 ms.
                 assert_eq!(
@@ -449,5 +578,56 @@ mod tests {
             }
         }
         assert!(compared > 200, "only {compared} conflicts compared");
+    }
+
+    /// Testing only the pieces within the time bounds of the runs (and seams) a volume's filter
+    /// hits gives the same reports, bit for bit, as testing every piece of the widened windows:
+    /// tracks split over three segments by time or report by report (a seam between every two
+    /// reports), at irregular intervals from 1 s to 70 s (some longer than `max_gap`), and
+    /// runs cut by the 16-row limit.
+    #[test]
+    fn hit_spans_change_nothing_in_check_reports() {
+        let mut rng = ChaCha8Rng::seed_from_u64(32);
+        let (mut compared, mut narrowed) = (0, 0);
+        for case in 0..8 {
+            let base = BASES[case % 4];
+            let reports = if case % 2 == 0 {
+                fleet(&mut rng, base, 120, |_| 5_000)
+            } else {
+                fleet(&mut rng, base, 120, |r| {
+                    if r.gen_bool(0.05) {
+                        r.gen_range(50_000..70_000)
+                    } else {
+                        r.gen_range(1_000..20_000)
+                    }
+                })
+            };
+            // By time (each track in three consecutive parts), or interleaved.
+            let (_dir, engine) = if case % 4 < 2 {
+                index(&reports, 3, |i| {
+                    let t = reports[i].time.0 - T0;
+                    (t / 400_000).clamp(0, 2) as usize
+                })
+            } else {
+                index(&reports, 3, |i| i % 3)
+            };
+            let snap = engine.snapshot();
+            for j in 0..8 {
+                let (op, minima) = operation(&mut rng, base, j);
+                let spans = snap.check(&op, &minima).unwrap();
+                let whole = check_without(&SPANS, &snap, &op, &minima);
+                assert_eq!(spans, whole, "case {case} op {j}");
+                compared += spans.conflicts.len();
+                // The windows are 23 minutes wide, the tracks' stays near a volume shorter.
+                narrowed += usize::from(spans.conflicts.iter().any(|c| {
+                    c.kind == crate::deconflict::ConflictKind::Track
+                        && c.end.0 - c.start.0 < 600_000
+                }));
+            }
+        }
+        assert!(
+            compared > 300 && narrowed > 20,
+            "{compared} conflicts, {narrowed} short"
+        );
     }
 }
