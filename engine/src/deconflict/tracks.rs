@@ -285,28 +285,55 @@ fn piece_vs_volume(
     if tv0 < tv1
         && let Some(fc) = framed
     {
+        let threshold = v.buffer_m + m.horizontal_m;
+        let exact = || exact_hit(v, vi, p0, p1, tv0, tv1, m).map(TrackHit::Exact);
+        let crossing = |inside_end: bool| {
+            let guess = fc.crossing_guess(p0, p1, inside_end);
+            let at = match &v.core {
+                Core::Leg(seg) => {
+                    seg.crossing_ms((p0, p1), (tv0, tv1), threshold, inside_end, guess)
+                }
+                Core::Point(q) => {
+                    point_crossing_ms((p0, p1), (tv0, tv1), *q, threshold, inside_end, guess)
+                }
+            }?;
+            Some(if inside_end { (at, tv1) } else { (tv0, at) })
+        };
         let (start, end, lo, hi) = match fc.piece(p0, p1) {
             PieceVsCore::Outside => return None,
             PieceVsCore::Inside { lo, hi } => (tv0, tv1, lo, hi),
             PieceVsCore::Crossing { inside_end, lo, hi } => {
-                let guess = fc.crossing_guess(p0, p1, inside_end);
-                let threshold = v.buffer_m + m.horizontal_m;
-                let at = match &v.core {
-                    Core::Leg(seg) => {
-                        seg.crossing_ms((p0, p1), (tv0, tv1), threshold, inside_end, guess)
-                    }
-                    Core::Point(q) => {
-                        point_crossing_ms((p0, p1), (tv0, tv1), *q, threshold, inside_end, guess)
-                    }
+                let Some((start, end)) = crossing(inside_end) else {
+                    return exact();
                 };
-                match (at, inside_end) {
-                    (Some(at), true) => (at, tv1, lo, hi),
-                    (Some(at), false) => (tv0, at, lo, hi),
-                    (None, _) => return exact_hit(v, vi, p0, p1, tv0, tv1, m).map(TrackHit::Exact),
-                }
+                (start, end, lo, hi)
             }
-            PieceVsCore::Unknown => {
-                return exact_hit(v, vi, p0, p1, tv0, tv1, m).map(TrackHit::Exact);
+            PieceVsCore::Unknown { ends, lo, hi } => {
+                // Exact distances where the frames left an end undecided. The kernel's interval
+                // is decided by the ends too: both below the threshold, the whole piece (the
+                // distance is unimodal on it); one below, one crossing.
+                if ends == [Some(false), Some(false)] {
+                    return exact(); // both ends outside: it may dip inside in between
+                }
+                let mut hi = hi;
+                let mut inside = [false; 2];
+                for (k, p) in [p0, p1].into_iter().enumerate() {
+                    inside[k] = ends[k].unwrap_or_else(|| {
+                        let d = v.core_distance(p).0;
+                        hi = hi.min(d);
+                        d < threshold
+                    });
+                }
+                match inside {
+                    [true, true] => (tv0, tv1, lo, hi),
+                    [false, false] => return exact(),
+                    [_, inside_end] => {
+                        let Some((start, end)) = crossing(inside_end) else {
+                            return exact();
+                        };
+                        (start, end, lo, hi)
+                    }
+                }
             }
         };
         let clamp = |d: f64| (d - v.buffer_m).max(0.0);

@@ -52,8 +52,15 @@ pub(crate) enum PieceVsCore {
     /// its least value over the piece lies in `[lo, hi]`. Under the kernel's unimodality
     /// assumption it crosses `T` once: only that time needs the exact kernel.
     Crossing { inside_end: bool, lo: f64, hi: f64 },
-    /// Undecided: ask the exact kernel.
-    Unknown,
+    /// Undecided. `ends[0]` (at `p0`) and `ends[1]` (at `p1`) say what is proven at each end:
+    /// `Some(true)` the distance is < `T` there, `Some(false)` it is ≥ `T`, `None` unknown;
+    /// the least distance over the piece lies in `[lo, hi]` (`hi` may be infinite). Settle
+    /// what is unknown at the ends with exact distances, or ask the exact kernel.
+    Unknown {
+        ends: [Option<bool>; 2],
+        lo: f64,
+        hi: f64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -178,7 +185,11 @@ impl FramedCore {
                 continue;
             };
             if q0.0.is_nan() {
-                return PieceVsCore::Unknown;
+                return PieceVsCore::Unknown {
+                    ends: [None, None],
+                    lo: 0.0,
+                    hi: f64::INFINITY,
+                };
             }
             let sd = seg_seg_dist(q0, q1, c.a, c.b);
             let (d0, d1) = (point_seg_dist(q0, c.a, c.b), point_seg_dist(q1, c.a, c.b));
@@ -209,12 +220,25 @@ impl FramedCore {
             };
         }
         let at_least = |x: f64| x * (1.0 - 1e-9) - 1e-6 >= self.t;
-        let inside_end = if below(ub1, self.t) && at_least(lb0) {
-            true
-        } else if below(ub0, self.t) && at_least(lb1) {
-            false
-        } else {
-            return PieceVsCore::Unknown;
+        let end = |ub: f64, lb: f64| {
+            if below(ub, self.t) {
+                Some(true)
+            } else if at_least(lb) {
+                Some(false)
+            } else {
+                None
+            }
+        };
+        let inside_end = match (end(ub0, lb0), end(ub1, lb1)) {
+            (Some(false), Some(true)) => true,
+            (Some(true), Some(false)) => false,
+            (e0, e1) => {
+                return PieceVsCore::Unknown {
+                    ends: [e0, e1],
+                    lo,
+                    hi: ub0.min(ub1) * (1.0 + 1e-9) + 1e-6,
+                };
+            }
         };
         PieceVsCore::Crossing {
             inside_end,

@@ -1027,12 +1027,14 @@ fn framed_leg_chunks_stay_within_their_straightness_bound() {
 /// `Outside` only when the kernel finds no approach (and dense sampling stays ≥ T), `Inside`
 /// only when the kernel's interval is the whole piece and its least distance lies within the
 /// bounds, `Crossing` only when the ends are on the sides claimed, and then the crossing time
-/// solved from the frames' guess is the kernel's to ±1 ms, rounded outward. Thresholds are planted just above the least and just below the greatest distance
-/// over the piece, where a wrong bound shows.
+/// solved from the frames' guess is the kernel's to ±1 ms, rounded outward; `Unknown` only
+/// claims ends that hold, with bounds that hold. Thresholds are planted just above the least
+/// and just below the greatest distance over the piece, where a wrong bound shows.
 #[test]
 fn framed_pieces_agree_with_the_exact_kernel() {
     let mut rng = ChaCha8Rng::seed_from_u64(22);
     let (mut outside, mut inside, mut crossing, mut unknown) = (0usize, 0usize, 0usize, 0usize);
+    let mut unknown_ends = 0usize;
     for i in 0..n(400) {
         let r = REGIMES[i % REGIMES.len()];
         let a = base(&mut rng, r);
@@ -1166,13 +1168,29 @@ fn framed_pieces_agree_with_the_exact_kernel() {
                         }
                     }
                 }
-                PieceVsCore::Unknown => unknown += 1,
+                PieceVsCore::Unknown { ends, lo, hi } => {
+                    unknown += 1;
+                    // What it proves at the ends holds, and the least distance is in [lo, hi].
+                    for (k, e) in ends.into_iter().enumerate() {
+                        let dk = d(k as f64);
+                        assert!(
+                            e.is_none_or(|inside| inside == (dk < t)),
+                            "{what}: end {k} claimed {e:?} at distance {dk}"
+                        );
+                    }
+                    assert!(
+                        lo <= dmin + 1e-6 && dmin <= hi + 1e-6,
+                        "{what}: Unknown, oracle min outside [{lo}, {hi}]"
+                    );
+                    unknown_ends += usize::from(ends.iter().any(Option::is_some));
+                }
             }
         }
     }
     // The fast path must actually decide most cases, or this test proves nothing.
     assert!(
-        outside > 100 && inside > 100 && crossing > 100,
-        "outside {outside}, inside {inside}, crossing {crossing}, unknown {unknown}"
+        outside > 100 && inside > 100 && crossing > 100 && unknown_ends > 20,
+        "outside {outside}, inside {inside}, crossing {crossing}, unknown {unknown} \
+         ({unknown_ends} with an end decided)"
     );
 }
