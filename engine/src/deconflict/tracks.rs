@@ -1,11 +1,15 @@
 //! Track conflicts: interpolated trajectories against an operation's volumes.
 //!
-//! Each candidate entity's pieces are read once for all the volumes it may reach. A piece is
-//! first settled by the volume's core in local frames ([`FramedCore`], proven bounds): far or
-//! outside → no hit; inside over its whole interval → a hit whose least distance is only
-//! bounded; crossing the threshold once → only the crossing time is solved exactly; anything
-//! else → the exact kernel. Per merged conflict, only the hits that can be its least are then
-//! solved exactly ([`merge_pending`]).
+//! The candidate search keeps, per entity and volume, the time bounds of the runs (and seams)
+//! the volume's filter hits: only the pieces overlapping them can conflict, so only those are
+//! built and tested ([`candidates`]). Each candidate's pieces are read once for all the
+//! volumes it may reach. A piece is first settled by the volume's core in local frames
+//! ([`FramedCore`], proven bounds): far or outside → no hit; inside over its whole interval →
+//! a hit whose least distance is only bounded; crossing the threshold once → a hit whose
+//! crossing time is solved exactly only if it can change the reports ([`settle_crossings`]);
+//! undecided → exact distances at the ends the frames left open decide between those, and
+//! only a piece with both ends outside goes to the exact kernel. Per merged conflict, only the
+//! hits that can be its least are then solved exactly ([`merge_pending`]).
 
 use std::collections::{BTreeMap, HashSet};
 
