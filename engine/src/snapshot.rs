@@ -8,7 +8,7 @@ use crate::index::{Manifest, Objects};
 use crate::model::{Operation, Zone};
 use crate::query::{ReportIter, ReportRef, TrackIter, WindowQuery};
 use crate::seams::Seams;
-use crate::segment::{BoxFilter, EntityGroups, Segment};
+use crate::segment::{EntityGroups, Segment};
 use crate::time::{TimeRange, Timestamp};
 use crate::trajectory::{Fix, Piece, entity_rows, pieces_in, position_at};
 
@@ -81,39 +81,6 @@ impl Snapshot {
         }
         let built = Seams::build(&self.segments)?;
         Ok(self.seams.get_or_init(|| built))
-    }
-
-    /// Ids of entities whose trajectory may pass through `filter` (its box, altitudes and
-    /// times): those of intersecting runs, and of seams at most `max_gap_ms` long. A superset:
-    /// callers check each against its exact trajectory. Sorted, without repeats.
-    pub(crate) fn piece_candidates(
-        &self,
-        filter: &BoxFilter,
-        max_gap_ms: i64,
-    ) -> Result<Vec<String>> {
-        // Ids are borrowed (from the segments and the seams) until sorted and deduplicated.
-        let mut ids: Vec<&str> = Vec::new();
-        for seg in &self.segments {
-            let mut last = u32::MAX;
-            for run in seg.search(filter) {
-                let e = run?.entity;
-                if e != last {
-                    ids.push(seg.entity_name(e));
-                    last = e;
-                }
-            }
-        }
-        for seam in self
-            .seams()?
-            .overlapping(filter.time.0, filter.time.1, max_gap_ms)
-        {
-            if filter.intersects(&seam.bounds) {
-                ids.push(&seam.id);
-            }
-        }
-        ids.sort_unstable();
-        ids.dedup();
-        Ok(ids.into_iter().map(str::to_owned).collect())
     }
 
     /// Where entity `id` is at `t` (interpolated between reports at most `max_gap_ms` apart;

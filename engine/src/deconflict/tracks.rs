@@ -1,11 +1,15 @@
 //! Track conflicts: interpolated trajectories against an operation's volumes.
 //!
-//! Each candidate entity's pieces are read once for all the volumes it may reach. A piece is
-//! first settled by the volume's core in local frames ([`FramedCore`], proven bounds): far or
-//! outside → no hit; inside over its whole interval → a hit whose least distance is only
-//! bounded; crossing the threshold once → only the crossing time is solved exactly; anything
-//! else → the exact kernel. Per merged conflict, only the hits that can be its least are then
-//! solved exactly ([`merge_pending`]).
+//! The candidate search keeps, per entity and volume, the time bounds of the runs (and seams)
+//! the volume's filter hits: only the pieces overlapping them can conflict, so only those are
+//! built and tested ([`candidates`]). Each candidate's pieces are read once for all the
+//! volumes it may reach. A piece is first settled by the volume's core in local frames
+//! ([`FramedCore`], proven bounds): far or outside → no hit; inside over its whole interval →
+//! a hit whose least distance is only bounded; crossing the threshold once → a hit whose
+//! crossing time is solved exactly only if it can change the reports ([`settle_crossings`]);
+//! undecided → exact distances at the ends the frames left open decide between those, and
+//! only a piece with both ends outside goes to the exact kernel. Per merged conflict, only the
+//! hits that can be its least are then solved exactly ([`merge_pending`]).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -32,27 +36,13 @@ pub(crate) fn conflicts(
         .iter()
         .map(|v| v.window.widen(m.time_buffer_ms))
         .collect();
-    // The candidates of every volume, each with the volumes it may reach (in volume order):
-    // an entity near several volumes has its trajectory read once.
-    let mut candidates: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (vi, v) in vols.iter().enumerate() {
-        let filter = BoxFilter::new(
-            &v.bbox(m.horizontal_m),
-            (widened[vi].start.0, widened[vi].end.0),
-            Some((v.band.0 - m.vertical_m, v.band.1 + m.vertical_m)),
-        );
-        for id in snap.piece_candidates(&filter, m.max_gap_ms)? {
-            if !own.contains(id.as_str()) {
-                candidates.entry(id).or_default().push(vi);
-            }
-        }
-    }
+    let candidates = candidates(snap, vols, &widened, m, &own)?;
     let mut framed: Vec<Option<Option<FramedCore>>> = vec![None; vols.len()];
     for (id, reach) in candidates {
-        let parts = entity_rows(snap.segments(), &id)?;
+        let parts = entity_rows(snap.segments(), id)?;
         let range = reach
             .iter()
-            .map(|&vi| widened[vi])
+            .map(|r| r.span)
             .reduce(|a, b| TimeRange {
                 start: a.start.min(b.start),
                 end: a.end.max(b.end),
@@ -60,12 +50,12 @@ pub(crate) fn conflicts(
             .expect("at least one volume");
         let pieces = pieces_in(&parts, range, m.max_gap_ms);
         let mut h = Vec::new();
-        for vi in reach {
+        for Reach { vi, span } in reach {
             let (v, w) = (&vols[vi], widened[vi]);
             let fc = framed[vi]
                 .get_or_insert_with(|| v.framed(m.horizontal_m).filter(|_| frames_enabled()));
             for piece in &pieces {
-                if piece.b.time < w.start || piece.a.time > w.end {
+                if piece.b.time < span.start || piece.a.time > span.end {
                     continue;
                 }
                 let window = (w.start.0, w.end.0);
@@ -77,6 +67,7 @@ pub(crate) fn conflicts(
         if h.is_empty() {
             continue;
         }
+        let h = settle_crossings(h, vols, &framed, m);
         let pending: Vec<Pending> = h.iter().map(TrackHit::pending).collect();
         let resolve = |i: usize| match &h[i] {
             TrackHit::Exact(hit) => Some(*hit),
@@ -84,7 +75,7 @@ pub(crate) fn conflicts(
         };
         merge_pending(
             ConflictKind::Track,
-            &id,
+            id,
             None,
             &pending,
             resolve,
@@ -93,6 +84,83 @@ pub(crate) fn conflicts(
         );
     }
     Ok(())
+}
+
+/// A volume an entity may reach, and when: only its pieces overlapping `span` can conflict
+/// with it.
+struct Reach {
+    vi: usize,
+    span: TimeRange,
+}
+
+/// The entities whose trajectories may reach the volumes (except the operation's own), each
+/// with the volumes it may reach (in volume order) and when.
+///
+/// From the runs whose boxes meet a volume's filter (its
+/// box widened by the minima, its widened window, its band ± `vertical_m`) and from the seams
+/// between segments that meet it, but keeping *when*: a run's box bounds its rows and the
+/// entity's next row, so a piece of a segment (two consecutive rows) lies in the box of the
+/// run of its first row, and a piece with an instant in the filter — which a conflict needs —
+/// makes that run hit, with the piece's whole span inside the run's time bounds. Every piece
+/// that can conflict with a volume therefore overlaps the hull of the time bounds of its hit
+/// runs and seams (a seam is itself one piece), within the widened window: the pieces outside
+/// it are never built or tested. The answer is the same as testing every piece of the window.
+fn candidates<'s>(
+    snap: &'s Snapshot,
+    vols: &[Volume],
+    widened: &[TimeRange],
+    m: &Minima,
+    own: &HashSet<&str>,
+) -> Result<BTreeMap<&'s str, Vec<Reach>>> {
+    let mut out: BTreeMap<&'s str, Vec<Reach>> = BTreeMap::new();
+    let mut add = |id: &'s str, vi: usize, (t0, t1): (i64, i64)| {
+        if own.contains(id) {
+            return;
+        }
+        let w = widened[vi];
+        let span = if spans_enabled() {
+            TimeRange {
+                start: w.start.max(Timestamp(t0)),
+                end: w.end.min(Timestamp(t1)),
+            }
+        } else {
+            w
+        };
+        let reach = out.entry(id).or_default();
+        match reach.last_mut() {
+            Some(r) if r.vi == vi => {
+                r.span.start = r.span.start.min(span.start);
+                r.span.end = r.span.end.max(span.end);
+            }
+            _ => reach.push(Reach { vi, span }),
+        }
+    };
+    for (vi, v) in vols.iter().enumerate() {
+        let filter = BoxFilter::new(
+            &v.bbox(m.horizontal_m),
+            (widened[vi].start.0, widened[vi].end.0),
+            Some((v.band.0 - m.vertical_m, v.band.1 + m.vertical_m)),
+        );
+        for seg in snap.segments() {
+            for run in seg.search(&filter) {
+                let run = run?;
+                add(
+                    seg.entity_name(run.entity),
+                    vi,
+                    (run.bounds.t_min, run.bounds.t_max),
+                );
+            }
+        }
+        for seam in snap
+            .seams()?
+            .overlapping(filter.time.0, filter.time.1, m.max_gap_ms)
+        {
+            if filter.intersects(&seam.bounds) {
+                add(&seam.id, vi, (seam.a.time.0, seam.b.time.0));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// A piece's hit: solved exactly, or settled by the frames (inside the threshold over its
@@ -113,6 +181,9 @@ struct LazyHit {
     /// Bounds of the hit's distance (`lo ≤ distance_m ≤ hi`).
     lo: f64,
     hi: f64,
+    /// A crossing whose time is not solved yet: `Some(inside_end)` (`true`: inside at
+    /// `tv.1`); its interval is then the whole of `tv`.
+    crossing: Option<bool>,
 }
 
 impl TrackHit {
@@ -222,37 +293,42 @@ fn piece_vs_volume(
     if tv0 < tv1
         && let Some(fc) = framed
     {
-        let (start, end, lo, hi) = match fc.piece(p0, p1) {
+        let threshold = v.buffer_m + m.horizontal_m;
+        let exact = || exact_hit(v, vi, p0, p1, tv0, tv1, m).map(TrackHit::Exact);
+        let (lo, hi, crossing) = match fc.piece(p0, p1) {
             PieceVsCore::Outside => return None,
-            PieceVsCore::Inside { lo, hi } => (tv0, tv1, lo, hi),
-            PieceVsCore::Crossing { inside_end, lo, hi } => {
-                let guess = fc.crossing_guess(p0, p1, inside_end);
-                let threshold = v.buffer_m + m.horizontal_m;
-                let at = match &v.core {
-                    Core::Leg(seg) => {
-                        seg.crossing_ms((p0, p1), (tv0, tv1), threshold, inside_end, guess)
-                    }
-                    Core::Point(q) => {
-                        point_crossing_ms((p0, p1), (tv0, tv1), *q, threshold, inside_end, guess)
-                    }
-                };
-                match (at, inside_end) {
-                    (Some(at), true) => (at, tv1, lo, hi),
-                    (Some(at), false) => (tv0, at, lo, hi),
-                    (None, _) => return exact_hit(v, vi, p0, p1, tv0, tv1, m).map(TrackHit::Exact),
+            PieceVsCore::Inside { lo, hi } => (lo, hi, None),
+            PieceVsCore::Crossing { inside_end, lo, hi } => (lo, hi, Some(inside_end)),
+            PieceVsCore::Unknown { ends, lo, hi } => {
+                // Exact distances where the frames left an end undecided. The kernel's interval
+                // is decided by the ends too: both below the threshold, the whole piece (the
+                // distance is unimodal on it); one below, one crossing.
+                if ends == [Some(false), Some(false)] {
+                    return exact(); // both ends outside: it may dip inside in between
                 }
-            }
-            PieceVsCore::Unknown => {
-                return exact_hit(v, vi, p0, p1, tv0, tv1, m).map(TrackHit::Exact);
+                let mut hi = hi;
+                let mut inside = [false; 2];
+                for (k, p) in [p0, p1].into_iter().enumerate() {
+                    inside[k] = ends[k].unwrap_or_else(|| {
+                        let d = v.core_distance(p).0;
+                        hi = hi.min(d);
+                        d < threshold
+                    });
+                }
+                match inside {
+                    [true, true] => (lo, hi, None),
+                    [false, false] => return exact(),
+                    [_, inside_end] => (lo, hi, Some(inside_end)),
+                }
             }
         };
         let clamp = |d: f64| (d - v.buffer_m).max(0.0);
         return Some(TrackHit::Lazy(LazyHit {
             hit: Hit {
-                start,
-                end,
+                start: tv0,
+                end: tv1,
                 distance_m: clamp(hi),
-                cpa: start,
+                cpa: tv0,
                 on_op: p0,
                 on_other: p0,
                 volume: vi,
@@ -262,9 +338,115 @@ fn piece_vs_volume(
             tv: (tv0, tv1),
             lo: clamp(lo),
             hi: clamp(hi),
+            crossing,
         }));
     }
     exact_hit(v, vi, p0, p1, tv0, tv1, m).map(TrackHit::Exact)
+}
+
+/// Solves the crossing times that can change the entity's conflicts; the others keep the
+/// whole piece as their interval.
+///
+/// Only the merged intervals and, per merged interval, the hit of least distance (the
+/// earliest of those at the least distance) are reported. A crossing's time cannot change
+/// either when (1) every millisecond of its piece is covered by the certain part of other
+/// hits (their intervals; a crossing's inside end) — the union of the intervals, hence each
+/// merged interval, its ends and which hits it holds, is the same wherever the crossing
+/// falls — and (2) one of those hits certainly has a smaller distance (its upper bound below
+/// the crossing's lower bound), so the crossing is neither the least nor tied with it, and
+/// its rank among the hits, the only other thing its start decides, is never consulted.
+/// The rest are solved (from the frames' guess; by the exact kernel when Newton does not
+/// settle), as they were before being made lazy: the reports are the same.
+fn settle_crossings(
+    h: Vec<TrackHit>,
+    vols: &[Volume],
+    framed: &[Option<Option<FramedCore>>],
+    m: &Minima,
+) -> Vec<TrackHit> {
+    if !h
+        .iter()
+        .any(|x| matches!(x, TrackHit::Lazy(l) if l.crossing.is_some()))
+    {
+        return h;
+    }
+    // The certain part of each hit (ms, inclusive) and an upper bound of its distance.
+    let certain: Vec<(i64, i64, f64)> = h
+        .iter()
+        .map(|x| match x {
+            TrackHit::Exact(e) => (e.start, e.end, e.distance_m),
+            TrackHit::Lazy(l) => match l.crossing {
+                None => (l.hit.start, l.hit.end, l.hi),
+                Some(true) => (l.tv.1, l.tv.1, l.hi),
+                Some(false) => (l.tv.0, l.tv.0, l.hi),
+            },
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..h.len()).collect();
+    order.sort_unstable_by_key(|&i| certain[i].0);
+    let needed = |j: usize, l: &LazyHit| {
+        let (a, b) = l.tv;
+        let (mut next, mut least_hi) = (a, f64::INFINITY);
+        for &k in &order {
+            let (s, e, hi) = certain[k];
+            if k == j || e < a || s > b {
+                continue;
+            }
+            if s > next {
+                return true; // a millisecond of the piece only this hit may cover
+            }
+            next = next.max(e + 1);
+            least_hi = least_hi.min(hi);
+        }
+        next <= b || least_hi >= l.lo || !lazy_crossings_enabled()
+    };
+    let solve: Vec<bool> = h
+        .iter()
+        .enumerate()
+        .map(|(j, x)| matches!(x, TrackHit::Lazy(l) if l.crossing.is_some() && needed(j, l)))
+        .collect();
+    h.into_iter()
+        .zip(solve)
+        .filter_map(|(x, solve)| {
+            let TrackHit::Lazy(mut l) = x else {
+                return Some(x);
+            };
+            let Some(inside_end) = l.crossing.filter(|_| solve) else {
+                return Some(TrackHit::Lazy(l));
+            };
+            let v = &vols[l.hit.volume];
+            let fc = framed[l.hit.volume]
+                .as_ref()
+                .and_then(Option::as_ref)
+                .expect("a crossing comes from the frames");
+            let Some((start, end)) = solve_crossing(fc, v, (l.p0, l.p1), l.tv, m, inside_end)
+            else {
+                return exact_hit(v, l.hit.volume, l.p0, l.p1, l.tv.0, l.tv.1, m)
+                    .map(TrackHit::Exact);
+            };
+            (l.hit.start, l.hit.end, l.crossing) = (start, end, None);
+            Some(TrackHit::Lazy(l))
+        })
+        .collect()
+}
+
+/// The interval of a piece known to cross the threshold once (inside at `tv.1` when
+/// `inside_end`): the crossing time solved exactly from the frames' guess, and the inside end;
+/// `None` when Newton does not settle.
+fn solve_crossing(
+    fc: &FramedCore,
+    v: &Volume,
+    (p0, p1): ((f64, f64), (f64, f64)),
+    tv: (i64, i64),
+    m: &Minima,
+    inside_end: bool,
+) -> Option<(i64, i64)> {
+    let threshold = v.buffer_m + m.horizontal_m;
+    let guess = fc.crossing_guess(p0, p1, inside_end);
+    let at = match &v.core {
+        Core::Leg(seg) => seg.crossing_ms((p0, p1), tv, threshold, inside_end, guess),
+        Core::Point(q) => point_crossing_ms((p0, p1), tv, *q, threshold, inside_end, guess),
+    }?;
+    Some(if inside_end { (at, tv.1) } else { (tv.0, at) })
 }
 
 /// The exact kernel's answer for the moving point from `p0` at `tv0` to `p1` at `tv1`.
@@ -314,9 +496,30 @@ fn frames_enabled() -> bool {
     true
 }
 
+/// Whether `check` may leave crossing times unsolved where they cannot change the reports
+/// (tests turn it off to compare with solving them all).
+#[cfg(not(test))]
+fn lazy_crossings_enabled() -> bool {
+    true
+}
+
+/// Whether `check` tests only the pieces within their volume's hit spans (tests turn it off
+/// to compare with testing every piece of the widened windows).
+#[cfg(not(test))]
+fn spans_enabled() -> bool {
+    true
+}
+
 #[cfg(test)]
 thread_local! {
     static FRAMES: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+    static SPANS: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+    static LAZY_CROSSINGS: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+#[cfg(test)]
+fn lazy_crossings_enabled() -> bool {
+    LAZY_CROSSINGS.with(std::cell::Cell::get)
 }
 
 #[cfg(test)]
@@ -325,11 +528,17 @@ fn frames_enabled() -> bool {
 }
 
 #[cfg(test)]
+fn spans_enabled() -> bool {
+    SPANS.with(std::cell::Cell::get)
+}
+
+#[cfg(test)]
 mod tests {
-    use super::FRAMES;
+    use super::{FRAMES, LAZY_CROSSINGS, SPANS};
     use crate::deconflict::Conflict;
     use crate::geodesy::{lon_delta, wgs84, wrap_lon};
     use crate::model::{Minima, Operation, Report, Target, Waypoint};
+    use crate::snapshot::Snapshot;
     use crate::time::{TimeRange, Timestamp};
     use crate::{Engine, ReportBatch};
     use geographiclib_rs::DirectGeodesic;
@@ -337,98 +546,150 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     const T0: i64 = 1_600_000_000_000;
+    /// Reference points: mid latitude, the antimeridian, high latitude, the west.
+    const BASES: [(f64, f64); 4] = [(36.0, 35.5), (179.9, -20.0), (20.0, 79.0), (-60.0, 55.0)];
 
     fn go(p: (f64, f64), azi: f64, s: f64) -> (f64, f64) {
         let (lat, lon): (f64, f64) = wgs84().direct(p.1, p.0, azi, s);
         (wrap_lon(lon), lat)
     }
 
+    /// `n` aircraft around `base` for 20 minutes, straight or turning, climbing or
+    /// descending; `step(rng)` gives the time to each next report (ms).
+    fn fleet(
+        rng: &mut ChaCha8Rng,
+        base: (f64, f64),
+        n: usize,
+        mut step: impl FnMut(&mut ChaCha8Rng) -> i64,
+    ) -> Vec<Report> {
+        let mut out = Vec::new();
+        for k in 0..n {
+            let mut p = go(base, rng.gen_range(0.0..360.0), rng.gen_range(0.0..60e3));
+            let (mut azi, speed) = (rng.gen_range(0.0..360.0), rng.gen_range(50.0..300.0));
+            let turn = if k % 3 == 0 {
+                rng.gen_range(-2.0..2.0)
+            } else {
+                0.0
+            };
+            let (mut alt, climb) = (rng.gen_range(3000.0..9000.0), rng.gen_range(-15.0..15.0));
+            let mut t = T0;
+            while t < T0 + 1_200_000 {
+                let r = Report::new(format!("A{k}"), "red", Timestamp(t), p.0, p.1, Some(alt));
+                out.push(r.unwrap());
+                let dt = step(rng);
+                let s = dt as f64 / 1000.0;
+                let (lat, lon, a2): (f64, f64, f64) = wgs84().direct(p.1, p.0, azi, speed * s);
+                p = (wrap_lon(lon), lat);
+                azi = a2 + turn * s / 5.0;
+                alt = (alt + climb * s).max(0.0);
+                t += dt;
+            }
+        }
+        out
+    }
+
+    /// A random operation near `base` (routes of 0 to 3 legs, short, long or one point; target
+    /// radius 0, 500 m or 5 km; corridor 0, 1 or 5 km) and random minima.
+    fn operation(rng: &mut ChaCha8Rng, base: (f64, f64), j: usize) -> (Operation, Minima) {
+        let mut route = vec![go(
+            base,
+            rng.gen_range(0.0..360.0),
+            rng.gen_range(0.0..20e3),
+        )];
+        for _ in 0..rng.gen_range(0..4) {
+            let len = if rng.gen_bool(0.2) {
+                300e3
+            } else {
+                rng.gen_range(2e3..80e3)
+            };
+            route.push(go(*route.last().unwrap(), rng.gen_range(0.0..360.0), len));
+        }
+        let target = go(base, rng.gen_range(0.0..360.0), rng.gen_range(0.0..30e3));
+        let lo = rng.gen_range(2000.0..8000.0f64);
+        let op = Operation {
+            id: format!("op-{j}"),
+            side: "blue".into(),
+            filed_at: Timestamp(T0 - 2 * 86_400_000),
+            method: "m".into(),
+            composition: "c".into(),
+            target: Target {
+                lon: target.0,
+                lat: target.1,
+                radius_m: [0.0, 500.0, 5000.0][j % 3],
+            },
+            window: TimeRange::new(Timestamp(T0 + 120_000), Timestamp(T0 + 900_000)).unwrap(),
+            altitude_m: (lo, lo + rng.gen_range(0.0..3000.0)),
+            corridor_m: [0.0, 1000.0, 5000.0][rng.gen_range(0..3)],
+            route: route
+                .iter()
+                .map(|p| Waypoint {
+                    lon: p.0,
+                    lat: p.1,
+                    time: None,
+                })
+                .collect(),
+            own_tracks: vec![],
+        };
+        assert!(lon_delta(base.0, op.target.lon).abs() < 5.0);
+        let minima = Minima {
+            horizontal_m: [9260.0, 2000.0, 0.0][rng.gen_range(0..3)],
+            ..Minima::default()
+        };
+        (op, minima)
+    }
+
+    /// An index of `reports`, in `gens` generations (report `i` in `generation(i)`).
+    fn index(
+        reports: &[Report],
+        gens: usize,
+        generation: impl Fn(usize) -> usize,
+    ) -> (tempfile::TempDir, Engine) {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::create(dir.path()).unwrap();
+        for g in 0..gens {
+            let mut w = engine.writer().unwrap();
+            let mut b = ReportBatch::new();
+            for (i, r) in reports.iter().enumerate() {
+                if generation(i) == g {
+                    b.push(r).unwrap();
+                }
+            }
+            w.add(b).unwrap();
+            w.commit().unwrap();
+        }
+        (dir, engine)
+    }
+
+    /// `check` with a test switch turned off.
+    fn check_without(
+        switch: &'static std::thread::LocalKey<std::cell::Cell<bool>>,
+        snap: &Snapshot,
+        op: &Operation,
+        minima: &Minima,
+    ) -> crate::deconflict::CheckReport {
+        switch.with(|f| f.set(false));
+        let r = snap.check(op, minima);
+        switch.with(|f| f.set(true));
+        r.unwrap()
+    }
+
     /// `check` gives the same reports with the frames' fast path and without it (every piece
-    /// solved by the exact kernel): bit for bit, but for interval ends within 1 ms: aircraft every 5 s crossing, following and
-    /// circling routes of short and long legs, mid and high latitudes and the antimeridian.
+    /// solved by the exact kernel): bit for bit, but for interval ends within 1 ms: aircraft
+    /// every 5 s crossing, following and circling routes of short and long legs, mid and high
+    /// latitudes and the antimeridian.
     #[test]
     fn frames_change_nothing_in_check_reports() {
         let mut rng = ChaCha8Rng::seed_from_u64(31);
         let mut compared = 0;
         for case in 0..12 {
-            let base = [(36.0, 35.5), (179.9, -20.0), (20.0, 79.0), (-60.0, 55.0)][case % 4];
-            let dir = tempfile::tempdir().unwrap();
-            let engine = Engine::create(dir.path()).unwrap();
-            let mut w = engine.writer().unwrap();
-            let mut b = ReportBatch::new();
-            for k in 0..150 {
-                let mut p = go(base, rng.gen_range(0.0..360.0), rng.gen_range(0.0..60e3));
-                let (mut azi, speed) = (rng.gen_range(0.0..360.0), rng.gen_range(50.0..300.0));
-                let turn = if k % 3 == 0 {
-                    rng.gen_range(-2.0..2.0)
-                } else {
-                    0.0
-                };
-                let (mut alt, climb) = (rng.gen_range(3000.0..9000.0), rng.gen_range(-15.0..15.0));
-                for i in 0..240 {
-                    let t = T0 + i * 5_000;
-                    let r = Report::new(format!("A{k}"), "red", Timestamp(t), p.0, p.1, Some(alt));
-                    b.push(&r.unwrap()).unwrap();
-                    let (lat, lon, a2): (f64, f64, f64) =
-                        wgs84().direct(p.1, p.0, azi, speed * 5.0);
-                    p = (wrap_lon(lon), lat);
-                    azi = a2 + turn;
-                    alt = (alt + climb * 5.0).max(0.0);
-                }
-            }
-            w.add(b).unwrap();
-            w.commit().unwrap();
+            let base = BASES[case % 4];
+            let reports = fleet(&mut rng, base, 150, |_| 5_000);
+            let (_dir, engine) = index(&reports, 1, |_| 0);
             let snap = engine.snapshot();
             for j in 0..6 {
-                let mut route = vec![go(
-                    base,
-                    rng.gen_range(0.0..360.0),
-                    rng.gen_range(0.0..20e3),
-                )];
-                for _ in 0..rng.gen_range(0..4) {
-                    let len = if rng.gen_bool(0.2) {
-                        300e3
-                    } else {
-                        rng.gen_range(2e3..80e3)
-                    };
-                    route.push(go(*route.last().unwrap(), rng.gen_range(0.0..360.0), len));
-                }
-                let target = go(base, rng.gen_range(0.0..360.0), rng.gen_range(0.0..30e3));
-                let lo = rng.gen_range(2000.0..8000.0f64);
-                let op = Operation {
-                    id: format!("op-{j}"),
-                    side: "blue".into(),
-                    filed_at: Timestamp(T0 - 2 * 86_400_000),
-                    method: "m".into(),
-                    composition: "c".into(),
-                    target: Target {
-                        lon: target.0,
-                        lat: target.1,
-                        radius_m: [0.0, 500.0, 5000.0][j % 3],
-                    },
-                    window: TimeRange::new(Timestamp(T0 + 120_000), Timestamp(T0 + 900_000))
-                        .unwrap(),
-                    altitude_m: (lo, lo + rng.gen_range(0.0..3000.0)),
-                    corridor_m: [0.0, 1000.0, 5000.0][rng.gen_range(0..3)],
-                    route: route
-                        .iter()
-                        .map(|p| Waypoint {
-                            lon: p.0,
-                            lat: p.1,
-                            time: None,
-                        })
-                        .collect(),
-                    own_tracks: vec![],
-                };
-                assert!(lon_delta(base.0, op.target.lon).abs() < 5.0);
-                let minima = Minima {
-                    horizontal_m: [9260.0, 2000.0, 0.0][rng.gen_range(0..3)],
-                    ..Minima::default()
-                };
+                let (op, minima) = operation(&mut rng, base, j);
                 let fast = snap.check(&op, &minima).unwrap();
-                FRAMES.with(|f| f.set(false));
-                let exact = snap.check(&op, &minima).unwrap();
-                FRAMES.with(|f| f.set(true));
+                let exact = check_without(&FRAMES, &snap, &op, &minima);
                 // Crossing times are solved from the frames' guess: both are within a quarter
                 // millisecond of the crossing, rounded outward, so they may differ by 1 ms.
                 assert_eq!(
@@ -449,5 +710,60 @@ mod tests {
             }
         }
         assert!(compared > 200, "only {compared} conflicts compared");
+    }
+
+    /// Two shortcuts give the same reports, bit for bit, as going without them: testing only
+    /// the pieces within the time bounds of the runs (and seams) a volume's filter hits,
+    /// rather than every piece of the widened windows; and leaving unsolved the crossing times
+    /// covered by other hits of smaller distance, rather than solving them all. Tracks split
+    /// over three segments by time or report by report (a seam between every two reports),
+    /// at irregular intervals from 1 s to 70 s (some longer than `max_gap`), runs cut by the
+    /// 16-row limit, routes whose legs and target overlap.
+    #[test]
+    fn hit_spans_and_lazy_crossings_change_nothing_in_check_reports() {
+        let mut rng = ChaCha8Rng::seed_from_u64(32);
+        let (mut compared, mut narrowed) = (0, 0);
+        for case in 0..8 {
+            let base = BASES[case % 4];
+            let reports = if case % 2 == 0 {
+                fleet(&mut rng, base, 120, |_| 5_000)
+            } else {
+                fleet(&mut rng, base, 120, |r| {
+                    if r.gen_bool(0.05) {
+                        r.gen_range(50_000..70_000)
+                    } else {
+                        r.gen_range(1_000..20_000)
+                    }
+                })
+            };
+            // By time (each track in three consecutive parts), or interleaved.
+            let (_dir, engine) = if case % 4 < 2 {
+                index(&reports, 3, |i| {
+                    let t = reports[i].time.0 - T0;
+                    (t / 400_000).clamp(0, 2) as usize
+                })
+            } else {
+                index(&reports, 3, |i| i % 3)
+            };
+            let snap = engine.snapshot();
+            for j in 0..8 {
+                let (op, minima) = operation(&mut rng, base, j);
+                let fast = snap.check(&op, &minima).unwrap();
+                let whole = check_without(&SPANS, &snap, &op, &minima);
+                assert_eq!(fast, whole, "spans: case {case} op {j}");
+                let solved = check_without(&LAZY_CROSSINGS, &snap, &op, &minima);
+                assert_eq!(fast, solved, "lazy crossings: case {case} op {j}");
+                compared += fast.conflicts.len();
+                // The windows are 23 minutes wide, the tracks' stays near a volume shorter.
+                narrowed += usize::from(fast.conflicts.iter().any(|c| {
+                    c.kind == crate::deconflict::ConflictKind::Track
+                        && c.end.0 - c.start.0 < 600_000
+                }));
+            }
+        }
+        assert!(
+            compared > 300 && narrowed > 20,
+            "{compared} conflicts, {narrowed} short"
+        );
     }
 }

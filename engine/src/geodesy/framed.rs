@@ -52,8 +52,15 @@ pub(crate) enum PieceVsCore {
     /// its least value over the piece lies in `[lo, hi]`. Under the kernel's unimodality
     /// assumption it crosses `T` once: only that time needs the exact kernel.
     Crossing { inside_end: bool, lo: f64, hi: f64 },
-    /// Undecided: ask the exact kernel.
-    Unknown,
+    /// Undecided. `ends[0]` (at `p0`) and `ends[1]` (at `p1`) say what is proven at each end:
+    /// `Some(true)` the distance is < `T` there, `Some(false)` it is ≥ `T`, `None` unknown;
+    /// the least distance over the piece lies in `[lo, hi]` (`hi` may be infinite). Settle
+    /// what is unknown at the ends with exact distances, or ask the exact kernel.
+    Unknown {
+        ends: [Option<bool>; 2],
+        lo: f64,
+        hi: f64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -178,10 +185,14 @@ impl FramedCore {
                 continue;
             };
             if q0.0.is_nan() {
-                return PieceVsCore::Unknown;
+                return PieceVsCore::Unknown {
+                    ends: [None, None],
+                    lo: 0.0,
+                    hi: f64::INFINITY,
+                };
             }
-            let sd = seg_seg_dist(q0, q1, c.a, c.b);
             let (d0, d1) = (point_seg_dist(q0, c.a, c.b), point_seg_dist(q1, c.a, c.b));
+            let sd = seg_seg_dist(q0, q1, c.a, c.b, (d0, d1));
             lb = lb.min(c.k_lo * (sd - c.e));
             lb0 = lb0.min(c.k_lo * (d0 - c.e));
             lb1 = lb1.min(c.k_lo * (d1 - c.e));
@@ -209,12 +220,25 @@ impl FramedCore {
             };
         }
         let at_least = |x: f64| x * (1.0 - 1e-9) - 1e-6 >= self.t;
-        let inside_end = if below(ub1, self.t) && at_least(lb0) {
-            true
-        } else if below(ub0, self.t) && at_least(lb1) {
-            false
-        } else {
-            return PieceVsCore::Unknown;
+        let end = |ub: f64, lb: f64| {
+            if below(ub, self.t) {
+                Some(true)
+            } else if at_least(lb) {
+                Some(false)
+            } else {
+                None
+            }
+        };
+        let inside_end = match (end(ub0, lb0), end(ub1, lb1)) {
+            (Some(false), Some(true)) => true,
+            (Some(true), Some(false)) => false,
+            (e0, e1) => {
+                return PieceVsCore::Unknown {
+                    ends: [e0, e1],
+                    lo,
+                    hi: ub0.min(ub1) * (1.0 + 1e-9) + 1e-6,
+                };
+            }
         };
         PieceVsCore::Crossing {
             inside_end,
@@ -356,20 +380,26 @@ pub(super) fn point_seg_dist(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64
     (x * x + y * y).sqrt()
 }
 
-/// Distance between the segments `p0→p1` and `a→b` in the plane (0 when they cross).
-fn seg_seg_dist(p0: (f64, f64), p1: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
+/// Distance between the segments `p0→p1` and `a→b` in the plane (0 when they cross), given
+/// the distances `(d0, d1)` of `p0` and `p1` to `a→b`.
+fn seg_seg_dist(
+    p0: (f64, f64),
+    p1: (f64, f64),
+    a: (f64, f64),
+    b: (f64, f64),
+    (d0, d1): (f64, f64),
+) -> f64 {
     let cross = |o: (f64, f64), x: (f64, f64), y: (f64, f64)| {
         (x.0 - o.0) * (y.1 - o.1) - (x.1 - o.1) * (y.0 - o.0)
     };
-    let (d1, d2) = (cross(a, b, p0), cross(a, b, p1));
-    let (d3, d4) = (cross(p0, p1, a), cross(p0, p1, b));
-    if ((d1 > 0.0 && d2 < 0.0) || (d1 < 0.0 && d2 > 0.0))
-        && ((d3 > 0.0 && d4 < 0.0) || (d3 < 0.0 && d4 > 0.0))
+    let (c1, c2) = (cross(a, b, p0), cross(a, b, p1));
+    let (c3, c4) = (cross(p0, p1, a), cross(p0, p1, b));
+    if ((c1 > 0.0 && c2 < 0.0) || (c1 < 0.0 && c2 > 0.0))
+        && ((c3 > 0.0 && c4 < 0.0) || (c3 < 0.0 && c4 > 0.0))
     {
         return 0.0;
     }
-    point_seg_dist(p0, a, b)
-        .min(point_seg_dist(p1, a, b))
+    d0.min(d1)
         .min(point_seg_dist(a, p0, p1))
         .min(point_seg_dist(b, p0, p1))
 }
