@@ -417,10 +417,12 @@ impl<'s> Resolver<'s> {
 const FIRST_RADIUS_M: f64 = 20_000.0;
 /// Bounds of a first radius estimated from the traffic density.
 const FIRST_RADIUS_RANGE_M: (f64, f64) = (1_000.0, 200_000.0);
-/// The first circle is sized to hold this many times K entities on average: with uniform
-/// traffic, K are then inside it most of the time and the search rarely grows (a second round
-/// searches the tree again; a larger circle adds leads that the pruning mostly drops unread).
-const FIRST_CIRCLE_FILL: f64 = 1.5;
+/// The first circle is sized to hold this many times K entities on average. When it holds
+/// fewer, the second round searches exactly the circle through the K-th upper bound found (see
+/// [`Cut`]), mostly over tree nodes the first round brought into cache; a larger first circle
+/// reads more of the index every time (at 10 M reports, 1.0 touches ≈ 5 % fewer cache lines
+/// than 1.5 for as many instructions).
+const FIRST_CIRCLE_FILL: f64 = 1.0;
 /// Beyond this radius the search box is the whole world.
 const WORLD_RADIUS_M: f64 = 20_100_000.0;
 
