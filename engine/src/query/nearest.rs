@@ -15,10 +15,10 @@ use crate::trajectory::{EntityRows, Fix, RowPosition, position_at_row, position_
 /// A candidate with a position at the time asked. Its id and side stay where they are in the
 /// segments until it is one of the answers.
 struct Found<'s> {
-    /// The position; its altitude is in `alt_rows` when those are set.
-    fix: Fix,
-    /// The rows the altitude is interpolated from, read only for the answers.
-    alt_rows: Option<RowPosition>,
+    /// The position at the time asked.
+    lon: f64,
+    lat: f64,
+    alt: Alt,
     /// At most and at least the geodesic distance from the query point (see [`Ecef::bounds_m`]).
     lower_m: f64,
     upper_m: f64,
@@ -34,6 +34,14 @@ impl Found<'_> {
     fn id(&self) -> &[u8] {
         self.id.0.entity_name_bytes(self.id.1)
     }
+}
+
+/// A candidate's altitude: known, or to be interpolated between two rows of its side's segment
+/// (read only for the answers).
+#[derive(Clone, Copy)]
+enum Alt {
+    Known(Option<f64>),
+    Rows { before: usize, after: usize },
 }
 
 type FastSet<T> = HashSet<T, foldhash::fast::RandomState>;
@@ -355,13 +363,20 @@ impl<'s> Resolver<'s> {
                 // with the run's checksum) decides its position when `t` lies within them;
                 // otherwise its whole rows (verified with its own checksum).
                 let at = match position_within(seg, lead.rows.clone(), t, max_gap_ms) {
-                    Some(at) => at.map(|p| (p.fix, seg, p.before, Some(p))),
+                    Some(at) => at.map(|p| {
+                        let rows = Alt::Rows {
+                            before: p.before,
+                            after: p.after,
+                        };
+                        (p.fix, seg, p.before, rows)
+                    }),
                     None => {
                         let whole = [EntityRows {
                             seg,
                             rows: seg.entity_rows(lead.entity)?,
                         }];
-                        position_at_row(&whole, t, max_gap_ms).map(|(f, s, r)| (f, s, r, None))
+                        position_at_row(&whole, t, max_gap_ms)
+                            .map(|(f, s, r)| (f, s, r, Alt::Known(f.alt)))
                     }
                 };
                 at.map(|at| (at, (seg, lead.entity)))
@@ -388,10 +403,10 @@ impl<'s> Resolver<'s> {
                     }
                 }
                 id.zip(position_at_row(&self.parts, t, max_gap_ms))
-                    .map(|(id, (f, s, r))| ((f, s, r, None), id))
+                    .map(|(id, (f, s, r))| ((f, s, r, Alt::Known(f.alt)), id))
             }
         };
-        Ok(at.map(|((fix, seg, row, alt_rows), id)| {
+        Ok(at.map(|((fix, seg, row, alt), id)| {
             let (mut lower_m, mut upper_m) = self.centre.bounds_m(fix.lon, fix.lat);
             let mut distance = f64::NAN;
             if upper_m.is_infinite() {
@@ -400,8 +415,9 @@ impl<'s> Resolver<'s> {
                 (lower_m, upper_m) = (distance, distance);
             }
             Found {
-                fix,
-                alt_rows,
+                lon: fix.lon,
+                lat: fix.lat,
+                alt,
                 lower_m,
                 upper_m,
                 distance_m: distance,
@@ -620,7 +636,7 @@ fn answers<'s>(found: &mut [Found<'s>], q: &Query, kth: f64) -> Vec<NeighbourRef
     for (i, n) in found.iter_mut().enumerate() {
         if n.lower_m <= kth {
             if n.distance_m.is_nan() {
-                n.distance_m = distance_m((q.lon, q.lat), (n.fix.lon, n.fix.lat));
+                n.distance_m = distance_m((q.lon, q.lat), (n.lon, n.lat));
             }
             order.push((n.distance_m, i as u32));
         }
@@ -638,9 +654,20 @@ fn answers<'s>(found: &mut [Found<'s>], q: &Query, kth: f64) -> Vec<NeighbourRef
             NeighbourRef {
                 id: n.id.0.entity_name(n.id.1),
                 side: seg.side_name(seg.side(row)),
-                lon: n.fix.lon,
-                lat: n.fix.lat,
-                alt: n.alt_rows.map_or(n.fix.alt, |p| p.with_alt(seg).alt),
+                lon: n.lon,
+                lat: n.lat,
+                alt: match n.alt {
+                    Alt::Known(alt) => alt,
+                    Alt::Rows { before, after } => {
+                        let fix = Fix {
+                            time: Timestamp(q.t),
+                            lon: n.lon,
+                            lat: n.lat,
+                            alt: None,
+                        };
+                        RowPosition { fix, before, after }.with_alt(seg).alt
+                    }
+                },
                 distance_m: n.distance_m,
             }
         })
