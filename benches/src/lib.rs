@@ -652,13 +652,14 @@ pub fn engine_window(engine: &Engine, q: &WindowQuery) -> u64 {
     engine.snapshot().for_each_report(q, |_| {}).expect("query")
 }
 
-/// Engine: the `k` nearest entities as (distance, entity number).
+/// Engine: the `k` nearest entities as (distance, entity number); ids are borrowed
+/// ([`deconflict_engine::Snapshot::nearest_refs`]), as the baselines' are.
 pub fn engine_nearest(engine: &Engine, lon: f64, lat: f64, t: i64, k: usize) -> Vec<(f64, u32)> {
     engine
         .snapshot()
-        .nearest(lon, lat, Timestamp(t), k, MAX_GAP_MS)
+        .nearest_refs(lon, lat, Timestamp(t), k, MAX_GAP_MS)
         .expect("nearest")
-        .into_iter()
+        .iter()
         .map(|n| (n.distance_m, n.id[2..].parse().expect("fleet id")))
         .collect()
 }

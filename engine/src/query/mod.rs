@@ -5,7 +5,7 @@ mod range;
 mod report;
 pub(crate) mod track;
 
-pub use nearest::Neighbour;
+pub use nearest::{Neighbour, NeighbourRef};
 pub(crate) use range::ReportIter;
 pub use range::{Area, WindowQuery};
 pub use report::ReportRef;
