@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::ops::Range;
 
 use crate::error::Result;
-use crate::geodesy::{MIN_RADIUS_M, circle_bbox, distance_m};
+use crate::geodesy::{MIN_RADIUS_M, WGS84_A, WGS84_E2, circle_bbox, distance_m};
 use crate::model::deg_from_e7;
 use crate::segment::format::Bounds;
 use crate::segment::{BoxFilter, Segment};
@@ -45,11 +45,6 @@ enum Alt {
 }
 
 type FastSet<T> = HashSet<T, foldhash::fast::RandomState>;
-
-/// WGS84 semi-major axis, metres.
-const WGS84_A: f64 = 6_378_137.0;
-/// WGS84 first eccentricity squared.
-const WGS84_E2: f64 = 6.694_379_990_141_316e-3;
 
 /// The query point on the WGS84 ellipsoid in Earth-centred Cartesian coordinates (metres),
 /// with what it takes to place points near it without trigonometric calls.
