@@ -553,9 +553,17 @@ impl Segment {
         let start = rows.start;
         start
             + self
-                .cols(rows)
-                .time
+                .times(rows)
                 .partition_point(|b| i64::from_le_bytes(*b) < t)
+    }
+
+    /// The time column of a row range (what [`Segment::cols`] gives as `time`, alone).
+    #[inline]
+    fn times(&self, rows: Range<usize>) -> &[[u8; 8]] {
+        let base = self.time.start;
+        self.bytes()[base + rows.start * 8..base + rows.end * 8]
+            .as_chunks::<8>()
+            .0
     }
 
     /// The rows of `rows` (a verified entity range) with times in `[t0, t1]`.
