@@ -499,19 +499,14 @@ impl Segment {
         Node::decode(&self.section(Section::Nodes)[i * NODE_LEN..(i + 1) * NODE_LEN])
     }
 
-    /// The quantised box of run `i`.
-    #[inline]
-    fn run_box(&self, i: usize) -> QBox {
-        let b = &self.section(Section::RunBoxes)[i * QBOX_LEN..(i + 1) * QBOX_LEN];
-        QBox(b.try_into().expect("8 bytes"))
-    }
-
     /// Run `i` of the leaf whose box has dimensions `leaf`, unverified.
     #[inline]
     fn run_raw(&self, i: usize, leaf: &[Dim; 4]) -> Run {
-        Run::decode(
-            &self.section(Section::Runs)[i * RUN_LEN..(i + 1) * RUN_LEN],
-            self.run_box(i).dequantize_in(leaf),
+        decode_run(
+            self.section(Section::RunBoxes),
+            self.section(Section::Runs),
+            i,
+            leaf,
         )
     }
 
@@ -551,19 +546,8 @@ impl Segment {
     /// (`rows.end` when none is).
     pub(crate) fn first_at_or_after(&self, rows: Range<usize>, t: i64) -> usize {
         let start = rows.start;
-        start
-            + self
-                .times(rows)
-                .partition_point(|b| i64::from_le_bytes(*b) < t)
-    }
-
-    /// The time column of a row range (what [`Segment::cols`] gives as `time`, alone).
-    #[inline]
-    fn times(&self, rows: Range<usize>) -> &[[u8; 8]] {
-        let base = self.time.start;
-        self.bytes()[base + rows.start * 8..base + rows.end * 8]
-            .as_chunks::<8>()
-            .0
+        let times: &[[u8; 8]] = self.column(self.time.start, rows);
+        start + times.partition_point(|b| i64::from_le_bytes(*b) < t)
     }
 
     /// The rows of `rows` (a verified entity range) with times in `[t0, t1]`.
@@ -576,15 +560,21 @@ impl Segment {
     /// The column bytes of a row range, as fixed-width records read in place.
     #[inline]
     pub(crate) fn cols(&self, rows: Range<usize>) -> Cols<'_> {
-        let b = self.bytes();
-        let col = |base: usize, w: usize| &b[base + rows.start * w..base + rows.end * w];
         Cols {
-            time: col(self.time.start, 8).as_chunks::<8>().0,
-            lon: col(self.lon.start, 4).as_chunks::<4>().0,
-            lat: col(self.lat.start, 4).as_chunks::<4>().0,
-            alt: col(self.alt.start, 4).as_chunks::<4>().0,
-            side: col(self.side.start, 2).as_chunks::<2>().0,
+            time: self.column(self.time.start, rows.clone()),
+            lon: self.column(self.lon.start, rows.clone()),
+            lat: self.column(self.lat.start, rows.clone()),
+            alt: self.column(self.alt.start, rows.clone()),
+            side: self.column(self.side.start, rows),
         }
+    }
+
+    /// Rows `rows` of the column of `W`-byte values starting at byte `base`.
+    #[inline]
+    fn column<const W: usize>(&self, base: usize, rows: Range<usize>) -> &[[u8; W]] {
+        self.bytes()[base + rows.start * W..base + rows.end * W]
+            .as_chunks::<W>()
+            .0
     }
 
     /// Rows `range` hold valid sides and coordinates, strictly increasing times, and match
@@ -805,6 +795,19 @@ impl Segment {
     }
 }
 
+/// Run `i` from the run-box and run-record sections, its box dequantised within a leaf whose
+/// box has dimensions `leaf` (unverified: see [`Segment::check_run`]).
+#[inline(always)]
+fn decode_run(boxes: &[u8], runs: &[u8], i: usize, leaf: &[Dim; 4]) -> Run {
+    let q: [u8; QBOX_LEN] = boxes[i * QBOX_LEN..(i + 1) * QBOX_LEN]
+        .try_into()
+        .expect("8 bytes");
+    Run::decode(
+        &runs[i * RUN_LEN..(i + 1) * RUN_LEN],
+        QBox(q).dequantize_in(leaf),
+    )
+}
+
 /// Room for the depth-first stack: at most `NODE_FANOUT - 1` pending siblings per level plus
 /// one, over at most 8 levels (16^8 = 2^32 runs).
 const STACK: usize = 8 * 16 + 1;
@@ -845,11 +848,7 @@ impl Iterator for RunSearch<'_> {
                 let i = self.leaf_first + self.leaf_hits.trailing_zeros() as usize;
                 self.leaf_hits &= self.leaf_hits - 1;
                 // Checked at open: the leaf's runs lie inside both sections.
-                let q = self.boxes[i * QBOX_LEN..(i + 1) * QBOX_LEN].try_into();
-                let run = Run::decode(
-                    &self.runs[i * RUN_LEN..(i + 1) * RUN_LEN],
-                    QBox(q.expect("8 bytes")).dequantize_in(&self.leaf_dims),
-                );
+                let run = decode_run(self.boxes, self.runs, i, &self.leaf_dims);
                 return match self.seg.check_run(i, &run) {
                     Ok(()) => Some(Ok(run)),
                     Err(e) => self.fail(e),
