@@ -183,12 +183,15 @@ pub fn fix_checksums(b: &mut [u8]) {
             .collect();
         Some(rows_crc(&rows))
     };
-    if let Some(ents) = sec(b, Section::Entities) {
+    if let (Some(ents), Some(lists)) = (sec(b, Section::Entities), sec(b, Section::EntityRuns)) {
         for at in ents.step_by(ENTITY_LEN) {
             if at + ENTITY_LEN > b.len() {
                 break;
             }
-            if let Some(c) = rows_crc_at(b, u32_at(b, at), u32_at(b, at + 4)) {
+            let (first, n) = (u64::from(u32_at(b, at)), u64::from(u32_at(b, at + 36)));
+            if (first + n) * 4 <= lists.len() as u64 {
+                let list = lists.start + first as usize * 4..lists.start + (first + n) as usize * 4;
+                let c = crc32c::crc32c(&b[list]);
                 b[at + 32..at + 36].copy_from_slice(&c.to_le_bytes());
             }
         }
@@ -199,8 +202,9 @@ pub fn fix_checksums(b: &mut [u8]) {
             if at + RUN_LEN > b.len() {
                 break;
             }
-            if let Some(c) = rows_crc_at(b, u32_at(b, at), u32_at(b, at + 4)) {
-                b[at + 12..at + 16].copy_from_slice(&c.to_le_bytes());
+            let n = (u32_at(b, at + 4) >> 28) + 1;
+            if let Some(c) = rows_crc_at(b, u32_at(b, at), n) {
+                b[at + 8..at + 12].copy_from_slice(&c.to_le_bytes());
             }
         }
     }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::segment::format::Bounds;
-use crate::segment::{EntityGroups, Row, Segment, writer::piece_bounds};
+use crate::segment::{EntityGroups, EntityRows, Row, Segment, writer::piece_bounds};
 use crate::trajectory::Fix;
 
 /// One cross-segment piece.
@@ -98,14 +98,14 @@ fn entity_seams(
     out: &mut Vec<Seam>,
 ) -> Result<()> {
     let id: Arc<str> = Arc::from(name);
-    let mut spans: Vec<(usize, std::ops::Range<usize>)> = Vec::with_capacity(parts.len());
+    let mut spans: Vec<(usize, EntityRows<'_>)> = Vec::with_capacity(parts.len());
     for &(s, e) in parts {
         spans.push((s, segments[s].entity_rows(e)?));
     }
-    spans.sort_by_key(|(s, r)| segments[*s].time(r.start));
+    spans.sort_by_key(|(s, r)| segments[*s].time(r.first()));
     let disjoint = spans
         .windows(2)
-        .all(|w| segments[w[0].0].time(w[0].1.end - 1) < segments[w[1].0].time(w[1].1.start));
+        .all(|w| segments[w[0].0].time(w[0].1.last()) < segments[w[1].0].time(w[1].1.first()));
     let mut push = |sa: usize, ra: usize, sb: usize, rb: usize| {
         let (ra_row, rb_row) = (segments[sa].row(0, ra), segments[sb].row(0, rb));
         out.push(Seam {
@@ -117,14 +117,14 @@ fn entity_seams(
     };
     if disjoint {
         for w in spans.windows(2) {
-            push(w[0].0, w[0].1.end - 1, w[1].0, w[1].1.start);
+            push(w[0].0, w[0].1.last(), w[1].0, w[1].1.first());
         }
         return Ok(());
     }
     // Interleaved deliveries: merge all rows by time and keep the pairs that change segment.
     let mut all: Vec<(i64, usize, usize)> = spans
         .iter()
-        .flat_map(|(s, r)| r.clone().map(move |row| (segments[*s].time(row), *s, row)))
+        .flat_map(|(s, r)| r.iter().map(move |row| (segments[*s].time(row), *s, row)))
         .collect();
     all.sort_unstable();
     for w in all.windows(2) {

@@ -9,7 +9,7 @@
 use crate::error::Result;
 use crate::geodesy::{lon_delta, wrap_lon};
 use crate::model::{alt_from_mm, deg_from_e7};
-use crate::segment::Segment;
+use crate::segment::{EntityRows, Segment};
 use crate::time::{TimeRange, Timestamp};
 
 /// Default `max_gap`: 60 s.
@@ -94,13 +94,6 @@ pub fn interpolate(a: &Fix, b: &Fix, t: Timestamp) -> Fix {
     }
 }
 
-/// Where one entity's rows lie in one segment.
-#[derive(Debug, Clone)]
-pub(crate) struct EntityRows<'s> {
-    pub seg: &'s Segment,
-    pub rows: std::ops::Range<usize>,
-}
-
 /// An entity's rows in every segment (each range verified).
 pub(crate) fn entity_rows<'s>(
     segments: &'s [std::sync::Arc<Segment>],
@@ -109,10 +102,7 @@ pub(crate) fn entity_rows<'s>(
     let mut out = Vec::new();
     for seg in segments {
         if let Some(e) = seg.find_entity(id) {
-            out.push(EntityRows {
-                seg,
-                rows: seg.entity_rows(e)?,
-            });
+            out.push(seg.entity_rows(e)?);
         }
     }
     Ok(out)
@@ -138,8 +128,8 @@ pub(crate) fn position_at_row<'s>(
     let mut before: Option<(Fix, &'s Segment, usize)> = None;
     let mut after: Option<Fix> = None;
     for p in parts {
-        let row = p.seg.first_at_or_after(p.rows.clone(), t.0);
-        if row < p.rows.end {
+        let at = p.seek(t.0);
+        if let Some(row) = at.peek() {
             let f = Fix::from_row(p.seg, row);
             if f.time == t {
                 return Some((f, p.seg, row));
@@ -148,8 +138,7 @@ pub(crate) fn position_at_row<'s>(
                 after = Some(f);
             }
         }
-        if row > p.rows.start {
-            let row = row - 1;
+        if let Some(row) = at.prev() {
             let f = Fix::from_row(p.seg, row);
             if before.is_none_or(|b| f.time > b.0.time) {
                 before = Some((f, p.seg, row));
@@ -226,10 +215,10 @@ pub(crate) fn position_within(
 pub(crate) fn fixes_in(parts: &[EntityRows<'_>], range: TimeRange) -> Vec<Fix> {
     let mut out = Vec::new();
     for p in parts {
-        let rows = p
-            .seg
-            .rows_between(p.rows.clone(), range.start.0, range.end.0);
-        out.extend(rows.map(|row| Fix::from_row(p.seg, row)));
+        out.extend(
+            p.between(range.start.0, range.end.0)
+                .map(|row| Fix::from_row(p.seg, row)),
+        );
     }
     if parts.len() > 1 {
         out.sort_unstable_by_key(|f| f.time);

@@ -468,14 +468,13 @@ fn drop_existing(
         let mut keep: Vec<Row> = rows[start..end].to_vec();
         for seg in existing {
             if let Some(se) = seg.find_entity(&names[e as usize]) {
-                let range = seg.entity_rows(se)?;
-                let mut j = range.start;
+                let mut theirs = seg.entity_rows(se)?.iter();
                 // both sorted by time: one merge walk
                 keep.retain(|r| {
-                    while j < range.end && seg.time(j) < r.time {
-                        j += 1;
+                    while theirs.peek().is_some_and(|j| seg.time(j) < r.time) {
+                        theirs.next();
                     }
-                    !(j < range.end && seg.time(j) == r.time)
+                    theirs.peek().is_none_or(|j| seg.time(j) != r.time)
                 });
             }
         }
@@ -521,7 +520,7 @@ fn merge_segments(segs: &[&Segment]) -> Result<(Vec<String>, Vec<String>, Vec<Ro
         let start = rows.len();
         for (i, e) in parts {
             let s = segs[i];
-            for r in s.entity_rows(e)? {
+            for r in s.entity_rows(e)?.iter() {
                 let mut row = s.row(entity, r);
                 row.side = side_maps[i][usize::from(row.side)];
                 rows.push(row);

@@ -117,12 +117,14 @@ fn answers(engine: &Engine) -> Answers {
     out
 }
 
-/// Sections of a format v3 segment (docs/FORMAT.md).
-const SECTIONS: usize = 12;
+/// Sections of a format v4 segment (docs/FORMAT.md).
+const SECTIONS: usize = 13;
+/// Header bytes of a format v4 segment.
+const HEADER: usize = 448;
 
 /// Ranges a checksum covers: the header and every section (from the intact header).
 fn covered(seg: &[u8]) -> Vec<Range<usize>> {
-    let header: Range<usize> = 0..384;
+    let header: Range<usize> = 0..HEADER;
     let mut v = vec![header];
     for i in 0..SECTIONS {
         let at = 96 + 24 * i;
@@ -134,11 +136,11 @@ fn covered(seg: &[u8]) -> Vec<Range<usize>> {
 }
 
 /// Positions to flip in a segment: all of the header and of the small sections (entities,
-/// sides, names, run boxes, runs, nodes, node boxes), every 11th byte of the columns, and the
-/// padding.
+/// sides, names, run boxes, runs, nodes, node boxes, entity run lists), every 11th byte of the
+/// columns, and the padding.
 fn segment_positions(seg: &[u8]) -> Vec<usize> {
     let secs = covered(seg);
-    let mut v: Vec<usize> = (0..384).collect();
+    let mut v: Vec<usize> = (0..HEADER).collect();
     for (i, r) in secs[1..].iter().enumerate() {
         let step = if i < 5 { 11 } else { 1 };
         v.extend(r.clone().step_by(step));
@@ -317,26 +319,33 @@ fn resealed_rows_with_extreme_coordinates_are_refused() {
     }
 }
 
-/// A re-sealed run record claiming more rows than a run may hold (16, which the window scan
-/// tests as one 16-lane block) is refused on first touch, by `verify` and by queries, instead
-/// of having its extra rows skipped or read twice.
+/// Re-sealed entity run lists that trade a run between two entities (each list's checksum made
+/// valid again) are refused when either entity is first read — by `verify` and by a track
+/// query — instead of returning one aircraft's reports as another's.
 #[test]
-fn resealed_run_longer_than_sixteen_rows_is_refused() {
+fn resealed_run_list_naming_another_entitys_run_is_refused() {
     use deconflict_engine::fuzzing::{exercise, fix_checksums, open_segment_bytes};
     let intact = built_segment();
-    let runs = covered(&intact)[1 + 9].clone(); // the runs section: 16-byte records
+    let lists = covered(&intact)[1 + 12].clone(); // entity_runs: u32 run numbers
     let mut b = intact.clone();
-    // The first run of the first entity (40 rows): 17 rows stay inside the entity, and its box
-    // holds the 17th (a run box bounds the entity's next row too).
-    b[runs.start + 4..runs.start + 8].copy_from_slice(&17u32.to_le_bytes());
+    // E00 and E01 have 40 rows each, so three runs each (runs of up to 16 rows): entries 0
+    // and 3 are their first runs.
+    let (x, y) = (lists.start, lists.start + 3 * 4);
+    let (first, other) = (b[x..x + 4].to_vec(), b[y..y + 4].to_vec());
+    b[x..x + 4].copy_from_slice(&other);
+    b[y..y + 4].copy_from_slice(&first);
     fix_checksums(&mut b);
-    let snap = open_segment_bytes(&b).expect("run records are checked lazily");
-    let e = snap.verify().expect_err("a 17-row run passed verify");
-    assert!(e.to_string().contains("malformed run"), "{e}");
-    let e = snap
-        .for_each_report(&WindowQuery::all(), |_| {})
-        .expect_err("queried");
-    assert!(e.to_string().contains("malformed run"), "{e}");
+    let snap = open_segment_bytes(&b).expect("run lists are checked lazily");
+    let e = snap.verify().expect_err("a traded run passed verify");
+    assert!(e.to_string().contains("run outside its entity"), "{e}");
+    for id in ["E00", "E01"] {
+        let e = snap
+            .track(id, TimeRange::ALL)
+            .err()
+            .unwrap_or_else(|| panic!("{id}: track of a damaged entity answered"));
+        assert!(e.to_string().contains("run outside its entity"), "{e}");
+    }
+    assert!(snap.track("E02", TimeRange::ALL).is_ok());
     exercise(&snap);
 }
 
@@ -395,7 +404,7 @@ fn write_fuzz_seeds() {
     let lon = covered(&tree)[2].start;
     regress[lon..lon + 4].copy_from_slice(&i32::MIN.to_le_bytes());
     let seeds: [(&str, u8, &[u8]); 6] = [
-        ("header-only", 1, &tree[..384]),
+        ("header-only", 1, &tree[..HEADER]),
         ("small-raw", 0, &small),
         ("small-resealed", 1, &small),
         ("tree-raw", 0, &tree),

@@ -7,10 +7,10 @@ use crate::error::Result;
 use crate::geodesy::{MIN_RADIUS_M, WGS84_A, WGS84_E2, circle_bbox, distance_m};
 use crate::model::deg_from_e7;
 use crate::segment::format::Bounds;
-use crate::segment::{BoxFilter, Segment};
+use crate::segment::{BoxFilter, EntityRows, Segment};
 use crate::snapshot::Snapshot;
 use crate::time::Timestamp;
-use crate::trajectory::{EntityRows, Fix, RowPosition, position_at_row, position_within};
+use crate::trajectory::{Fix, RowPosition, position_at_row, position_within};
 
 /// A candidate with a position at the time asked. Its id and side stay where they are in the
 /// segments until it is one of the answers.
@@ -366,10 +366,7 @@ impl<'s> Resolver<'s> {
                         (p.fix, seg, p.before, rows)
                     }),
                     None => {
-                        let whole = [EntityRows {
-                            seg,
-                            rows: seg.entity_rows(lead.entity)?,
-                        }];
+                        let whole = [seg.entity_rows(lead.entity)?];
                         position_at_row(&whole, t, max_gap_ms)
                             .map(|(f, s, r)| (f, s, r, Alt::Known(f.alt)))
                     }
@@ -391,10 +388,7 @@ impl<'s> Resolver<'s> {
                     };
                     if let Some(e) = e {
                         id = id.or(Some((&**seg, e)));
-                        self.parts.push(EntityRows {
-                            seg,
-                            rows: seg.entity_rows(e)?,
-                        });
+                        self.parts.push(seg.entity_rows(e)?);
                     }
                 }
                 id.zip(position_at_row(&self.parts, t, max_gap_ms))

@@ -2,12 +2,12 @@
 
 use super::report::ReportRef;
 use crate::error::Result;
-use crate::segment::Segment;
+use crate::segment::{RowCursor, Segment};
 use crate::time::TimeRange;
 
 /// The reports of one entity within a time range, in time order, merged across segments.
 pub struct TrackIter<'s> {
-    cursors: Vec<(&'s Segment, u32, std::ops::Range<usize>)>,
+    cursors: Vec<(&'s Segment, u32, RowCursor<'s>)>,
 }
 
 impl<'s> TrackIter<'s> {
@@ -19,9 +19,8 @@ impl<'s> TrackIter<'s> {
         let mut cursors = Vec::new();
         for seg in segments {
             if let Some(e) = seg.find_entity(id) {
-                let rows = seg.entity_rows(e)?;
-                let rows = seg.rows_between(rows, range.start.0, range.end.0);
-                if !rows.is_empty() {
+                let rows = seg.entity_rows(e)?.between(range.start.0, range.end.0);
+                if rows.peek().is_some() {
                     cursors.push((&**seg, e, rows));
                 }
             }
@@ -38,8 +37,8 @@ impl<'s> Iterator for TrackIter<'s> {
             .cursors
             .iter()
             .enumerate()
-            .filter(|(_, c)| !c.2.is_empty())
-            .min_by_key(|(_, c)| c.0.time(c.2.start))?;
+            .filter_map(|(i, c)| Some((i, c.0.time(c.2.peek()?))))
+            .min_by_key(|&(_, t)| t)?;
         let (seg, entity, rows) = &mut self.cursors[best];
         let row = rows.next()?;
         Some(ReportRef {

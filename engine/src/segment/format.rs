@@ -1,10 +1,10 @@
-//! Segment format v3: the only code that knows byte offsets.
+//! Segment format v4: the only code that knows byte offsets.
 //!
 //! A segment is one immutable file. All integers are little-endian. Sections start on 64-byte
 //! boundaries; fixed-width records are read in place with `from_le_bytes`, never deserialised.
 //!
 //! ```text
-//! header (HEADER_LEN = 384 bytes)
+//! header (HEADER_LEN = 448 bytes)
 //! off  len  field
 //!   0    8  magic b"DCNFSEG\0"
 //!   8    2  format version (FORMAT_VERSION)
@@ -22,18 +22,22 @@
 //!  64   16  lon_min, lat_min, lon_max, lat_max  i32 1e-7 degree (of the reports)
 //!  80    8  file length                         u64
 //!  88    8  reserved (0)
-//!  96  288  section table: SECTION_COUNT × { offset u64, len u64, crc32c u32, reserved u32 }
+//!  96  312  section table: SECTION_COUNT × { offset u64, len u64, crc32c u32, reserved u32 }
+//! 408   40  reserved (0)
 //! ```
 //! Sections, in this order (see [`Section`]): `time` i64 × rows, `lon` i32 × rows, `lat` i32 ×
 //! rows, `alt` i32 × rows (millimetres, `i32::MIN` = unknown), `side` u16 × rows, `entities`
 //! [`ENTITY_LEN`] × entities, `sides` [`SIDE_LEN`] × sides, `names` (UTF-8 bytes of entity ids
 //! and side names), `run_boxes` [`QBOX_LEN`] × runs, `runs` [`RUN_LEN`] × runs, `nodes`
-//! [`NODE_LEN`] × nodes, `node_boxes` [`QBOX_LEN`] × nodes.
+//! [`NODE_LEN`] × nodes, `node_boxes` [`QBOX_LEN`] × nodes, `entity_runs` u32 × runs.
 //!
-//! Rows are sorted by entity (ids in byte order), then time, with no repeated `(entity, time)`.
-//! A *run* is up to [`RUN_MAX_ROWS`] consecutive rows of one entity; its box bounds its rows
-//! and, when the entity's next row is in this segment, that row too, so that every
-//! interpolation piece between two rows of the segment lies in some run's box. A run's box is
+//! Entities are numbered in id (byte) order. A *run* is up to [`RUN_MAX_ROWS`] consecutive
+//! reports of one entity in time order (no repeated time); its box bounds its rows and, when
+//! the entity's next report is in this segment, that report too, so that every interpolation
+//! piece between two reports of the segment lies in some run's box. **Rows are stored run by
+//! run in the tree's leaf order**, so the runs a window query reads lie together in every
+//! column; an entity's track is the list of its runs in time order (`entity_runs`, a slice per
+//! entity named by its record). A run's box is
 //! stored quantised to one byte per bound relative to its leaf's box ([`QBox`]), rounded
 //! outward, in a section of its own so that testing a leaf's children reads 128 bytes; nodes
 //! keep their exact box in their record and have a quantised copy relative to their parent's
@@ -47,20 +51,20 @@
 /// File magic.
 pub(crate) const MAGIC: [u8; 8] = *b"DCNFSEG\0";
 /// The format version this build reads and writes.
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 /// Header length in bytes.
-pub(crate) const HEADER_LEN: usize = 384;
+pub(crate) const HEADER_LEN: usize = 448;
 /// Section alignment in bytes.
 pub(crate) const ALIGN: usize = 64;
 /// Number of sections.
-pub(crate) const SECTION_COUNT: usize = 12;
+pub(crate) const SECTION_COUNT: usize = 13;
 const TABLE_AT: usize = 96;
 const TABLE_ENTRY: usize = 24;
 const _: () = assert!(TABLE_AT + SECTION_COUNT * TABLE_ENTRY <= HEADER_LEN);
 
-/// Bytes per entity record: first_row u32, rows u32, name_off u32, name_len u32, t_min i64,
-/// t_max i64, crc32c u32 of the entity's column bytes (time, lon, lat, alt, side, in that
-/// order), reserved u32.
+/// Bytes per entity record: first_run u32 (its first entry in `entity_runs`), rows u32,
+/// name_off u32, name_len u32, t_min i64, t_max i64, crc32c u32 of its `entity_runs` entries,
+/// runs u32 (its number of entries there).
 pub(crate) const ENTITY_LEN: usize = 40;
 /// Bytes per side record: name_off u32, name_len u32.
 pub(crate) const SIDE_LEN: usize = 8;
@@ -68,9 +72,11 @@ pub(crate) const SIDE_LEN: usize = 8;
 /// t_hi, one byte each, relative to the box of the parent (a run's leaf, a node's parent; the
 /// root's relative to itself).
 pub(crate) const QBOX_LEN: usize = 8;
-/// Bytes per run record: first_row u32, rows u32, entity u32, crc32c u32 of the run's column
-/// bytes.
-pub(crate) const RUN_LEN: usize = 16;
+/// Bytes per run record: first_row u32; entity and rows u32 (the entity in the low 28 bits,
+/// rows − 1 in the high 4); crc32c u32 of the run's column bytes.
+pub(crate) const RUN_LEN: usize = 12;
+/// Most entities in one segment (a run record names its entity in 28 bits).
+pub(crate) const MAX_ENTITIES: u32 = 1 << 28;
 /// Bytes per node record: a 40-byte box ([`Bounds`]), first_child u32, children u32, crc32c
 /// u32 of the children's quantised boxes followed by their records, reserved u32.
 pub(crate) const NODE_LEN: usize = 56;
@@ -96,6 +102,7 @@ pub(crate) enum Section {
     Runs = 9,
     Nodes = 10,
     NodeBoxes = 11,
+    EntityRuns = 12,
 }
 
 impl Section {
@@ -112,6 +119,7 @@ impl Section {
         Section::Runs,
         Section::Nodes,
         Section::NodeBoxes,
+        Section::EntityRuns,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -128,6 +136,7 @@ impl Section {
             "runs",
             "nodes",
             "node_boxes",
+            "entity_runs",
         ][self as usize]
     }
 }
@@ -237,6 +246,9 @@ impl Header {
         if h.sides > u32::from(u16::MAX) {
             return bad(28, "more sides than u16 side codes can name");
         }
+        if h.entities > MAX_ENTITIES {
+            return bad(24, "more entities than run records can name");
+        }
         let expected = |s: Section| -> Option<u64> {
             let n = match s {
                 Section::Time => h.rows * 8,
@@ -249,6 +261,7 @@ impl Header {
                 Section::Runs => u64::from(h.runs) * RUN_LEN as u64,
                 Section::Nodes => u64::from(h.nodes) * NODE_LEN as u64,
                 Section::NodeBoxes => u64::from(h.nodes) * QBOX_LEN as u64,
+                Section::EntityRuns => u64::from(h.runs) * 4,
             };
             Some(n)
         };
@@ -403,28 +416,33 @@ impl Default for Run {
 }
 
 impl Run {
-    /// The run's rows (of a run the reader has validated: they lie inside its entity's).
+    /// The run's rows (of a run the reader has validated: they lie inside the columns).
     pub(crate) fn rows(&self) -> std::ops::Range<usize> {
         self.first_row as usize..(self.first_row + self.rows) as usize
     }
 
+    /// The record (`rows` must be 1..=16 and `entity` below [`MAX_ENTITIES`]).
     pub(crate) fn encode(&self) -> [u8; RUN_LEN] {
+        debug_assert!((1..=RUN_MAX_ROWS as u32).contains(&self.rows));
+        debug_assert!(self.entity < MAX_ENTITIES);
         let mut b = [0u8; RUN_LEN];
         b[0..4].copy_from_slice(&self.first_row.to_le_bytes());
-        b[4..8].copy_from_slice(&self.rows.to_le_bytes());
-        b[8..12].copy_from_slice(&self.entity.to_le_bytes());
-        b[12..16].copy_from_slice(&self.crc.to_le_bytes());
+        b[4..8].copy_from_slice(&(self.entity | (self.rows - 1) << 28).to_le_bytes());
+        b[8..12].copy_from_slice(&self.crc.to_le_bytes());
         b
     }
 
-    /// Decodes a record whose box, dequantised, is `bounds`.
+    /// Decodes a record whose box, dequantised, is `bounds`. Every record decodes to 1..=16
+    /// rows of an entity below [`MAX_ENTITIES`].
+    #[inline]
     pub(crate) fn decode(b: &[u8], bounds: Bounds) -> Run {
+        let packed = u32_at(b, 4);
         Run {
             bounds,
             first_row: u32_at(b, 0),
-            rows: u32_at(b, 4),
-            entity: u32_at(b, 8),
-            crc: u32_at(b, 12),
+            rows: (packed >> 28) + 1,
+            entity: packed & (MAX_ENTITIES - 1),
+            crc: u32_at(b, 8),
         }
     }
 }
@@ -590,7 +608,8 @@ impl Node {
 /// An entity record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct EntityRec {
-    pub first_row: u32,
+    pub first_run: u32,
+    pub runs: u32,
     pub rows: u32,
     pub name_off: u32,
     pub name_len: u32,
@@ -602,19 +621,21 @@ pub(crate) struct EntityRec {
 impl EntityRec {
     pub(crate) fn encode(&self) -> [u8; ENTITY_LEN] {
         let mut b = [0u8; ENTITY_LEN];
-        b[0..4].copy_from_slice(&self.first_row.to_le_bytes());
+        b[0..4].copy_from_slice(&self.first_run.to_le_bytes());
         b[4..8].copy_from_slice(&self.rows.to_le_bytes());
         b[8..12].copy_from_slice(&self.name_off.to_le_bytes());
         b[12..16].copy_from_slice(&self.name_len.to_le_bytes());
         b[16..24].copy_from_slice(&self.t_min.to_le_bytes());
         b[24..32].copy_from_slice(&self.t_max.to_le_bytes());
         b[32..36].copy_from_slice(&self.crc.to_le_bytes());
+        b[36..40].copy_from_slice(&self.runs.to_le_bytes());
         b
     }
 
     pub(crate) fn decode(b: &[u8]) -> EntityRec {
         EntityRec {
-            first_row: u32_at(b, 0),
+            first_run: u32_at(b, 0),
+            runs: u32_at(b, 36),
             rows: u32_at(b, 4),
             name_off: u32_at(b, 8),
             name_len: u32_at(b, 12),
@@ -677,6 +698,7 @@ mod tests {
             RUN_LEN as u64,
             NODE_LEN as u64,
             QBOX_LEN as u64,
+            4,
         ];
         let mut off = HEADER_LEN as u64;
         for (i, len) in lens.into_iter().enumerate() {

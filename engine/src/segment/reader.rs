@@ -335,7 +335,7 @@ impl Segment {
 
     fn check_entities(&self) -> Result<()> {
         let names = self.section(Section::Names);
-        let mut next_row = 0u64;
+        let (mut next_row, mut next_run) = (0u64, 0u64);
         let mut prev: Option<&[u8]> = None;
         for e in 0..self.h.entities {
             let r = self.entity(e);
@@ -348,15 +348,20 @@ impl Segment {
                 return Err(self.corrupt(at, "entity names not sorted"));
             }
             prev = Some(name);
-            if u64::from(r.first_row) != next_row || r.rows == 0 || r.t_min > r.t_max {
-                return Err(self.corrupt(at, "entity rows not contiguous"));
+            if u64::from(r.first_run) != next_run
+                || r.runs == 0
+                || r.rows < r.runs
+                || r.t_min > r.t_max
+            {
+                return Err(self.corrupt(at, "entity run lists not contiguous"));
             }
+            next_run += u64::from(r.runs);
             next_row += u64::from(r.rows);
         }
-        if next_row != self.h.rows {
+        if next_row != self.h.rows || next_run != u64::from(self.h.runs) {
             return Err(self.corrupt(
                 self.h.range(Section::Entities).start,
-                "entities do not cover the rows",
+                "entities do not cover the rows and runs",
             ));
         }
         Ok(())
@@ -542,19 +547,13 @@ impl Segment {
         }
     }
 
-    /// The first row of `rows` (a verified entity range, sorted by time) at or after `t`
+    /// The first row of `rows` (verified consecutive rows of one entity, a run's or part of
+    /// one) at or after `t`
     /// (`rows.end` when none is).
     pub(crate) fn first_at_or_after(&self, rows: Range<usize>, t: i64) -> usize {
         let start = rows.start;
         let times: &[[u8; 8]] = self.column(self.time.start, rows);
         start + times.partition_point(|b| i64::from_le_bytes(*b) < t)
-    }
-
-    /// The rows of `rows` (a verified entity range) with times in `[t0, t1]`.
-    pub(crate) fn rows_between(&self, rows: Range<usize>, t0: i64, t1: i64) -> Range<usize> {
-        let lo = self.first_at_or_after(rows.clone(), t0);
-        let hi = self.first_at_or_after(rows, t1.saturating_add(1));
-        lo..hi.max(lo)
     }
 
     /// The column bytes of a row range, as fixed-width records read in place.
@@ -616,19 +615,61 @@ impl Segment {
         Ok(())
     }
 
-    /// The verified row range of entity `e`.
-    pub(crate) fn entity_rows(&self, e: u32) -> Result<Range<usize>> {
+    /// Entity `e`'s rows, verified on first touch: its run list matches its checksum and
+    /// names runs of `e` only, whose rows match their checksums and follow each other in time
+    /// from `t_min` to `t_max`.
+    pub(crate) fn entity_rows(&self, e: u32) -> Result<EntityRows<'_>> {
         let r = self.entity(e);
-        let range = r.first_row as usize..(r.first_row + r.rows) as usize;
+        // Checked at open: the entities' run lists tile the section.
+        let list = self.column::<4>(
+            self.h.range(Section::EntityRuns).start,
+            r.first_run as usize..(r.first_run + r.runs) as usize,
+        );
+        let rows = EntityRows {
+            seg: self,
+            list,
+            rows: r.rows as usize,
+        };
         if !self.entity_ok.get(e as usize) {
-            let at = self.h.range(Section::Entities).start + e as usize * ENTITY_LEN;
-            self.check_rows(range.clone(), r.crc, at, "entity")?;
-            if self.time(range.start) != r.t_min || self.time(range.end - 1) != r.t_max {
-                return Err(self.corrupt(at, "entity time bounds disagree with its rows"));
-            }
-            self.entity_ok.set(e as usize);
+            self.check_entity_first(e, &r, &rows)?;
         }
-        Ok(range)
+        Ok(rows)
+    }
+
+    #[cold]
+    fn check_entity_first(&self, e: u32, r: &EntityRec, rows: &EntityRows<'_>) -> Result<()> {
+        let at = self.h.range(Section::Entities).start + e as usize * ENTITY_LEN;
+        if crc32c::crc32c(rows.list.as_flattened()) != r.crc {
+            return Err(self.corrupt(at, "entity: run list checksum mismatch"));
+        }
+        let runs_at = self.h.range(Section::Runs).start;
+        let (mut n, mut last) = (0usize, None);
+        for raw in rows.list {
+            let i = u32::from_le_bytes(*raw) as usize;
+            if i >= self.h.runs as usize {
+                return Err(self.corrupt(at, "entity: run list names no run"));
+            }
+            let run = Run::decode(
+                &self.section(Section::Runs)[i * RUN_LEN..(i + 1) * RUN_LEN],
+                Bounds::EMPTY,
+            );
+            let range = run.first_row as usize..run.first_row as usize + run.rows as usize;
+            if run.entity != e || range.end > self.rows() {
+                return Err(self.corrupt(runs_at + i * RUN_LEN, "run outside its entity"));
+            }
+            self.check_rows(range.clone(), run.crc, runs_at + i * RUN_LEN, "run")?;
+            if last.is_some_and(|t| t >= self.time(range.start)) {
+                return Err(self.corrupt(at, "entity: runs out of time order"));
+            }
+            last = Some(self.time(range.end - 1));
+            n += range.len();
+        }
+        if n != rows.rows || self.time(rows.first()) != r.t_min || self.time(rows.last()) != r.t_max
+        {
+            return Err(self.corrupt(at, "entity: rows or time bounds disagree with its runs"));
+        }
+        self.entity_ok.set(e as usize);
+        Ok(())
     }
 
     /// Every row of `rows` lies in `b` (its longitude directly or shifted by ±360°): what lets
@@ -699,11 +740,8 @@ impl Segment {
         {
             return Err(self.corrupt(at, "malformed run"));
         }
-        let e = self.entity(run.entity);
-        if u64::from(run.first_row) < u64::from(e.first_row)
-            || end > u64::from(e.first_row) + u64::from(e.rows)
-        {
-            return Err(self.corrupt(at, "run rows outside its entity"));
+        if end > self.h.rows {
+            return Err(self.corrupt(at, "run rows outside the columns"));
         }
         let rows = run.first_row as usize..end as usize;
         self.check_rows(rows.clone(), run.crc, at, "run")?;
@@ -744,8 +782,16 @@ impl Segment {
         for s in Section::ALL {
             self.check_section_crc(s)?;
         }
+        // Every run is listed by its entity, once (run lists are checked to name runs of their
+        // entity in strict time order, and together they have one entry per run); the row
+        // after each run in its entity's time order, if any:
+        let mut next_row = vec![u32::MAX; self.h.runs as usize];
         for e in 0..self.h.entities {
-            self.entity_rows(e)?;
+            let rows = self.entity_rows(e)?;
+            for w in rows.list.windows(2) {
+                let next = rows.run_rows(u32::from_le_bytes(w[1]) as usize).start;
+                next_row[u32::from_le_bytes(w[0]) as usize] = next as u32;
+            }
         }
         let mut covered = vec![false; self.rows()];
         let runs_base = self.h.range(Section::Runs).start;
@@ -755,9 +801,13 @@ impl Segment {
             for i in n.first_child as usize..(n.first_child + n.children) as usize {
                 let run = self.run(i, &dims(&n.bounds))?;
                 let rows = run.rows();
-                let e = self.entity(run.entity);
-                let ext_end = (rows.end + 1).min((e.first_row + e.rows) as usize);
-                let pieces: Vec<Row> = (rows.start..ext_end)
+                let next = next_row
+                    .get(i)
+                    .filter(|&&r| r != u32::MAX)
+                    .map(|&r| r as usize);
+                let pieces: Vec<Row> = rows
+                    .clone()
+                    .chain(next)
                     .map(|r| self.row(run.entity, r))
                     .collect();
                 if !run.bounds.contains(&piece_bounds(&pieces)) || !n.bounds.contains(&run.bounds) {
@@ -901,6 +951,126 @@ impl Iterator for RunSearch<'_> {
     }
 }
 
+/// One entity's rows in a segment (see [`Segment::entity_rows`]): its runs in time order,
+/// each a range of consecutive rows of the columns.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EntityRows<'s> {
+    pub seg: &'s Segment,
+    /// Its entries of the `entity_runs` section: run numbers.
+    list: &'s [[u8; 4]],
+    rows: usize,
+}
+
+impl<'s> EntityRows<'s> {
+    /// The rows of run `i` (of the segment) of a verified entity.
+    #[inline]
+    fn run_rows(&self, i: usize) -> Range<usize> {
+        let b = &self.seg.section(Section::Runs)[i * RUN_LEN..(i + 1) * RUN_LEN];
+        let run = Run::decode(b, Bounds::EMPTY);
+        run.first_row as usize..(run.first_row + run.rows) as usize
+    }
+
+    /// The rows of the entity's `j`-th run.
+    #[inline]
+    fn nth(&self, j: usize) -> Range<usize> {
+        self.run_rows(u32::from_le_bytes(self.list[j]) as usize)
+    }
+
+    /// Its earliest row.
+    pub(crate) fn first(&self) -> usize {
+        self.nth(0).start
+    }
+
+    /// Its latest row.
+    pub(crate) fn last(&self) -> usize {
+        self.nth(self.list.len() - 1).end - 1
+    }
+
+    /// Its rows in time order.
+    pub(crate) fn iter(&self) -> RowCursor<'s> {
+        self.cursor(0, i64::MAX)
+    }
+
+    /// Its rows at or after `t`, in time order: [`RowCursor::peek`] is the first at or after
+    /// `t` and [`RowCursor::prev`] the last before it.
+    pub(crate) fn seek(&self, t: i64) -> RowCursor<'s> {
+        // The first run ending at or after `t` holds the row sought.
+        let seg = self.seg;
+        let j = self.list.partition_point(|i| {
+            seg.time(self.run_rows(u32::from_le_bytes(*i) as usize).end - 1) < t
+        });
+        let mut c = self.cursor(j, i64::MAX);
+        if let Some(run) = c.run.clone() {
+            c.row = seg.first_at_or_after(run, t);
+        }
+        c
+    }
+
+    /// Its rows with times in `[t0, t1]`, in time order.
+    pub(crate) fn between(&self, t0: i64, t1: i64) -> RowCursor<'s> {
+        RowCursor {
+            until: t1,
+            ..self.seek(t0)
+        }
+    }
+
+    fn cursor(&self, j: usize, until: i64) -> RowCursor<'s> {
+        let run = (j < self.list.len()).then(|| self.nth(j));
+        RowCursor {
+            rows: *self,
+            j,
+            row: run.as_ref().map_or(0, |r| r.start),
+            run,
+            until,
+        }
+    }
+}
+
+/// A position among an entity's rows, iterating them in time order up to a time limit.
+#[derive(Debug, Clone)]
+pub(crate) struct RowCursor<'s> {
+    rows: EntityRows<'s>,
+    /// The run the cursor is in (`rows.list[j]`, `None` past the last) and the row in it.
+    j: usize,
+    run: Option<Range<usize>>,
+    row: usize,
+    /// Rows later than this are not returned.
+    until: i64,
+}
+
+impl RowCursor<'_> {
+    /// The row at the cursor, if any (and not later than the limit).
+    #[inline]
+    pub(crate) fn peek(&self) -> Option<usize> {
+        self.run.as_ref()?;
+        (self.rows.seg.time(self.row) <= self.until).then_some(self.row)
+    }
+
+    /// The entity's row just before the cursor, if any (whatever the limit).
+    pub(crate) fn prev(&self) -> Option<usize> {
+        match &self.run {
+            Some(run) if self.row > run.start => Some(self.row - 1),
+            _ => self.j.checked_sub(1).map(|j| self.rows.nth(j).end - 1),
+        }
+    }
+}
+
+impl Iterator for RowCursor<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        let row = self.peek()?;
+        self.row += 1;
+        if self.run.as_ref().is_some_and(|r| self.row == r.end) {
+            self.j += 1;
+            self.run = (self.j < self.rows.list.len()).then(|| self.rows.nth(self.j));
+            self.row = self.run.as_ref().map_or(0, |r| r.start);
+        }
+        Some(row)
+    }
+}
+
 /// Column bytes of a row range (see [`Segment::cols`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Cols<'s> {
@@ -924,6 +1094,85 @@ mod tests {
         } else {
             rng.r#gen()
         }
+    }
+
+    /// An entity's rows read through its run list — all of them, from a time on, the row
+    /// before a time, and a time range — are exactly its input rows, for entities cut into many
+    /// runs (up to 16 rows, new runs after silences) stored apart in leaf order.
+    #[test]
+    fn entity_rows_follow_their_runs_like_a_sorted_list() {
+        use crate::segment::{SegmentInput, write_segment};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let names: Vec<String> = (0..40).map(|e| format!("E{e:03}")).collect();
+        let mut rows = Vec::new();
+        for e in 0..names.len() as u32 {
+            let mut t = rng.gen_range(0..600_000i64);
+            for _ in 0..rng.gen_range(1..120) {
+                rows.push(Row {
+                    entity: e,
+                    side: 0,
+                    time: t,
+                    lon: rng.gen_range(-10_000_000..10_000_000),
+                    lat: rng.gen_range(-10_000_000..10_000_000),
+                    alt: 1_000_000,
+                });
+                t += if rng.gen_bool(0.05) {
+                    rng.gen_range(300_001..900_000)
+                } else {
+                    rng.gen_range(1..20_000)
+                };
+            }
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("seg.dcs");
+        let sides = ["blue".to_string()];
+        let input = SegmentInput {
+            names: &names,
+            sides: &sides,
+            rows: &rows,
+        };
+        write_segment(&path, &input).unwrap();
+        let seg = Segment::open(&path).unwrap();
+        seg.verify().unwrap();
+        assert!(seg.h.runs as usize > 2 * names.len(), "{} runs", seg.h.runs);
+        let mut scattered = 0;
+        for e in 0..names.len() as u32 {
+            let want: Vec<i64> = rows
+                .iter()
+                .filter(|r| r.entity == e)
+                .map(|r| r.time)
+                .collect();
+            let got = seg.entity_rows(e).unwrap();
+            let all: Vec<usize> = got.iter().collect();
+            let times: Vec<i64> = all.iter().map(|&r| seg.time(r)).collect();
+            assert_eq!(times, want, "entity {e}");
+            scattered += all.windows(2).filter(|w| w[1] != w[0] + 1).count();
+            for _ in 0..50 {
+                let t = rng.gen_range(want[0] - 1000..=want[want.len() - 1] + 1000);
+                let c = got.seek(t);
+                let at = want.partition_point(|&x| x < t);
+                assert_eq!(
+                    c.peek().map(|r| seg.time(r)),
+                    want.get(at).copied(),
+                    "{e} {t}"
+                );
+                assert_eq!(
+                    c.prev().map(|r| seg.time(r)),
+                    at.checked_sub(1).map(|i| want[i]),
+                    "{e} {t}"
+                );
+                let t1 = t + rng.gen_range(0..200_000);
+                let between: Vec<i64> = got.between(t, t1).map(|r| seg.time(r)).collect();
+                let inside: Vec<i64> = want
+                    .iter()
+                    .copied()
+                    .filter(|x| (t..=t1).contains(x))
+                    .collect();
+                assert_eq!(between, inside, "{e} [{t}, {t1}]");
+            }
+        }
+        // The runs of an entity are not stored one after another.
+        assert!(scattered > names.len(), "{scattered}");
     }
 
     /// The branch-free 16-box test agrees with the one-box test on every box, for one to

@@ -6,8 +6,8 @@ use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use super::format::{
-    ALIGN, Bounds, EntityRec, FORMAT_VERSION, HEADER_LEN, Header, LON_LIMIT_E7, NODE_FANOUT, Node,
-    QBox, RUN_MAX_ROWS, Run, SECTION_COUNT, Section, SectionEntry,
+    ALIGN, Bounds, EntityRec, FORMAT_VERSION, HEADER_LEN, Header, LON_LIMIT_E7, MAX_ENTITIES,
+    NODE_FANOUT, Node, QBox, RUN_MAX_ROWS, Run, SECTION_COUNT, Section, SectionEntry,
 };
 use crate::error::{Error, Result};
 use crate::model::ALT_UNKNOWN;
@@ -43,8 +43,11 @@ impl SegmentInput<'_> {
         if self.rows.is_empty() {
             return bad("no rows");
         }
-        if self.rows.len() > u32::MAX as usize || self.sides.len() > usize::from(u16::MAX) {
-            return bad("too many rows or sides for one segment");
+        if self.rows.len() > u32::MAX as usize
+            || self.sides.len() > usize::from(u16::MAX)
+            || self.names.len() > MAX_ENTITIES as usize
+        {
+            return bad("too many rows, entities or sides for one segment");
         }
         if self
             .names
@@ -78,11 +81,28 @@ impl SegmentInput<'_> {
 pub(crate) fn write_segment(path: &Path, input: &SegmentInput<'_>) -> Result<Header> {
     input.check()?;
     let rows = input.rows;
-    let entities = entity_records(input);
     let mut runs = build_runs(rows);
-    let (nodes, run_boxes, node_boxes) = build_tree(&mut runs);
+    pack_runs(&mut runs);
+    // Rows are stored run by run in the packed order: `source[i]` is where run `i`'s rows
+    // start in `rows`, and its `first_row` becomes where they start in the file.
+    let source: Vec<u32> = runs.iter().map(|r| r.first_row).collect();
+    let mut next = 0u32;
+    for run in &mut runs {
+        run.first_row = next;
+        next += run.rows;
+    }
+    // Each entity's runs in time order: `rows` is sorted by (entity, time), so by source.
+    let mut entity_runs: Vec<u32> = (0..runs.len() as u32).collect();
+    entity_runs.sort_unstable_by_key(|&i| source[i as usize]);
+    let entities = entity_records(input, &runs, &entity_runs);
+    let (nodes, run_boxes, node_boxes) = build_nodes(&runs);
     let leaves = nodes.iter().take_while(|n| n.1).count();
     let nodes: Vec<Node> = nodes.into_iter().map(|n| n.0).collect();
+    let stored = || {
+        runs.iter()
+            .zip(&source)
+            .flat_map(|(r, &s)| &rows[s as usize..(s + r.rows) as usize])
+    };
 
     let io = |e| Error::io(path, e);
     let file = File::create(path).map_err(io)?;
@@ -102,11 +122,11 @@ pub(crate) fn write_segment(path: &Path, input: &SegmentInput<'_>) -> Result<Hea
     }
     for s in Section::ALL {
         let entry = match s {
-            Section::Time => w.column(rows, |r| r.time.to_le_bytes()),
-            Section::Lon => w.column(rows, |r| r.lon.to_le_bytes()),
-            Section::Lat => w.column(rows, |r| r.lat.to_le_bytes()),
-            Section::Alt => w.column(rows, |r| r.alt.to_le_bytes()),
-            Section::Side => w.column(rows, |r| r.side.to_le_bytes()),
+            Section::Time => w.column(stored(), |r| r.time.to_le_bytes()),
+            Section::Lon => w.column(stored(), |r| r.lon.to_le_bytes()),
+            Section::Lat => w.column(stored(), |r| r.lat.to_le_bytes()),
+            Section::Alt => w.column(stored(), |r| r.alt.to_le_bytes()),
+            Section::Side => w.column(stored(), |r| r.side.to_le_bytes()),
             Section::Entities => w.column(&entities, EntityRec::encode),
             Section::Sides => {
                 let mut off = side_base;
@@ -128,6 +148,7 @@ pub(crate) fn write_segment(path: &Path, input: &SegmentInput<'_>) -> Result<Hea
             Section::Runs => w.column(&runs, Run::encode),
             Section::Nodes => w.column(&nodes, Node::encode),
             Section::NodeBoxes => w.column(&node_boxes, |q| q.0),
+            Section::EntityRuns => w.column(&entity_runs, |i| i.to_le_bytes()),
         }
         .map_err(io)?;
         sections[s as usize] = entry;
@@ -179,22 +200,24 @@ impl SectionWriter {
     /// Pads to the alignment, then writes one fixed-width record per item, checksummed.
     fn column<T, const N: usize>(
         &mut self,
-        items: &[T],
-        enc: impl Fn(&T) -> [u8; N],
+        items: impl IntoIterator<Item = T>,
+        enc: impl Fn(T) -> [u8; N],
     ) -> std::io::Result<SectionEntry> {
         let pad = (self.pos.next_multiple_of(ALIGN as u64) - self.pos) as usize;
         self.put(&[0u8; ALIGN][..pad])?;
         let offset = self.pos;
         let mut crc = 0u32;
-        let mut buf = Vec::with_capacity(64 * 1024);
-        for chunk in items.chunks((64 * 1024 / N).max(1)) {
-            buf.clear();
-            for it in chunk {
-                buf.extend_from_slice(&enc(it));
+        let mut buf = Vec::with_capacity(64 * 1024 + N);
+        for it in items {
+            buf.extend_from_slice(&enc(it));
+            if buf.len() >= 64 * 1024 {
+                crc = crc32c::crc32c_append(crc, &buf);
+                self.put(&buf)?;
+                buf.clear();
             }
-            crc = crc32c::crc32c_append(crc, &buf);
-            self.put(&buf)?;
         }
+        crc = crc32c::crc32c_append(crc, &buf);
+        self.put(&buf)?;
         Ok(SectionEntry {
             offset,
             len: self.pos - offset,
@@ -224,25 +247,37 @@ pub(crate) fn rows_crc(rows: &[Row]) -> u32 {
     col(c, rows, |r| r.side.to_le_bytes())
 }
 
-fn entity_records(input: &SegmentInput<'_>) -> Vec<EntityRec> {
+/// The entity records, given the stored runs and each entity's runs in time order
+/// (`entity_runs`, grouped by entity in entity order).
+fn entity_records(input: &SegmentInput<'_>, runs: &[Run], entity_runs: &[u32]) -> Vec<EntityRec> {
     let mut out = Vec::with_capacity(input.names.len());
     let mut name_off = 0u32;
     let mut start = 0usize;
     let rows = input.rows;
-    while start < rows.len() {
-        let e = rows[start].entity;
-        let end = start + rows[start..].partition_point(|r| r.entity == e);
+    let mut first_row = 0usize;
+    while start < entity_runs.len() {
+        let e = runs[entity_runs[start] as usize].entity;
+        let end = start + entity_runs[start..].partition_point(|&i| runs[i as usize].entity == e);
+        let list = &entity_runs[start..end];
+        let n: u32 = list.iter().map(|&i| runs[i as usize].rows).sum();
+        let last_row = first_row + n as usize - 1;
         let name_len = input.names[e as usize].len() as u32;
+        let mut crc = 0;
+        for i in list {
+            crc = crc32c::crc32c_append(crc, &i.to_le_bytes());
+        }
         out.push(EntityRec {
-            first_row: start as u32,
-            rows: (end - start) as u32,
+            first_run: start as u32,
+            runs: list.len() as u32,
+            rows: n,
             name_off,
             name_len,
-            t_min: rows[start].time,
-            t_max: rows[end - 1].time,
-            crc: rows_crc(&rows[start..end]),
+            t_min: rows[first_row].time,
+            t_max: rows[last_row].time,
+            crc,
         });
         name_off += name_len;
+        first_row = last_row + 1;
         start = end;
     }
     out
@@ -375,14 +410,12 @@ fn str_order(boxes: &[Bounds]) -> Vec<usize> {
 }
 
 /// Sort-tile-recursive packing of the runs (reordered in place) in time, longitude and
-/// latitude; returns the nodes, leaves first, root last, each with `is_leaf`, the runs' boxes
-/// quantised within their leaves, and the nodes' boxes quantised within their parents.
-type Tree = (Vec<(Node, bool)>, Vec<QBox>, Vec<QBox>);
-fn build_tree(runs: &mut [Run]) -> Tree {
+/// latitude: consecutive groups of [`NODE_FANOUT`] runs become the leaves, consecutive groups
+/// of leaves their parents, and so on (see [`build_nodes`]).
+fn pack_runs(runs: &mut [Run]) {
     if runs.is_empty() {
-        return (Vec::new(), Vec::new(), Vec::new());
+        return;
     }
-    let leaves = runs.len().div_ceil(NODE_FANOUT);
     let bounds: Vec<Bounds> = runs.iter().map(|r| r.bounds).collect();
     let order = str_order(&bounds);
     let packed: Vec<Run> = order.iter().map(|&i| runs[i]).collect();
@@ -407,6 +440,17 @@ fn build_tree(runs: &mut [Run]) -> Tree {
         runs.copy_from_slice(&packed);
         block *= NODE_FANOUT;
     }
+}
+
+/// The packed R-tree over `runs` (in [`pack_runs`] order): the nodes, leaves first, root last,
+/// each with `is_leaf`, the runs' boxes quantised within their leaves, and the nodes' boxes
+/// quantised within their parents.
+type Tree = (Vec<(Node, bool)>, Vec<QBox>, Vec<QBox>);
+fn build_nodes(runs: &[Run]) -> Tree {
+    if runs.is_empty() {
+        return (Vec::new(), Vec::new(), Vec::new());
+    }
+    let leaves = runs.len().div_ceil(NODE_FANOUT);
     let mut nodes: Vec<(Node, bool)> = Vec::with_capacity(leaves + leaves / 8 + 1);
     let mut boxes = Vec::with_capacity(runs.len());
     for (i, c) in runs.chunks(NODE_FANOUT).enumerate() {
