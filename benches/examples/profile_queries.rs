@@ -1,6 +1,6 @@
 //! A query loop to run under a profiler, on the cached bench index:
 //! `valgrind --tool=callgrind target/release/examples/profile_queries small 100`
-//! (kinds: small, large, radius, nearest, position; the second argument is rounds).
+//! (kinds: small, large, radius, nearest, track, position; the second argument is rounds).
 
 use std::hint::black_box;
 
@@ -26,6 +26,11 @@ fn main() {
                 "nearest" => {
                     let (lon, lat, t) = q.nearest[i];
                     engine_nearest(&engine, lon, lat, t, 10).len() as u64
+                }
+                "track" => {
+                    let (e, r) = q.track[i];
+                    let snap = engine.snapshot();
+                    snap.track(&Fleet::id(e), r).expect("track").count() as u64
                 }
                 "position" => {
                     let (e, t) = q.position[i];

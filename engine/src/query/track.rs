@@ -37,7 +37,7 @@ impl<'s> Iterator for TrackIter<'s> {
             .cursors
             .iter()
             .enumerate()
-            .filter_map(|(i, c)| Some((i, c.0.time(c.2.peek()?))))
+            .filter_map(|(i, c)| Some((i, c.2.peek_time()?)))
             .min_by_key(|&(_, t)| t)?;
         let (seg, entity, rows) = &mut self.cursors[best];
         let row = rows.next()?;
