@@ -520,10 +520,18 @@ fn merge_segments(segs: &[&Segment]) -> Result<(Vec<String>, Vec<String>, Vec<Ro
         let start = rows.len();
         for (i, e) in parts {
             let s = segs[i];
-            for r in s.entity_rows(e)?.iter() {
-                let mut row = s.row(entity, r);
-                row.side = side_maps[i][usize::from(row.side)];
-                rows.push(row);
+            let map = &side_maps[i];
+            for run in s.entity_rows(e)?.runs() {
+                // Verified with the entity: side numbers are below the segment's side count.
+                let c = s.cols(run);
+                rows.extend((0..c.time.len()).map(|k| Row {
+                    entity,
+                    side: map[usize::from(u16::from_le_bytes(c.side[k]))],
+                    time: i64::from_le_bytes(c.time[k]),
+                    lon: i32::from_le_bytes(c.lon[k]),
+                    lat: i32::from_le_bytes(c.lat[k]),
+                    alt: i32::from_le_bytes(c.alt[k]),
+                }));
             }
         }
         rows[start..].sort_unstable_by_key(|r| r.time);

@@ -989,6 +989,12 @@ impl<'s> EntityRows<'s> {
         self.nth(self.list.len() - 1).end - 1
     }
 
+    /// Its runs' row ranges, in time order.
+    pub(crate) fn runs(&self) -> impl Iterator<Item = Range<usize>> + 's {
+        let rows = *self;
+        (0..self.list.len()).map(move |j| rows.nth(j))
+    }
+
     /// Its rows in time order.
     pub(crate) fn iter(&self) -> RowCursor<'s> {
         self.cursor(0, i64::MAX)

@@ -207,17 +207,26 @@ impl SectionWriter {
         self.put(&[0u8; ALIGN][..pad])?;
         let offset = self.pos;
         let mut crc = 0u32;
-        let mut buf = Vec::with_capacity(64 * 1024 + N);
-        for it in items {
-            buf.extend_from_slice(&enc(it));
-            if buf.len() >= 64 * 1024 {
+        // A fixed buffer filled record by record and flushed when full; the items are driven
+        // with `for_each`, which nested iterators (the rows of each run) run as plain loops.
+        let full = (64 * 1024 / N).max(1) * N;
+        let mut buf = vec![0u8; full];
+        let mut len = 0;
+        let mut written = Ok(());
+        items.into_iter().for_each(|it| {
+            buf[len..len + N].copy_from_slice(&enc(it));
+            len += N;
+            if len == full {
                 crc = crc32c::crc32c_append(crc, &buf);
-                self.put(&buf)?;
-                buf.clear();
+                if written.is_ok() {
+                    written = self.put(&buf);
+                }
+                len = 0;
             }
-        }
-        crc = crc32c::crc32c_append(crc, &buf);
-        self.put(&buf)?;
+        });
+        written?;
+        crc = crc32c::crc32c_append(crc, &buf[..len]);
+        self.put(&buf[..len])?;
         Ok(SectionEntry {
             offset,
             len: self.pos - offset,
