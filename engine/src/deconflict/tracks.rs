@@ -295,7 +295,14 @@ fn piece_vs_volume(
     {
         let threshold = v.buffer_m + m.horizontal_m;
         let exact = || exact_hit(v, vi, p0, p1, tv0, tv1, m).map(TrackHit::Exact);
-        let (lo, hi, crossing) = match fc.piece(p0, p1) {
+        // `far` has let the whole piece through: unless the vertical interval clipped it,
+        // the frames need not test it again.
+        let verdict = if (p0, p1) == ((p.a.lon, p.a.lat), (p.b.lon, p.b.lat)) {
+            fc.piece_near(p0, p1)
+        } else {
+            fc.piece(p0, p1)
+        };
+        let (lo, hi, crossing) = match verdict {
             PieceVsCore::Outside => return None,
             PieceVsCore::Inside { lo, hi } => (lo, hi, None),
             PieceVsCore::Crossing { inside_end, lo, hi } => (lo, hi, Some(inside_end)),
