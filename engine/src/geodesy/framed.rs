@@ -80,7 +80,7 @@ pub(super) struct Chunk {
     reach: f64,
     /// The chord's box widened by `reach`: `(x_lo, x_hi, y_lo, y_hi)`, frame metres (a piece
     /// outside it along an axis is farther than `reach`).
-    near: (f64, f64, f64, f64),
+    pub(super) near: (f64, f64, f64, f64),
     /// The chord's vector `b − a` and its squared length.
     ab: (f64, f64),
     ab2: f64,

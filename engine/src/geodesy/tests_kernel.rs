@@ -1199,11 +1199,12 @@ fn framed_pieces_agree_with_the_exact_kernel() {
 /// comparisons, `far` skipped where the caller has run it) gives the same verdicts and bounds,
 /// bit for bit, as the loop it replaced: pieces on, near and across legs of every length and
 /// points, at every latitude regime and across the antimeridian, at thresholds from 10 m to
-/// 50 km, many planted so that their ends sit within metres of the threshold.
+/// 50 km, many planted so that their ends sit within metres of the threshold, others touching
+/// a chunk's widened box (`near`) within 1 cm.
 #[test]
 fn framed_piece_is_the_reference_loop_bit_for_bit() {
     let mut rng = ChaCha8Rng::seed_from_u64(23);
-    let mut kinds = [0usize; 4];
+    let (mut kinds, mut edges) = ([0usize; 4], 0usize);
     for i in 0..n(600) {
         let r = REGIMES[i % REGIMES.len()];
         let a = base(&mut rng, r);
@@ -1247,6 +1248,35 @@ fn framed_piece_is_the_reference_loop_bit_for_bit() {
                 PieceVsCore::Unknown { .. } => 3,
             }] += 1;
         }
+        // Pieces touching a chunk's `near` box from outside or inside, by 0 to 1 cm, along
+        // each side: where a box computed differently would show.
+        for _ in 0..10 {
+            let c = &fc.chunks[rng.gen_range(0..fc.chunks.len())];
+            let (x_lo, x_hi, y_lo, y_hi) = c.near;
+            let (xm, ym) = (0.5 * (x_lo + x_hi), 0.5 * (y_lo + y_hi));
+            let dd = [-1e-2, -1e-4, -1e-6, 0.0, 1e-6][rng.gen_range(0..5)];
+            let run = 10f64.powf(rng.gen_range(0.0..3.0));
+            let (q0, q1) = match rng.gen_range(0..4) {
+                0 => ((x_hi + dd, ym), (x_hi + dd + run, ym + run)),
+                1 => ((x_lo - dd, ym), (x_lo - dd - run, ym - run)),
+                2 => ((xm, y_hi + dd), (xm - run, y_hi + dd + run)),
+                _ => ((xm, y_lo - dd), (xm + run, y_lo - dd - run)),
+            };
+            let (p0, p1) = (c.frame.to_lonlat(q0), c.frame.to_lonlat(q1));
+            let (p0, p1) = if rng.gen_bool(0.5) {
+                (p0, p1)
+            } else {
+                (p1, p0)
+            };
+            let got = fc.piece(p0, p1);
+            assert_eq!(
+                got,
+                fc.piece_reference(p0, p1),
+                "{r:?} edge {p0:?}->{p1:?} t={t}"
+            );
+            edges += 1;
+        }
     }
     assert!(kinds.iter().all(|&k| k > 200), "verdicts {kinds:?}");
+    assert!(edges > 1000, "{edges} pieces at the edges");
 }
