@@ -225,7 +225,11 @@ pub(crate) fn merge_pending(
     out: &mut Vec<Conflict>,
 ) {
     let mut order: Vec<usize> = (0..pending.len()).collect();
-    order.sort_by_key(|&i| (pending[i].start, pending[i].end)); // stable: ties keep their order
+    let key = |&i: &usize| (pending[i].start, pending[i].end);
+    // Stable: ties keep their order (hits often come sorted already: then it is the identity).
+    if !order.is_sorted_by_key(key) {
+        order.sort_by_key(key);
+    }
     let mut rest = &order[..];
     while let Some(&first) = rest.first() {
         // One conflict: the hits whose intervals chain from `first`.

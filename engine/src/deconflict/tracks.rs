@@ -388,8 +388,12 @@ fn settle_crossings(
             },
         })
         .collect();
+    // By start (the order among equal starts does not change what `needed` finds; hits often
+    // come sorted already).
     let mut order: Vec<usize> = (0..h.len()).collect();
-    order.sort_unstable_by_key(|&i| certain[i].0);
+    if !order.is_sorted_by_key(|&i| certain[i].0) {
+        order.sort_unstable_by_key(|&i| certain[i].0);
+    }
     let needed = |j: usize, l: &LazyHit| {
         let (a, b) = l.tv;
         let (mut next, mut least_hi) = (a, f64::INFINITY);

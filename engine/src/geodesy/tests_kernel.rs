@@ -1200,11 +1200,11 @@ fn framed_pieces_agree_with_the_exact_kernel() {
 /// bit for bit, as the loop it replaced: pieces on, near and across legs of every length and
 /// points, at every latitude regime and across the antimeridian, at thresholds from 10 m to
 /// 50 km, many planted so that their ends sit within metres of the threshold, others touching
-/// a chunk's widened box (`near`) within 1 cm.
+/// a chunk's widened box (`near`) within 1 cm. The crossing guesses too.
 #[test]
 fn framed_piece_is_the_reference_loop_bit_for_bit() {
     let mut rng = ChaCha8Rng::seed_from_u64(23);
-    let (mut kinds, mut edges) = ([0usize; 4], 0usize);
+    let (mut kinds, mut edges, mut guesses) = ([0usize; 4], 0usize, 0usize);
     for i in 0..n(600) {
         let r = REGIMES[i % REGIMES.len()];
         let a = base(&mut rng, r);
@@ -1238,6 +1238,16 @@ fn framed_piece_is_the_reference_loop_bit_for_bit() {
                 fc.piece_reference(p0, p1),
                 "{r:?} {a:?}->{b:?} {p0:?}->{p1:?} t={t}"
             );
+            if let PieceVsCore::Crossing { inside_end, .. } = got {
+                let guess = fc.crossing_guess(p0, p1, inside_end);
+                let reference = fc.crossing_guess_reference(p0, p1, inside_end);
+                assert_eq!(
+                    guess.to_bits(),
+                    reference.to_bits(),
+                    "guess {p0:?}->{p1:?} t={t}"
+                );
+                guesses += 1;
+            }
             if !fc.far(p0, p1) {
                 assert_eq!(fc.piece_near(p0, p1), got);
             }
@@ -1279,4 +1289,5 @@ fn framed_piece_is_the_reference_loop_bit_for_bit() {
     }
     assert!(kinds.iter().all(|&k| k > 200), "verdicts {kinds:?}");
     assert!(edges > 1000, "{edges} pieces at the edges");
+    assert!(guesses > 200, "{guesses} crossing guesses compared");
 }
