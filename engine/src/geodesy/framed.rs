@@ -84,7 +84,15 @@ pub(super) struct Chunk {
     /// The chord's vector `b − a` and its squared length.
     ab: (f64, f64),
     ab2: f64,
+    /// `near` in degrees, widened by [`BOX_SLACK_DEG`]: `[west, east, south, north]`,
+    /// longitudes as offsets from the first chunk's `lon0` (set by [`FramedCore::of`]; see
+    /// [`FramedCore::piece_near`]).
+    deg: [f64; 4],
 }
+
+/// Slack of the chunks' boxes in degrees: far more than the rounding of the conversions
+/// (≈ 1e-14°), far less than anything that matters (≈ 0.1 mm).
+const BOX_SLACK_DEG: f64 = 1e-9;
 
 /// A leg or point prepared for [`FramedCore::piece`] at one threshold.
 #[derive(Debug, Clone)]
@@ -97,6 +105,8 @@ pub(crate) struct FramedCore {
     /// The longitudes (unwrapped from the first chunk's `lon0`) beyond which every chunk is
     /// farther than its `reach` in its frame; `None` when the chunks span too much longitude.
     lon_reach: Option<(f64, f64)>,
+    /// Whether the chunks' `deg` boxes apply: every chunk's `lon0` within 45° of the first's.
+    boxed: bool,
 }
 
 impl FramedCore {
@@ -130,7 +140,7 @@ impl FramedCore {
         Some(FramedCore::of(chunks, t))
     }
 
-    fn of(chunks: Vec<Chunk>, t: f64) -> FramedCore {
+    fn of(mut chunks: Vec<Chunk>, t: f64) -> FramedCore {
         let lat_lo = chunks.iter().map(|c| c.lat_lo).fold(90.0, f64::min);
         let lat_hi = chunks.iter().map(|c| c.lat_hi).fold(-90.0, f64::max);
         let lon0 = chunks[0].frame.lon0;
@@ -147,12 +157,28 @@ impl FramedCore {
                 *e = e.max(off + (c.a.0.max(c.b.0) + c.reach) / m);
             }
         }
+        let boxed = chunks
+            .iter()
+            .all(|c| lon_delta(lon0, c.frame.lon0).abs() <= 45.0);
+        if boxed {
+            for c in &mut chunks {
+                let off = lon_delta(lon0, c.frame.lon0);
+                let (f, (x_lo, x_hi, y_lo, y_hi)) = (&c.frame, c.near);
+                c.deg = [
+                    off + x_lo / f.m_per_deg_lon - BOX_SLACK_DEG,
+                    off + x_hi / f.m_per_deg_lon + BOX_SLACK_DEG,
+                    f.lat0 + y_lo / f.m_per_deg_lat - BOX_SLACK_DEG,
+                    f.lat0 + y_hi / f.m_per_deg_lat + BOX_SLACK_DEG,
+                ];
+            }
+        }
         FramedCore {
             chunks,
             t,
             lat_lo,
             lat_hi,
             lon_reach: lon_reach.filter(|(w, e)| e - w < 90.0),
+            boxed,
         }
     }
 
@@ -202,7 +228,21 @@ impl FramedCore {
         let (mut lb, mut lb0, mut lb1) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
         let (mut ub, mut ub0, mut ub1) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
         let mut inside = false;
+        // The degree boxes skip, with four comparisons, chunks whose own tests below would
+        // reject the piece: outside chunk k's box, the piece's longitude offsets from its
+        // `lon0` (those from the first chunk's, minus k's offset, to within 1e-14°) put its
+        // frame x beyond `near` by at least `BOX_SLACK_DEG` times the frame's scale, and its
+        // latitudes likewise put y. Within 44° of the first chunk's `lon0`, with every chunk's
+        // `lon0` within 45° of it, no chunk's frame is refused (`|l| < 90°`), so a skipped
+        // chunk never hides the refusal either: the answer is the full loop's, bit for bit.
+        let l00 = lon_delta(self.chunks[0].frame.lon0, p0.0);
+        let l01 = l00 + dl;
+        let boxed = self.boxed && l00.abs() < 44.0 && l01.abs() < 44.0;
+        let (lw, le) = if l01 < l00 { (l01, l00) } else { (l00, l01) };
         for c in &self.chunks {
+            if boxed && (le < c.deg[0] || lw > c.deg[1] || phi < c.deg[2] || plo > c.deg[3]) {
+                continue;
+            }
             if phi < c.lat_lo || plo > c.lat_hi {
                 continue; // every point of the piece is more than T from the chunk
             }
@@ -547,6 +587,12 @@ fn chunk(
         ),
         ab,
         ab2: ab.0 * ab.0 + ab.1 * ab.1,
+        deg: [
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+        ],
     })
 }
 
