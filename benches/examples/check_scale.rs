@@ -9,7 +9,8 @@
 //! ```
 //!
 //! `CHECK_OPS=n` (default 50) and `CHECK_REPS=r` (default 5) shrink the run, e.g. under
-//! callgrind.
+//! callgrind. `CHECK_DUMP=path` writes every report of the warm pass there (`{:?}`, which
+//! prints floats exactly): two builds that must agree bit for bit are compared with `cmp`.
 
 use std::time::Instant;
 
@@ -79,8 +80,14 @@ fn main() {
     let env_n = |k: &str, d: usize| std::env::var(k).map_or(d, |v| v.parse().expect(k));
     let (n_ops, reps) = (env_n("CHECK_OPS", 50), env_n("CHECK_REPS", 5));
     let ops: Vec<Operation> = (0..n_ops).map(|i| operation(&mut rng, i, band)).collect();
+    let mut dump =
+        std::env::var_os("CHECK_DUMP").map(|p| std::fs::File::create(p).expect("CHECK_DUMP"));
     for op in &ops {
-        snap.check(op, &minima).expect("check"); // warm: first-touch checksums
+        let report = snap.check(op, &minima).expect("check"); // warm: first-touch checksums
+        if let Some(f) = &mut dump {
+            use std::io::Write;
+            writeln!(f, "{report:?}").expect("CHECK_DUMP");
+        }
     }
     let mut times = Vec::new();
     let mut conflicts = 0;

@@ -224,8 +224,8 @@ pub(crate) fn merge_pending(
     labels: &[String],
     out: &mut Vec<Conflict>,
 ) {
-    let mut order: Vec<usize> = (0..pending.len()).collect();
-    order.sort_by_key(|&i| (pending[i].start, pending[i].end)); // stable: ties keep their order
+    // Stable: ties keep their order.
+    let order = stable_order(pending.len(), |i| (pending[i].start, pending[i].end));
     let mut rest = &order[..];
     while let Some(&first) = rest.first() {
         // One conflict: the hits whose intervals chain from `first`.
@@ -286,6 +286,41 @@ pub(crate) fn merge_pending(
             volume: labels.get(h.volume).cloned().unwrap_or_default(),
         });
     }
+}
+
+/// The indices `0..n` sorted stably by `key`: what `sort_by_key` gives, but hits come as a
+/// few sorted runs (one per volume), which are merged (earlier runs first among equal keys)
+/// rather than sorted.
+fn stable_order<K: Ord>(n: usize, key: impl Fn(usize) -> K) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    let starts: Vec<usize> = (1..n).filter(|&i| key(i) < key(i - 1)).collect();
+    if starts.is_empty() {
+        return order;
+    }
+    if starts.len() > 4 {
+        order.sort_by_key(|&i| key(i));
+        return order;
+    }
+    let mut merged: Vec<usize> = (0..starts[0]).collect();
+    for (r, &s) in starts.iter().enumerate() {
+        let end = starts.get(r + 1).copied().unwrap_or(n);
+        let mut out = Vec::with_capacity(merged.len() + end - s);
+        let (mut i, mut j) = (0, s);
+        while i < merged.len() && j < end {
+            if key(j) < key(merged[i]) {
+                out.push(j);
+                j += 1;
+            } else {
+                out.push(merged[i]);
+                i += 1;
+            }
+        }
+        out.extend_from_slice(&merged[i..]);
+        out.extend(j..end);
+        merged = out;
+    }
+    order.copy_from_slice(&merged);
+    order
 }
 
 impl Snapshot {
@@ -403,4 +438,40 @@ pub(crate) fn widened_overlap(
     other: TimeRange,
 ) -> Option<TimeRange> {
     window.widen(buffer_ms).intersect(&other)
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+
+    /// `stable_order` is `sort_by_key`'s order, ties included: sequences of a few sorted runs
+    /// (how hits come) and of many, with many equal keys.
+    #[test]
+    fn stable_order_is_a_stable_sort() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for case in 0..3000 {
+            let runs = 1 + case % 7;
+            let mut keys: Vec<(i64, i64)> = Vec::new();
+            for _ in 0..runs {
+                let len = rng.gen_range(0..30);
+                let mut k = (rng.gen_range(0..20), rng.gen_range(0..3));
+                for _ in 0..len {
+                    keys.push(k);
+                    if rng.gen_bool(0.6) {
+                        k = (k.0 + rng.gen_range(0..3), rng.gen_range(0..3));
+                    }
+                    if rng.gen_bool(0.3) && k.1 < 5 {
+                        k.1 += 1;
+                    }
+                }
+            }
+            let mut want: Vec<usize> = (0..keys.len()).collect();
+            want.sort_by_key(|&i| keys[i]);
+            assert_eq!(
+                super::stable_order(keys.len(), |i| keys[i]),
+                want,
+                "{keys:?}"
+            );
+        }
+    }
 }

@@ -38,6 +38,8 @@ pub(crate) fn conflicts(
         .collect();
     let candidates = candidates(snap, vols, &widened, m, &own)?;
     let mut framed: Vec<Option<Option<FramedCore>>> = vec![None; vols.len()];
+    // One buffer of hits and one of their bounds for every entity (cleared, not reallocated).
+    let (mut h, mut pending) = (Vec::new(), Vec::new());
     for (id, reach) in candidates {
         let parts = entity_rows(snap.segments(), id)?;
         let range = reach
@@ -49,7 +51,7 @@ pub(crate) fn conflicts(
             })
             .expect("at least one volume");
         let pieces = pieces_in(&parts, range, m.max_gap_ms);
-        let mut h = Vec::new();
+        h.clear();
         for Reach { vi, span } in reach {
             let (v, w) = (&vols[vi], widened[vi]);
             let fc = framed[vi]
@@ -67,8 +69,9 @@ pub(crate) fn conflicts(
         if h.is_empty() {
             continue;
         }
-        let h = settle_crossings(h, vols, &framed, m);
-        let pending: Vec<Pending> = h.iter().map(TrackHit::pending).collect();
+        settle_crossings(&mut h, vols, &framed, m);
+        pending.clear();
+        pending.extend(h.iter().map(TrackHit::pending));
         let resolve = |i: usize| match &h[i] {
             TrackHit::Exact(hit) => Some(*hit),
             TrackHit::Lazy(p) => p.resolve(&vols[p.hit.volume], m),
@@ -295,7 +298,14 @@ fn piece_vs_volume(
     {
         let threshold = v.buffer_m + m.horizontal_m;
         let exact = || exact_hit(v, vi, p0, p1, tv0, tv1, m).map(TrackHit::Exact);
-        let (lo, hi, crossing) = match fc.piece(p0, p1) {
+        // `far` has let the whole piece through: unless the vertical interval clipped it,
+        // the frames need not test it again.
+        let verdict = if (p0, p1) == ((p.a.lon, p.a.lat), (p.b.lon, p.b.lat)) {
+            fc.piece_near(p0, p1)
+        } else {
+            fc.piece(p0, p1)
+        };
+        let (lo, hi, crossing) = match verdict {
             PieceVsCore::Outside => return None,
             PieceVsCore::Inside { lo, hi } => (lo, hi, None),
             PieceVsCore::Crossing { inside_end, lo, hi } => (lo, hi, Some(inside_end)),
@@ -358,16 +368,16 @@ fn piece_vs_volume(
 /// The rest are solved (from the frames' guess; by the exact kernel when Newton does not
 /// settle), as they were before being made lazy: the reports are the same.
 fn settle_crossings(
-    h: Vec<TrackHit>,
+    h: &mut Vec<TrackHit>,
     vols: &[Volume],
     framed: &[Option<Option<FramedCore>>],
     m: &Minima,
-) -> Vec<TrackHit> {
+) {
     if !h
         .iter()
         .any(|x| matches!(x, TrackHit::Lazy(l) if l.crossing.is_some()))
     {
-        return h;
+        return;
     }
     // The certain part of each hit (ms, inclusive) and an upper bound of its distance.
     let certain: Vec<(i64, i64, f64)> = h
@@ -381,16 +391,19 @@ fn settle_crossings(
             },
         })
         .collect();
-    let mut order: Vec<usize> = (0..h.len()).collect();
-    order.sort_unstable_by_key(|&i| certain[i].0);
     let needed = |j: usize, l: &LazyHit| {
         let (a, b) = l.tv;
+        // The other hits' certain parts that meet the piece, by start (the order among equal
+        // starts does not change what the sweep finds).
+        let mut over: Vec<(i64, i64, f64)> = certain
+            .iter()
+            .enumerate()
+            .filter(|&(k, &(s, e, _))| k != j && e >= a && s <= b)
+            .map(|(_, &c)| c)
+            .collect();
+        over.sort_unstable_by_key(|c| c.0);
         let (mut next, mut least_hi) = (a, f64::INFINITY);
-        for &k in &order {
-            let (s, e, hi) = certain[k];
-            if k == j || e < a || s > b {
-                continue;
-            }
+        for (s, e, hi) in over {
             if s > next {
                 return true; // a millisecond of the piece only this hit may cover
             }
@@ -404,29 +417,36 @@ fn settle_crossings(
         .enumerate()
         .map(|(j, x)| matches!(x, TrackHit::Lazy(l) if l.crossing.is_some() && needed(j, l)))
         .collect();
-    h.into_iter()
-        .zip(solve)
-        .filter_map(|(x, solve)| {
-            let TrackHit::Lazy(mut l) = x else {
-                return Some(x);
-            };
-            let Some(inside_end) = l.crossing.filter(|_| solve) else {
-                return Some(TrackHit::Lazy(l));
-            };
-            let v = &vols[l.hit.volume];
-            let fc = framed[l.hit.volume]
-                .as_ref()
-                .and_then(Option::as_ref)
-                .expect("a crossing comes from the frames");
-            let Some((start, end)) = solve_crossing(fc, v, (l.p0, l.p1), l.tv, m, inside_end)
-            else {
-                return exact_hit(v, l.hit.volume, l.p0, l.p1, l.tv.0, l.tv.1, m)
-                    .map(TrackHit::Exact);
-            };
-            (l.hit.start, l.hit.end, l.crossing) = (start, end, None);
-            Some(TrackHit::Lazy(l))
-        })
-        .collect()
+    // Solved in place; a hit the exact kernel then finds to be none is dropped (the others
+    // keep their order).
+    let mut gone = Vec::new();
+    for (j, (x, solve)) in h.iter_mut().zip(solve).enumerate() {
+        let TrackHit::Lazy(l) = x else {
+            continue;
+        };
+        let Some(inside_end) = l.crossing.filter(|_| solve) else {
+            continue;
+        };
+        let v = &vols[l.hit.volume];
+        let fc = framed[l.hit.volume]
+            .as_ref()
+            .and_then(Option::as_ref)
+            .expect("a crossing comes from the frames");
+        match solve_crossing(fc, v, (l.p0, l.p1), l.tv, m, inside_end) {
+            Some((start, end)) => (l.hit.start, l.hit.end, l.crossing) = (start, end, None),
+            None => match exact_hit(v, l.hit.volume, l.p0, l.p1, l.tv.0, l.tv.1, m) {
+                Some(e) => *x = TrackHit::Exact(e),
+                None => gone.push(j),
+            },
+        }
+    }
+    if !gone.is_empty() {
+        let mut j = 0;
+        h.retain(|_| {
+            j += 1;
+            !gone.contains(&(j - 1))
+        });
+    }
 }
 
 /// The interval of a piece known to cross the threshold once (inside at `tv.1` when

@@ -78,7 +78,21 @@ pub(super) struct Chunk {
     lat_hi: f64,
     /// Frame distance beyond which the chunk is certainly ≥ `T` away (`T/k_lo + e`).
     reach: f64,
+    /// The chord's box widened by `reach`: `(x_lo, x_hi, y_lo, y_hi)`, frame metres (a piece
+    /// outside it along an axis is farther than `reach`).
+    pub(super) near: (f64, f64, f64, f64),
+    /// The chord's vector `b − a` and its squared length.
+    ab: (f64, f64),
+    ab2: f64,
+    /// `near` in degrees, widened by [`BOX_SLACK_DEG`]: `[west, east, south, north]`,
+    /// longitudes as offsets from the first chunk's `lon0` (set by [`FramedCore::of`]; see
+    /// [`FramedCore::piece_near`]).
+    deg: [f64; 4],
 }
+
+/// Slack of the chunks' boxes in degrees: far more than the rounding of the conversions
+/// (≈ 1e-14°), far less than anything that matters (≈ 0.1 mm).
+const BOX_SLACK_DEG: f64 = 1e-9;
 
 /// A leg or point prepared for [`FramedCore::piece`] at one threshold.
 #[derive(Debug, Clone)]
@@ -91,6 +105,8 @@ pub(crate) struct FramedCore {
     /// The longitudes (unwrapped from the first chunk's `lon0`) beyond which every chunk is
     /// farther than its `reach` in its frame; `None` when the chunks span too much longitude.
     lon_reach: Option<(f64, f64)>,
+    /// Whether the chunks' `deg` boxes apply: every chunk's `lon0` within 45° of the first's.
+    boxed: bool,
 }
 
 impl FramedCore {
@@ -124,7 +140,7 @@ impl FramedCore {
         Some(FramedCore::of(chunks, t))
     }
 
-    fn of(chunks: Vec<Chunk>, t: f64) -> FramedCore {
+    fn of(mut chunks: Vec<Chunk>, t: f64) -> FramedCore {
         let lat_lo = chunks.iter().map(|c| c.lat_lo).fold(90.0, f64::min);
         let lat_hi = chunks.iter().map(|c| c.lat_hi).fold(-90.0, f64::max);
         let lon0 = chunks[0].frame.lon0;
@@ -141,12 +157,28 @@ impl FramedCore {
                 *e = e.max(off + (c.a.0.max(c.b.0) + c.reach) / m);
             }
         }
+        let boxed = chunks
+            .iter()
+            .all(|c| lon_delta(lon0, c.frame.lon0).abs() <= 45.0);
+        if boxed {
+            for c in &mut chunks {
+                let off = lon_delta(lon0, c.frame.lon0);
+                let (f, (x_lo, x_hi, y_lo, y_hi)) = (&c.frame, c.near);
+                c.deg = [
+                    off + x_lo / f.m_per_deg_lon - BOX_SLACK_DEG,
+                    off + x_hi / f.m_per_deg_lon + BOX_SLACK_DEG,
+                    f.lat0 + y_lo / f.m_per_deg_lat - BOX_SLACK_DEG,
+                    f.lat0 + y_hi / f.m_per_deg_lat + BOX_SLACK_DEG,
+                ];
+            }
+        }
         FramedCore {
             chunks,
             t,
             lat_lo,
             lat_hi,
             lon_reach: lon_reach.filter(|(w, e)| e - w < 90.0),
+            boxed,
         }
     }
 
@@ -171,6 +203,147 @@ impl FramedCore {
     /// What the frames prove about a point moving linearly in lon/lat (the short way) from
     /// `p0` to `p1`, against the core at this threshold.
     pub(crate) fn piece(&self, p0: (f64, f64), p1: (f64, f64)) -> PieceVsCore {
+        if self.far(p0, p1) {
+            return PieceVsCore::Outside;
+        }
+        self.piece_near(p0, p1)
+    }
+
+    /// [`FramedCore::piece`] for a piece that [`FramedCore::far`] has already let through
+    /// (the same answer, bit for bit, without that test).
+    ///
+    /// One pass over the chunks with the chord's vectors and widened boxes computed once and
+    /// plain comparisons for `min`/`max` (nothing here is NaN: a frame that does not apply
+    /// returns before any distance): the same operations in the same order as
+    /// [`point_seg_dist`] and [`seg_seg_dist`], so the same bounds.
+    pub(crate) fn piece_near(&self, p0: (f64, f64), p1: (f64, f64)) -> PieceVsCore {
+        let dl = lon_delta(p0.0, p1.0);
+        let (plo, phi) = if p1.1 < p0.1 {
+            (p1.1, p0.1)
+        } else {
+            (p0.1, p1.1)
+        };
+        // Lower bounds of the distance: over the piece, at p0, at p1; upper bounds of its
+        // least value and of the distance at p0, at p1.
+        let (mut lb, mut lb0, mut lb1) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
+        let (mut ub, mut ub0, mut ub1) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
+        let mut inside = false;
+        // The degree boxes skip, with four comparisons, chunks whose own tests below would
+        // reject the piece: outside chunk k's box, the piece's longitude offsets from its
+        // `lon0` (those from the first chunk's, minus k's offset, to within 1e-14°) put its
+        // frame x beyond `near` by at least `BOX_SLACK_DEG` times the frame's scale, and its
+        // latitudes likewise put y. Within 44° of the first chunk's `lon0`, with every chunk's
+        // `lon0` within 45° of it, no chunk's frame is refused (`|l| < 90°`), so a skipped
+        // chunk never hides the refusal either: the answer is the full loop's, bit for bit.
+        let l00 = lon_delta(self.chunks[0].frame.lon0, p0.0);
+        let l01 = l00 + dl;
+        let boxed = self.boxed && l00.abs() < 44.0 && l01.abs() < 44.0;
+        let (lw, le) = if l01 < l00 { (l01, l00) } else { (l00, l01) };
+        for c in &self.chunks {
+            if boxed && (le < c.deg[0] || lw > c.deg[1] || phi < c.deg[2] || plo > c.deg[3]) {
+                continue;
+            }
+            if phi < c.lat_lo || plo > c.lat_hi {
+                continue; // every point of the piece is more than T from the chunk
+            }
+            let l0 = lon_delta(c.frame.lon0, p0.0);
+            let l1 = l0 + dl;
+            if l0.abs() >= 90.0 || l1.abs() >= 90.0 {
+                return PieceVsCore::Unknown {
+                    ends: [None, None],
+                    lo: 0.0,
+                    hi: f64::INFINITY,
+                };
+            }
+            let f = &c.frame;
+            let q0 = (l0 * f.m_per_deg_lon, (p0.1 - f.lat0) * f.m_per_deg_lat);
+            let q1 = (l1 * f.m_per_deg_lon, (p1.1 - f.lat0) * f.m_per_deg_lat);
+            let (x_lo, x_hi, y_lo, y_hi) = c.near;
+            let (qx_lo, qx_hi) = if q1.0 < q0.0 {
+                (q1.0, q0.0)
+            } else {
+                (q0.0, q1.0)
+            };
+            let (qy_lo, qy_hi) = if q1.1 < q0.1 {
+                (q1.1, q0.1)
+            } else {
+                (q0.1, q1.1)
+            };
+            if qx_lo > x_hi || qx_hi < x_lo || qy_lo > y_hi || qy_hi < y_lo {
+                continue; // farther than `reach` along an axis
+            }
+            let (d0, d1) = (c.chord_dist(q0), c.chord_dist(q1));
+            let sd = seg_seg_dist(q0, q1, c.a, c.b, (d0, d1));
+            lb = lesser(lb, c.k_lo * (sd - c.e));
+            lb0 = lesser(lb0, c.k_lo * (d0 - c.e));
+            lb1 = lesser(lb1, c.k_lo * (d1 - c.e));
+            // Upper bounds need the lon/lat-straight path to the chunk inside the band.
+            let in0 = p0.1 >= c.lat_lo && p0.1 <= c.lat_hi;
+            let in1 = p1.1 >= c.lat_lo && p1.1 <= c.lat_hi;
+            if in0 {
+                ub0 = lesser(ub0, c.k_hi * (d0 + c.e));
+            }
+            if in1 {
+                ub1 = lesser(ub1, c.k_hi * (d1 + c.e));
+            }
+            if in0 && in1 {
+                ub = lesser(ub, c.k_hi * (sd + c.e));
+                inside |= below(c.k_hi * (greater(d0, d1) + c.e), self.t);
+            }
+        }
+        self.verdict([lb, lb0, lb1], [ub, ub0, ub1], inside)
+    }
+
+    /// The classification from the bounds gathered over the chunks.
+    #[inline(always)]
+    fn verdict(
+        &self,
+        [lb, lb0, lb1]: [f64; 3],
+        [ub, ub0, ub1]: [f64; 3],
+        inside: bool,
+    ) -> PieceVsCore {
+        let lo = (lb * (1.0 - 1e-9) - 1e-6).max(0.0);
+        if lo >= self.t {
+            return PieceVsCore::Outside;
+        }
+        if inside {
+            return PieceVsCore::Inside {
+                lo,
+                hi: ub * (1.0 + 1e-9) + 1e-6,
+            };
+        }
+        let at_least = |x: f64| x * (1.0 - 1e-9) - 1e-6 >= self.t;
+        let end = |ub: f64, lb: f64| {
+            if below(ub, self.t) {
+                Some(true)
+            } else if at_least(lb) {
+                Some(false)
+            } else {
+                None
+            }
+        };
+        let inside_end = match (end(ub0, lb0), end(ub1, lb1)) {
+            (Some(false), Some(true)) => true,
+            (Some(true), Some(false)) => false,
+            (e0, e1) => {
+                return PieceVsCore::Unknown {
+                    ends: [e0, e1],
+                    lo,
+                    hi: ub0.min(ub1) * (1.0 + 1e-9) + 1e-6,
+                };
+            }
+        };
+        PieceVsCore::Crossing {
+            inside_end,
+            lo,
+            hi: if inside_end { ub1 } else { ub0 } * (1.0 + 1e-9) + 1e-6,
+        }
+    }
+
+    /// The chunk loop as it was before [`FramedCore::piece_near`] (kept for the test that
+    /// proves the two give the same answers, bit for bit).
+    #[cfg(test)]
+    pub(crate) fn piece_reference(&self, p0: (f64, f64), p1: (f64, f64)) -> PieceVsCore {
         if self.far(p0, p1) {
             return PieceVsCore::Outside;
         }
@@ -285,7 +458,45 @@ impl FramedCore {
     /// the exact solver).
     pub(crate) fn crossing_guess(&self, p0: (f64, f64), p1: (f64, f64), inside_end: bool) -> f64 {
         let dl = lon_delta(p0.0, p1.0);
+        // Per chunk near the piece: its start and direction in the frame and the mid scale,
+        // computed once for the 30 steps (the same operations as computing them at each step).
         let near: Vec<InFrame<'_>> = self
+            .chunks
+            .iter()
+            .filter_map(|c| {
+                let (q0, q1) = self.in_frame(c, p0, p1, dl)?;
+                Some((c, q0, (q1.0 - q0.0, q1.1 - q0.1), 0.5 * (c.k_lo + c.k_hi)))
+            })
+            .collect();
+        // NaN (a frame that does not apply) is ignored, as `f64::min` does.
+        let d = |u: f64| {
+            near.iter().fold(f64::INFINITY, |m, (c, q0, dq, k)| {
+                let d = k * c.chord_dist((q0.0 + u * dq.0, q0.1 + u * dq.1));
+                if d < m { d } else { m }
+            })
+        };
+        let (mut out, mut inn) = if inside_end { (0.0, 1.0) } else { (1.0, 0.0) };
+        for _ in 0..30 {
+            let mid = 0.5 * (out + inn);
+            if d(mid) >= self.t {
+                out = mid;
+            } else {
+                inn = mid;
+            }
+        }
+        0.5 * (out + inn)
+    }
+
+    /// [`FramedCore::crossing_guess`] as it was (kept for the test that proves the two equal).
+    #[cfg(test)]
+    pub(crate) fn crossing_guess_reference(
+        &self,
+        p0: (f64, f64),
+        p1: (f64, f64),
+        inside_end: bool,
+    ) -> f64 {
+        let dl = lon_delta(p0.0, p1.0);
+        let near: Vec<_> = self
             .chunks
             .iter()
             .filter_map(|c| self.in_frame(c, p0, p1, dl).map(|(q0, q1)| (c, q0, q1)))
@@ -311,8 +522,9 @@ impl FramedCore {
     }
 }
 
-/// A chunk with a piece's ends in its frame.
-type InFrame<'a> = (&'a Chunk, (f64, f64), (f64, f64));
+/// A chunk near a piece: the piece's start and direction in its frame, and the chunk's mid
+/// scale `(k_lo + k_hi) / 2`.
+type InFrame<'a> = (&'a Chunk, (f64, f64), (f64, f64), f64);
 
 /// `x` is certainly below `t`, with margins for rounding.
 fn below(x: f64, t: f64) -> bool {
@@ -354,17 +566,63 @@ fn chunk(
     } else {
         0.0
     };
+    let (a, b) = (frame.to_xy(ends.0), frame.to_xy(ends.1));
+    let reach = (t / k_lo + e) * (1.0 + 1e-9) + 1e-6;
+    let ab = (b.0 - a.0, b.1 - a.1);
     Some(Chunk {
         frame,
-        a: frame.to_xy(ends.0),
-        b: frame.to_xy(ends.1),
+        a,
+        b,
         e,
         k_lo,
         k_hi,
         lat_lo,
         lat_hi,
-        reach: (t / k_lo + e) * (1.0 + 1e-9) + 1e-6,
+        reach,
+        near: (
+            a.0.min(b.0) - reach,
+            a.0.max(b.0) + reach,
+            a.1.min(b.1) - reach,
+            a.1.max(b.1) + reach,
+        ),
+        ab,
+        ab2: ab.0 * ab.0 + ab.1 * ab.1,
+        deg: [
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+        ],
     })
+}
+
+/// The lesser of two numbers that are not NaN (a plain comparison: `f64::min` also handles
+/// NaN, at a few instructions more in the hot loops).
+#[inline(always)]
+fn lesser(x: f64, y: f64) -> f64 {
+    if y < x { y } else { x }
+}
+
+/// The greater of two numbers that are not NaN (see [`lesser`]).
+#[inline(always)]
+fn greater(x: f64, y: f64) -> f64 {
+    if y > x { y } else { x }
+}
+
+impl Chunk {
+    /// [`point_seg_dist`] from `p` to the chord, with the chord's vector computed once (the
+    /// same operations, bit for bit).
+    #[inline(always)]
+    fn chord_dist(&self, p: (f64, f64)) -> f64 {
+        let (a, (dx, dy), l2) = (self.a, self.ab, self.ab2);
+        let u = if l2 > 0.0 {
+            (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / l2).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let (x, y) = (a.0 + u * dx - p.0, a.1 + u * dy - p.1);
+        (x * x + y * y).sqrt()
+    }
 }
 
 /// Distance from `p` to the segment `a→b` in the plane.
