@@ -1,7 +1,5 @@
 //! Window queries: which reports lie inside an area, a time range, an altitude band, for a side.
 
-use std::ops::Range;
-
 use geo::{Intersects, MultiPolygon, Point};
 use wide::{CmpGt, CmpLt, i32x4};
 
@@ -387,37 +385,6 @@ impl<'q> RowTest<'q> {
         m
     }
 
-    /// Reads the first and last byte of each column [`RowTest::mask`] and
-    /// [`RowTest::exact`] will read for rows `rows` of `c` (none for a run inside every bound
-    /// of a plain box query): independent loads that bring the columns' cache lines in while
-    /// the caller goes on (a run of 16 rows spans one or two lines per column). Returns the
-    /// bytes folded together, for `black_box`.
-    #[inline]
-    fn touch(&self, c: &Cols<'_>, rows: Range<usize>, needs: u8, side: Option<u16>) -> u8 {
-        let (a, z) = (rows.start, rows.end.saturating_sub(1));
-        fn ends<const N: usize>(c: &[[u8; N]], a: usize, z: usize) -> u8 {
-            c.get(a).map_or(0, |f| f[0]) ^ c.get(z).map_or(0, |l| l[N - 1])
-        }
-        let exact = !matches!(self.exact, Exact::Done);
-        let mut t = 0;
-        if needs & NEED_LAT != 0 || exact {
-            t ^= ends(c.lat, a, z);
-        }
-        if needs & NEED_LON != 0 || exact {
-            t ^= ends(c.lon, a, z);
-        }
-        if needs & NEED_TIME != 0 {
-            t ^= ends(c.time, a, z);
-        }
-        if self.alt.is_some() {
-            t ^= ends(c.alt, a, z);
-        }
-        if side.is_some() {
-            t ^= ends(c.side, a, z);
-        }
-        t
-    }
-
     /// The exact area test of row `j` of `c`, once it has passed [`RowTest::mask`].
     #[inline]
     fn exact(&self, c: &Cols<'_>, j: usize) -> bool {
@@ -459,30 +426,8 @@ pub(crate) struct ReportIter<'s> {
     first_row: usize,
     entity: u32,
     mask: u32,
-    /// Runs found by the search, not yet read: `batch[next_run..batch_len]`, their column
-    /// lines requested together ([`RowTest::touch`]); an error of the search waits in
-    /// `deferred` until they are read.
-    batch: [Found; BATCH],
-    batch_len: usize,
-    next_run: usize,
-    deferred: Option<Error>,
     failed: bool,
 }
-
-/// A run found by the search, as the row scan needs it.
-#[derive(Debug, Clone, Copy, Default)]
-struct Found {
-    first_row: u32,
-    rows: u32,
-    entity: u32,
-    /// [`RowTest::needs`] of its box.
-    needs: u8,
-}
-
-/// Runs fetched from the search at once. Their column bytes lie in five places each across a
-/// mapping far larger than the caches: touching them all before reading any lets the CPU wait
-/// for the misses in parallel rather than one run after another.
-const BATCH: usize = 16;
 
 impl<'s> ReportIter<'s> {
     pub(crate) fn new(
@@ -508,10 +453,6 @@ impl<'s> ReportIter<'s> {
             first_row: 0,
             entity: 0,
             mask: 0,
-            batch: [Found::default(); BATCH],
-            batch_len: 0,
-            next_run: 0,
-            deferred: None,
             failed: false,
         }
     }
@@ -560,53 +501,26 @@ impl<'s> ReportIter<'s> {
                 self.cols = seg.cols(0..seg.rows());
                 continue;
             };
-            if self.next_run == self.batch_len {
-                if let Some(e) = self.deferred.take() {
+            match search.next() {
+                None => self.current = None,
+                Some(Err(e)) => {
                     self.failed = true;
                     return Some(Err(e));
                 }
-                self.batch_len = 0;
-                self.next_run = 0;
-                let mut touched = 0u8;
-                while self.batch_len < BATCH {
-                    match search.next() {
-                        Some(Ok(run)) => {
-                            let needs = self.test.needs(&run.bounds);
-                            touched ^= self.test.touch(&self.cols, run.rows(), needs, *side);
-                            self.batch[self.batch_len] = Found {
-                                first_row: run.first_row,
-                                rows: run.rows,
-                                entity: run.entity,
-                                needs,
-                            };
-                            self.batch_len += 1;
-                        }
-                        Some(Err(e)) => {
-                            self.deferred = Some(e);
-                            break;
-                        }
-                        None => break,
-                    }
+                Some(Ok(run)) => {
+                    self.first_row = run.first_row as usize;
+                    self.entity = run.entity;
+                    // Rows past the run (up to 16 lanes) are masked off.
+                    self.mask = self.test.mask(
+                        &self.cols,
+                        self.first_row,
+                        run.rows as usize,
+                        self.test.needs(&run.bounds),
+                        *side,
+                    );
+                    return Some(Ok(()));
                 }
-                std::hint::black_box(touched);
-                if self.batch_len == 0 && self.deferred.is_none() {
-                    self.current = None;
-                }
-                continue;
             }
-            let run = self.batch[self.next_run];
-            self.next_run += 1;
-            self.first_row = run.first_row as usize;
-            self.entity = run.entity;
-            // Rows past the run (up to 16 lanes) are masked off.
-            self.mask = self.test.mask(
-                &self.cols,
-                self.first_row,
-                run.rows as usize,
-                run.needs,
-                self.side,
-            );
-            return Some(Ok(()));
         }
     }
 
