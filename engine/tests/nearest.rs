@@ -119,3 +119,60 @@ proptest! {
         }
     }
 }
+
+/// Large K: more entities resolved than the linear set of resolved entities holds (64), so
+/// the query's hash set takes over mid-query; the answers still equal brute force, with
+/// entities in one segment, in the other, and split across both.
+#[test]
+fn nearest_with_hundreds_of_candidates_like_brute_force() {
+    let point = (8.55, 47.37);
+    let mut dealt = vec![vec![Vec::new()]; 2];
+    for i in 0..300usize {
+        let place = (
+            i % 3,
+            (i * 37 % 1000) as f64,
+            (i * 61 % 360) as f64 - 180.0,
+            (i * 17 % 360) as f64 - 180.0,
+            (i * 13 % 2000) as f64,
+        );
+        for (j, r) in reports(point, &[1, 2, 3], i, place).into_iter().enumerate() {
+            dealt[(i / 2 + j * (i % 2)) % 2][0].push(r);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, mut model) = support::build(dir.path(), &dealt);
+    model.sort_by(|a, b| a.id.cmp(&b.id).then(a.time.cmp(&b.time)));
+    let snap = engine.snapshot();
+    for (t, k) in [
+        (T0, 1),
+        (T0 + 3_333, 10),
+        (T0 + STEP_MS / 2, 63),
+        (T0 + 1, 65),
+        (T0 + 7_000, 200),
+        (T0 + STEP_MS, 300),
+    ] {
+        let mut expected: Vec<(f64, String)> = model
+            .chunks(2)
+            .map(|pair| {
+                let fix = |r: &Report| Fix {
+                    time: r.time,
+                    lon: r.lon,
+                    lat: r.lat,
+                    alt: r.alt,
+                };
+                let at = interpolate(&fix(&pair[0]), &fix(&pair[1]), Timestamp(t));
+                (distance_m(point, (at.lon, at.lat)), pair[0].id.clone())
+            })
+            .collect();
+        expected.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        expected.truncate(k);
+        let got = snap
+            .nearest_refs(point.0, point.1, Timestamp(t), k, MAX_GAP)
+            .unwrap();
+        let got: Vec<(f64, String)> = got
+            .iter()
+            .map(|n| (n.distance_m, n.id.to_owned()))
+            .collect();
+        assert_eq!(got, expected, "k = {k} at {t}");
+    }
+}
