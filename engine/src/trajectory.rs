@@ -9,7 +9,7 @@
 use crate::error::Result;
 use crate::geodesy::{lon_delta, wrap_lon};
 use crate::model::{alt_from_mm, deg_from_e7};
-use crate::segment::{EntityRows, Segment};
+use crate::segment::{Cols, EntityRows, Segment};
 use crate::time::{TimeRange, Timestamp};
 
 /// Default `max_gap`: 60 s.
@@ -30,11 +30,17 @@ pub struct Fix {
 
 impl Fix {
     pub(crate) fn from_row(seg: &Segment, row: usize) -> Fix {
+        Fix::from_cols(&seg.cols(row..row + 1), 0)
+    }
+
+    /// Row `k` of column slices.
+    #[inline]
+    pub(crate) fn from_cols(c: &Cols<'_>, k: usize) -> Fix {
         Fix {
-            time: Timestamp(seg.time(row)),
-            lon: deg_from_e7(seg.lon(row)),
-            lat: deg_from_e7(seg.lat(row)),
-            alt: alt_from_mm(seg.alt(row)),
+            time: Timestamp(i64::from_le_bytes(c.time[k])),
+            lon: deg_from_e7(i32::from_le_bytes(c.lon[k])),
+            lat: deg_from_e7(i32::from_le_bytes(c.lat[k])),
+            alt: alt_from_mm(i32::from_le_bytes(c.alt[k])),
         }
     }
 }
@@ -215,10 +221,10 @@ pub(crate) fn position_within(
 pub(crate) fn fixes_in(parts: &[EntityRows<'_>], range: TimeRange) -> Vec<Fix> {
     let mut out = Vec::new();
     for p in parts {
-        out.extend(
-            p.between(range.start.0, range.end.0)
-                .map(|row| Fix::from_row(p.seg, row)),
-        );
+        for rows in p.between(range.start.0, range.end.0).ranges() {
+            let c = p.seg.cols(rows);
+            out.extend((0..c.time.len()).map(|k| Fix::from_cols(&c, k)));
+        }
     }
     if parts.len() > 1 {
         out.sort_unstable_by_key(|f| f.time);

@@ -6,7 +6,7 @@ pub(crate) mod reader;
 pub(crate) mod writer;
 
 pub use format::FORMAT_VERSION;
-pub(crate) use reader::{BoxFilter, EntityRows, RowCursor, Segment};
+pub(crate) use reader::{BoxFilter, Cols, EntityRows, RowCursor, Segment};
 pub(crate) use writer::{Row, SegmentInput, write_segment};
 
 /// Walks the sorted entity tables of several segments together, yielding each distinct entity
