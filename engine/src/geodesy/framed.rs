@@ -341,7 +341,7 @@ impl FramedCore {
     }
 
     /// The chunk loop as it was before [`FramedCore::piece_near`] (kept for the test that
-    /// proves the two give the same answers, bit for bit).
+    /// proves the two loops give the same bounds, bit for bit).
     #[cfg(test)]
     pub(crate) fn piece_reference(&self, p0: (f64, f64), p1: (f64, f64)) -> PieceVsCore {
         if self.far(p0, p1) {
@@ -382,42 +382,8 @@ impl FramedCore {
                 inside |= below(c.k_hi * (d0.max(d1) + c.e), self.t);
             }
         }
-        let lo = (lb * (1.0 - 1e-9) - 1e-6).max(0.0);
-        if lo >= self.t {
-            return PieceVsCore::Outside;
-        }
-        if inside {
-            return PieceVsCore::Inside {
-                lo,
-                hi: ub * (1.0 + 1e-9) + 1e-6,
-            };
-        }
-        let at_least = |x: f64| x * (1.0 - 1e-9) - 1e-6 >= self.t;
-        let end = |ub: f64, lb: f64| {
-            if below(ub, self.t) {
-                Some(true)
-            } else if at_least(lb) {
-                Some(false)
-            } else {
-                None
-            }
-        };
-        let inside_end = match (end(ub0, lb0), end(ub1, lb1)) {
-            (Some(false), Some(true)) => true,
-            (Some(true), Some(false)) => false,
-            (e0, e1) => {
-                return PieceVsCore::Unknown {
-                    ends: [e0, e1],
-                    lo,
-                    hi: ub0.min(ub1) * (1.0 + 1e-9) + 1e-6,
-                };
-            }
-        };
-        PieceVsCore::Crossing {
-            inside_end,
-            lo,
-            hi: if inside_end { ub1 } else { ub0 } * (1.0 + 1e-9) + 1e-6,
-        }
+        // The verdict from the bounds is shared: the loop is what changed.
+        self.verdict([lb, lb0, lb1], [ub, ub0, ub1], inside)
     }
 
     /// The piece's ends in the chunk's frame; `None` when the whole piece is certainly farther
