@@ -349,6 +349,36 @@ fn resealed_run_list_naming_another_entitys_run_is_refused() {
     exercise(&snap);
 }
 
+/// A re-sealed names section holding a byte that is not UTF-8 (or a name starting inside a
+/// character) is refused at open, since names are handed out without validating them again.
+#[test]
+fn resealed_names_that_are_not_utf8_are_refused() {
+    use deconflict_engine::fuzzing::{fix_checksums, open_segment_bytes};
+    let intact = built_segment();
+    let names = covered(&intact)[1 + 7].clone(); // the names section: "E00E01…"
+    let mut b = intact.clone();
+    b[names.start + 1] = 0xFF;
+    fix_checksums(&mut b);
+    let Err(e) = open_segment_bytes(&b) else {
+        panic!("a name with a 0xFF byte opened");
+    };
+    assert!(e.to_string().contains("not UTF-8"), "{e}");
+    // "é" (two bytes) in place of "E0", then the second entity's name moved one byte on, so
+    // that it starts inside the character.
+    let mut b = intact.clone();
+    b[names.start..names.start + 2].copy_from_slice("é".as_bytes());
+    let entities = covered(&intact)[1 + 5].clone(); // 40-byte records, name offset at 8
+    let at = entities.start + 40 + 8;
+    let off = u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    assert_eq!(off, 3);
+    b[at..at + 4].copy_from_slice(&1u32.to_le_bytes());
+    fix_checksums(&mut b);
+    let Err(e) = open_segment_bytes(&b) else {
+        panic!("a name inside a character opened");
+    };
+    assert!(e.to_string().contains("not UTF-8"), "{e}");
+}
+
 /// A re-sealed segment claiming more sides than a row's `u16` side code can name: refused at
 /// open, instead of panicking in a query with `--side` (side numbers wrapped around).
 #[test]

@@ -51,6 +51,9 @@ pub(crate) struct Segment {
     leaf_ok: Bits,
     run_ok: Bits,
     entity_ok: Bits,
+    /// The `names` section, checked to be UTF-8 once at open (a few bytes an entity), so that
+    /// names are handed out without validating them again.
+    names: Box<str>,
 }
 
 /// A box filter in stored units. Longitude ranges are within [-180°, 180°] (two when a box
@@ -283,7 +286,7 @@ impl Segment {
                 found,
             },
         })?;
-        let seg = Segment {
+        let mut seg = Segment {
             path: path.into(),
             time: h.range(Section::Time),
             lon: h.range(Section::Lon),
@@ -293,6 +296,7 @@ impl Segment {
             leaf_ok: Bits::new(h.leaves as usize),
             run_ok: Bits::new(h.runs as usize),
             entity_ok: Bits::new(h.entities as usize),
+            names: Box::default(),
             h,
             map,
         };
@@ -305,6 +309,12 @@ impl Segment {
         ] {
             seg.check_section_crc(s)?;
         }
+        seg.names = std::str::from_utf8(seg.section(Section::Names))
+            .map_err(|e| {
+                let at = seg.h.range(Section::Names).start + e.valid_up_to();
+                seg.corrupt(at, "names section is not UTF-8")
+            })?
+            .into();
         seg.check_entities()?;
         seg.check_sides()?;
         seg.check_tree()?;
@@ -334,15 +344,16 @@ impl Segment {
     }
 
     fn check_entities(&self) -> Result<()> {
-        let names = self.section(Section::Names);
         let (mut next_row, mut next_run) = (0u64, 0u64);
-        let mut prev: Option<&[u8]> = None;
+        let mut prev: Option<&str> = None;
         for e in 0..self.h.entities {
             let r = self.entity(e);
             let at = self.h.range(Section::Entities).start + e as usize * ENTITY_LEN;
-            let name = names
+            // Inside the (UTF-8) section and on character boundaries: UTF-8 on its own.
+            let name = self
+                .names
                 .get(r.name_off as usize..r.name_off as usize + r.name_len as usize)
-                .filter(|n| !n.is_empty() && std::str::from_utf8(n).is_ok())
+                .filter(|n| !n.is_empty())
                 .ok_or_else(|| self.corrupt(at, "entity name out of bounds or not UTF-8"))?;
             if prev.is_some_and(|p| p >= name) {
                 return Err(self.corrupt(at, "entity names not sorted"));
@@ -368,15 +379,12 @@ impl Segment {
     }
 
     fn check_sides(&self) -> Result<()> {
-        let names = self.section(Section::Names);
         let base = self.h.range(Section::Sides).start;
         for s in 0..self.h.sides as usize {
             let b = &self.section(Section::Sides)[s * SIDE_LEN..(s + 1) * SIDE_LEN];
             let (off, len) = (u32_at(b, 0) as usize, u32_at(b, 4) as usize);
-            if names
-                .get(off..off + len)
-                .is_none_or(|n| std::str::from_utf8(n).is_err())
-            {
+            // Inside the (UTF-8) section and on character boundaries: UTF-8 on its own.
+            if self.names.get(off..off + len).is_none() {
                 return Err(
                     self.corrupt(base + s * SIDE_LEN, "side name out of bounds or not UTF-8")
                 );
@@ -449,7 +457,16 @@ impl Segment {
 
     /// An entity's id (validated UTF-8 at open).
     pub(crate) fn entity_name(&self, e: u32) -> &str {
-        std::str::from_utf8(self.entity_name_bytes(e)).unwrap_or("")
+        let at = e as usize * ENTITY_LEN;
+        let rec = &self.section(Section::Entities)[at..at + ENTITY_LEN];
+        self.name_at(u32_at(rec, 8) as usize, u32_at(rec, 12) as usize)
+    }
+
+    /// The name at `off..off + len` of the names section (checked at open: inside the
+    /// section, UTF-8 on its own, so on character boundaries of the section).
+    #[inline]
+    fn name_at(&self, off: usize, len: usize) -> &str {
+        self.names.get(off..off + len).unwrap_or("")
     }
 
     /// The bytes of an entity's id, read in place (no UTF-8 check).
@@ -465,8 +482,7 @@ impl Segment {
     pub(crate) fn side_name(&self, s: u16) -> &str {
         let b =
             &self.section(Section::Sides)[usize::from(s) * SIDE_LEN..usize::from(s + 1) * SIDE_LEN];
-        let (off, len) = (u32_at(b, 0) as usize, u32_at(b, 4) as usize);
-        std::str::from_utf8(&self.section(Section::Names)[off..off + len]).unwrap_or("")
+        self.name_at(u32_at(b, 0) as usize, u32_at(b, 4) as usize)
     }
 
     /// The number of a side name in this segment, if any row has it.
