@@ -441,16 +441,7 @@ impl FramedCore {
                 if d < m { d } else { m }
             })
         };
-        let (mut out, mut inn) = if inside_end { (0.0, 1.0) } else { (1.0, 0.0) };
-        for _ in 0..30 {
-            let mid = 0.5 * (out + inn);
-            if d(mid) >= self.t {
-                out = mid;
-            } else {
-                inn = mid;
-            }
-        }
-        0.5 * (out + inn)
+        bisect_crossing(self.t, inside_end, d)
     }
 
     /// [`FramedCore::crossing_guess`] as it was (kept for the test that proves the two equal).
@@ -475,22 +466,28 @@ impl FramedCore {
                 })
                 .fold(f64::INFINITY, f64::min)
         };
-        let (mut out, mut inn) = if inside_end { (0.0, 1.0) } else { (1.0, 0.0) };
-        for _ in 0..30 {
-            let mid = 0.5 * (out + inn);
-            if d(mid) >= self.t {
-                out = mid;
-            } else {
-                inn = mid;
-            }
-        }
-        0.5 * (out + inn)
+        bisect_crossing(self.t, inside_end, d)
     }
 }
 
 /// A chunk near a piece: the piece's start and direction in its frame, and the chunk's mid
 /// scale `(k_lo + k_hi) / 2`.
 type InFrame<'a> = (&'a Chunk, (f64, f64), (f64, f64), f64);
+
+/// The fraction of a piece where the distance `d(u)` crosses `t`, by 30 halvings from the end
+/// outside (`inside_end` names the end inside).
+fn bisect_crossing(t: f64, inside_end: bool, d: impl Fn(f64) -> f64) -> f64 {
+    let (mut out, mut inn) = if inside_end { (0.0, 1.0) } else { (1.0, 0.0) };
+    for _ in 0..30 {
+        let mid = 0.5 * (out + inn);
+        if d(mid) >= t {
+            out = mid;
+        } else {
+            inn = mid;
+        }
+    }
+    0.5 * (out + inn)
+}
 
 /// `x` is certainly below `t`, with margins for rounding.
 fn below(x: f64, t: f64) -> bool {
