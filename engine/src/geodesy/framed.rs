@@ -577,21 +577,19 @@ impl Chunk {
     /// same operations, bit for bit).
     #[inline(always)]
     fn chord_dist(&self, p: (f64, f64)) -> f64 {
-        let (a, (dx, dy), l2) = (self.a, self.ab, self.ab2);
-        let u = if l2 > 0.0 {
-            (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / l2).clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        let (x, y) = (a.0 + u * dx - p.0, a.1 + u * dy - p.1);
-        (x * x + y * y).sqrt()
+        dist_to_vector(p, self.a, self.ab, self.ab2)
     }
 }
 
 /// Distance from `p` to the segment `a→b` in the plane.
 pub(super) fn point_seg_dist(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-    let l2 = dx * dx + dy * dy;
+    dist_to_vector(p, a, (dx, dy), dx * dx + dy * dy)
+}
+
+/// Distance from `p` to the segment from `a` along `(dx, dy)`, whose squared length is `l2`.
+#[inline(always)]
+fn dist_to_vector(p: (f64, f64), a: (f64, f64), (dx, dy): (f64, f64), l2: f64) -> f64 {
     let u = if l2 > 0.0 {
         (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / l2).clamp(0.0, 1.0)
     } else {
