@@ -1045,7 +1045,9 @@ impl<'s> EntityRows<'s> {
         if t > t1 {
             return n;
         }
-        let f = (t - t0) as f64 / (t1 - t0) as f64;
+        // In floating point, so that no time difference can overflow; any guess is exact to
+        // start from (a NaN or infinite one casts to 0 or the last run).
+        let f = (t as f64 - t0 as f64) / (t1 as f64 - t0 as f64);
         let guess = ((f * n as f64) as usize).min(n - 1);
         // Bracket the answer in a..=z: runs before `a` end before `t`; run `z` does not (or
         // `z == n`).
