@@ -17,8 +17,8 @@ use crate::index::Manifest;
 use crate::query::{Area, WindowQuery};
 use crate::segment::Segment;
 use crate::segment::format::{
-    ENTITY_LEN, HEADER_LEN, MAGIC, NODE_LEN, QBOX_LEN, RUN_LEN, SECTION_COUNT, Section, i32_at,
-    i64_at, u16_at, u32_at, u64_at,
+    Bounds, ENTITY_LEN, HEADER_LEN, MAGIC, NODE_LEN, QBOX_LEN, RUN_LEN, Run, SECTION_COUNT,
+    Section, i32_at, i64_at, u16_at, u32_at, u64_at,
 };
 use crate::segment::{Row, writer::rows_crc};
 use crate::snapshot::{QueryPlan, Snapshot};
@@ -202,8 +202,8 @@ pub fn fix_checksums(b: &mut [u8]) {
             if at + RUN_LEN > b.len() {
                 break;
             }
-            let n = (u32_at(b, at + 4) >> 28) + 1;
-            if let Some(c) = rows_crc_at(b, u32_at(b, at), n) {
+            let run = Run::decode(&b[at..at + RUN_LEN], Bounds::EMPTY);
+            if let Some(c) = rows_crc_at(b, run.first_row, run.rows) {
                 b[at + 8..at + 12].copy_from_slice(&c.to_le_bytes());
             }
         }

@@ -417,9 +417,8 @@ pub(crate) struct ReportIter<'s> {
     filter: &'s BoxFilter,
     /// The search of the segment being read and the segment's code of the query's side.
     current: Option<(RunSearch<'s>, Option<u16>)>,
-    /// The segment being read, its code of the query's side, its whole columns.
+    /// The segment being read and its whole columns.
     seg: Option<&'s Segment>,
-    side: Option<u16>,
     cols: Cols<'s>,
     /// The run being read: its first row and entity, and its rows passing the integer tests
     /// not yet returned (bit `j` for row `first_row + j`).
@@ -442,7 +441,6 @@ impl<'s> ReportIter<'s> {
             filter,
             current: None,
             seg: None,
-            side: None,
             cols: Cols {
                 time: &[],
                 lon: &[],
@@ -497,7 +495,6 @@ impl<'s> ReportIter<'s> {
                 };
                 self.current = Some((seg.search(self.filter), side));
                 self.seg = Some(seg);
-                self.side = side;
                 self.cols = seg.cols(0..seg.rows());
                 continue;
             };

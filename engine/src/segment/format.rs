@@ -418,7 +418,8 @@ impl Default for Run {
 impl Run {
     /// The run's rows (of a run the reader has validated: they lie inside the columns).
     pub(crate) fn rows(&self) -> std::ops::Range<usize> {
-        self.first_row as usize..(self.first_row + self.rows) as usize
+        // In usize: a record's fields, not yet checked, cannot overflow it.
+        self.first_row as usize..self.first_row as usize + self.rows as usize
     }
 
     /// The record (`rows` must be 1..=16 and `entity` below [`MAX_ENTITIES`]).

@@ -12,8 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::format::{
     Bounds, Dim, ENTITY_LEN, EntityRec, Header, HeaderError, LON_LIMIT_E7, NODE_FANOUT, NODE_LEN,
-    Node, QBOX_LEN, QBox, RUN_LEN, RUN_MAX_ROWS, Run, SIDE_LEN, Section, dims, i32_at, i64_at,
-    u16_at, u32_at,
+    Node, QBOX_LEN, QBox, RUN_LEN, Run, SIDE_LEN, Section, dims, i32_at, i64_at, u16_at, u32_at,
 };
 use wide::u8x16;
 
@@ -520,6 +519,16 @@ impl Segment {
         Node::decode(&self.section(Section::Nodes)[i * NODE_LEN..(i + 1) * NODE_LEN])
     }
 
+    /// The record of run `i` (`i` below the run count), without its box, unverified: what an
+    /// entity's run list leads to.
+    #[inline]
+    fn run_record(&self, i: usize) -> Run {
+        Run::decode(
+            &self.section(Section::Runs)[i * RUN_LEN..(i + 1) * RUN_LEN],
+            Bounds::EMPTY,
+        )
+    }
+
     /// Run `i` of the leaf whose box has dimensions `leaf`, unverified.
     #[inline]
     fn run_raw(&self, i: usize, leaf: &[Dim; 4]) -> Run {
@@ -666,11 +675,8 @@ impl Segment {
             if i >= self.h.runs as usize {
                 return Err(self.corrupt(at, "entity: run list names no run"));
             }
-            let run = Run::decode(
-                &self.section(Section::Runs)[i * RUN_LEN..(i + 1) * RUN_LEN],
-                Bounds::EMPTY,
-            );
-            let range = run.first_row as usize..run.first_row as usize + run.rows as usize;
+            let run = self.run_record(i);
+            let range = run.rows();
             if run.entity != e || range.end > self.rows() {
                 return Err(self.corrupt(runs_at + i * RUN_LEN, "run outside its entity"));
             }
@@ -752,18 +758,14 @@ impl Segment {
     #[cold]
     fn check_run_first(&self, i: usize, run: &Run) -> Result<()> {
         let at = self.h.range(Section::Runs).start + i * RUN_LEN;
-        let end = u64::from(run.first_row) + u64::from(run.rows);
-        if run.entity >= self.h.entities
-            || run.rows == 0
-            || run.rows as usize > RUN_MAX_ROWS
-            || !run.bounds.is_well_formed()
-        {
+        // A record always decodes to 1..=16 rows (`RUN_MAX_ROWS`).
+        if run.entity >= self.h.entities || !run.bounds.is_well_formed() {
             return Err(self.corrupt(at, "malformed run"));
         }
-        if end > self.h.rows {
+        let rows = run.rows();
+        if rows.end > self.rows() {
             return Err(self.corrupt(at, "run rows outside the columns"));
         }
-        let rows = run.first_row as usize..end as usize;
         self.check_rows(rows.clone(), run.crc, at, "run")?;
         if !self.box_holds_rows(&run.bounds, rows) {
             return Err(self.corrupt(at, "run box does not contain its rows"));
@@ -987,9 +989,7 @@ impl<'s> EntityRows<'s> {
     /// The rows of run `i` (of the segment) of a verified entity.
     #[inline]
     fn run_rows(&self, i: usize) -> Range<usize> {
-        let b = &self.seg.section(Section::Runs)[i * RUN_LEN..(i + 1) * RUN_LEN];
-        let run = Run::decode(b, Bounds::EMPTY);
-        run.first_row as usize..(run.first_row + run.rows) as usize
+        self.seg.run_record(i).rows()
     }
 
     /// The rows of the entity's `j`-th run.
