@@ -82,18 +82,26 @@ pub(crate) fn write_segment(path: &Path, input: &SegmentInput<'_>) -> Result<Hea
     input.check()?;
     let rows = input.rows;
     let mut runs = build_runs(rows);
+    // Runs come out of `build_runs` entity by entity, in time order: each one's place in that
+    // order rides through the packing in `first_row`.
+    let starts: Vec<u32> = runs.iter().map(|r| r.first_row).collect();
+    for (k, run) in runs.iter_mut().enumerate() {
+        run.first_row = k as u32;
+    }
     pack_runs(&mut runs);
     // Rows are stored run by run in the packed order: `source[i]` is where run `i`'s rows
-    // start in `rows`, and its `first_row` becomes where they start in the file.
-    let source: Vec<u32> = runs.iter().map(|r| r.first_row).collect();
+    // start in `rows`, and its `first_row` becomes where they start in the file;
+    // `entity_runs[k]` is where the `k`-th run in entity order went.
+    let mut source = Vec::with_capacity(runs.len());
+    let mut entity_runs = vec![0u32; runs.len()];
     let mut next = 0u32;
-    for run in &mut runs {
+    for (i, run) in runs.iter_mut().enumerate() {
+        let k = run.first_row as usize;
+        entity_runs[k] = i as u32;
+        source.push(starts[k]);
         run.first_row = next;
         next += run.rows;
     }
-    // Each entity's runs in time order: `rows` is sorted by (entity, time), so by source.
-    let mut entity_runs: Vec<u32> = (0..runs.len() as u32).collect();
-    entity_runs.sort_unstable_by_key(|&i| source[i as usize]);
     let entities = entity_records(input, &runs, &entity_runs);
     let (nodes, run_boxes, node_boxes) = build_nodes(&runs);
     let leaves = nodes.iter().take_while(|n| n.1).count();
