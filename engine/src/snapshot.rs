@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use crate::error::Result;
 use crate::index::{Manifest, Objects};
 use crate::model::{Operation, Zone};
-use crate::query::{ReportIter, ReportRef, TrackIter, WindowQuery};
+use crate::query::{ReportIter, ReportRef, TrackIter, WindowQuery, for_each_match};
 use crate::seams::Seams;
 use crate::segment::{EntityGroups, Segment};
 use crate::time::{TimeRange, Timestamp};
@@ -169,7 +169,7 @@ impl Snapshot {
         f: impl FnMut(ReportRef<'_>),
     ) -> Result<u64> {
         let plan = QueryPlan::new(query);
-        ReportIter::new(query, &plan.0, &self.segments).for_each_match(f)
+        for_each_match(query, &plan.0, &self.segments, f)
     }
 
     /// One entity's reports within `range`, in time order, merged across segments.

@@ -6,7 +6,7 @@ mod report;
 pub(crate) mod track;
 
 pub use nearest::{Neighbour, NeighbourRef};
-pub(crate) use range::ReportIter;
 pub use range::{Area, WindowQuery};
+pub(crate) use range::{ReportIter, for_each_match};
 pub use report::ReportRef;
 pub use track::TrackIter;

@@ -7,8 +7,8 @@ use super::report::ReportRef;
 use crate::error::{Error, Result};
 use crate::geodesy::{BBox, NearCentre, circle_bbox, distance_m};
 use crate::model::{ALT_UNKNOWN, deg_from_e7};
-use crate::segment::format::{Bounds, RUN_MAX_ROWS};
-use crate::segment::reader::{Cols, RunSearch};
+use crate::segment::format::{Bounds, Dim, QBOX_LEN, RUN_MAX_ROWS, dims};
+use crate::segment::reader::{Cols, LeafHits, RunHit, RunSearch};
 use crate::segment::{BoxFilter, Segment};
 use crate::time::TimeRange;
 
@@ -261,6 +261,17 @@ struct RowTest<'q> {
     exact: Exact<'q>,
 }
 
+/// A query's lat, lon and time bounds in one leaf's quanta ([`Dim::inner`] of each): a run
+/// whose quantised box lies within them lies within the query's bounds.
+#[derive(Debug, Clone, Copy)]
+struct LeafInner {
+    lat: (i32, i32),
+    /// One per longitude range of the query (the second never holds a box unless the query
+    /// crosses the antimeridian).
+    lon: [(i32, i32); 2],
+    time: (i32, i32),
+}
+
 /// A column's values for the 16 lanes of a run, widened to a fixed-size array so that the
 /// tests below compile to vector compares. `col` holds the run's rows and, when the segment has
 /// them, the rows after it (never tested: their lanes are masked off); a shorter column is
@@ -331,22 +342,44 @@ impl<'q> RowTest<'q> {
         }
     }
 
-    /// Which of the lat, lon and time columns rows of a run with box `b` must be tested on
-    /// ([`NEED_LAT`], [`NEED_LON`], [`NEED_TIME`]): not those whose query bounds contain the
-    /// box (every row lies in its run's box, checked when the run is first read). A box
-    /// touching ±180° keeps the longitude test (a row at -180° may sit in the box as +180°).
+    /// The query's lat, lon and time bounds restated in the quanta of a leaf whose box has
+    /// dimensions `dims`, for [`RowTest::needs`] on the leaf's runs.
+    fn inner(&self, &[lon, lat, _, time]: &[Dim; 4]) -> LeafInner {
+        let mut lons = [(256, -1); 2];
+        for (inner, &(a, z)) in lons.iter_mut().zip(&self.lon) {
+            if a <= z {
+                // A box touching ±180° keeps the longitude test (a row at -180° may sit in
+                // the box as +180°).
+                *inner = lon.inner(a.max(-1_799_999_999).into(), z.min(1_799_999_999).into());
+            }
+        }
+        LeafInner {
+            lat: lat.inner(self.lat.0.into(), self.lat.1.into()),
+            lon: lons,
+            time: time.inner(self.time.0, self.time.1),
+        }
+    }
+
+    /// Which of the lat, lon and time columns rows of a run must be tested on ([`NEED_LAT`],
+    /// [`NEED_LON`], [`NEED_TIME`]), from its box `q` quantised in a leaf (`inner` the query
+    /// in that leaf's quanta): not those whose query bounds contain the run's dequantised box
+    /// (every row lies in its run's box, checked when the run is first read).
     #[inline]
-    fn needs(&self, b: &Bounds) -> u8 {
-        let (lat, time) = (self.lat, self.time);
-        let [(a0, z0), (a1, z1)] = self.lon;
-        let inside_lon = b.lon_min > -1_800_000_000
-            && b.lon_max < 1_800_000_000
-            && ((a0 <= b.lon_min && b.lon_max <= z0) | (a1 <= b.lon_min && b.lon_max <= z1));
-        let inside_lat = lat.0 <= b.lat_min && b.lat_max <= lat.1;
-        let inside_time = time.0 <= b.t_min && b.t_max <= time.1;
+    fn needs(inner: &LeafInner, q: &[u8; QBOX_LEN]) -> u8 {
+        let within =
+            |(ia, iz): (i32, i32), lo: u8, hi: u8| (ia <= i32::from(lo)) & (i32::from(hi) <= iz);
+        let inside_lon = within(inner.lon[0], q[0], q[2]) | within(inner.lon[1], q[0], q[2]);
+        let inside_lat = within(inner.lat, q[1], q[3]);
+        let inside_time = within(inner.time, q[6], q[7]);
         (u8::from(!inside_lat) * NEED_LAT)
             | (u8::from(!inside_lon) * NEED_LON)
             | (u8::from(!inside_time) * NEED_TIME)
+    }
+
+    /// The rows of run `run` passing the integer tests, bit `j` for row `run.first_row + j`.
+    #[inline]
+    fn run_mask(&self, c: &Cols<'_>, run: &RunHit, inner: &LeafInner, side: Option<u16>) -> u32 {
+        self.mask(c, run.first_row, run.rows, Self::needs(inner, &run.q), side)
     }
 
     /// The rows `first..first + n` (`n <= 16`) of columns `c` that pass the integer tests, one
@@ -420,6 +453,10 @@ pub(crate) struct ReportIter<'s> {
     /// The segment being read and its whole columns.
     seg: Option<&'s Segment>,
     cols: Cols<'s>,
+    /// The leaf being read: its runs meeting the filter not yet read, and the query in its
+    /// quanta.
+    leaf: LeafHits,
+    inner: LeafInner,
     /// The run being read: its first row and entity, and its rows passing the integer tests
     /// not yet returned (bit `j` for row `first_row + j`).
     first_row: usize,
@@ -447,6 +484,16 @@ impl<'s> ReportIter<'s> {
                 lat: &[],
                 alt: &[],
                 side: &[],
+            },
+            leaf: LeafHits {
+                first: 0,
+                hits: 0,
+                dims: dims(&Bounds::EMPTY),
+            },
+            inner: LeafInner {
+                lat: (256, -1),
+                lon: [(256, -1); 2],
+                time: (256, -1),
             },
             first_row: 0,
             entity: 0,
@@ -498,47 +545,86 @@ impl<'s> ReportIter<'s> {
                 self.cols = seg.cols(0..seg.rows());
                 continue;
             };
-            match search.next() {
+            if self.leaf.hits != 0 {
+                let i = self.leaf.first + self.leaf.hits.trailing_zeros() as usize;
+                self.leaf.hits &= self.leaf.hits - 1;
+                match search.hit(i, &self.leaf.dims) {
+                    Ok(run) => {
+                        self.first_row = run.first_row;
+                        self.entity = run.entity;
+                        // Rows past the run (up to 16 lanes) are masked off.
+                        self.mask = self.test.run_mask(&self.cols, &run, &self.inner, *side);
+                        return Some(Ok(()));
+                    }
+                    Err(e) => {
+                        self.failed = true;
+                        return Some(Err(e));
+                    }
+                }
+            }
+            match search.next_leaf() {
                 None => self.current = None,
                 Some(Err(e)) => {
                     self.failed = true;
                     return Some(Err(e));
                 }
-                Some(Ok(run)) => {
-                    self.first_row = run.first_row as usize;
-                    self.entity = run.entity;
-                    // Rows past the run (up to 16 lanes) are masked off.
-                    self.mask = self.test.mask(
-                        &self.cols,
-                        self.first_row,
-                        run.rows as usize,
-                        self.test.needs(&run.bounds),
-                        *side,
-                    );
-                    return Some(Ok(()));
+                Some(Ok(leaf)) => {
+                    self.leaf = leaf;
+                    self.inner = self.test.inner(&leaf.dims);
                 }
             }
         }
     }
+}
 
-    /// Calls `f` on every match and counts them: the iterator's loop without handing each
-    /// match back through `next`.
-    pub(crate) fn for_each_match(mut self, mut f: impl FnMut(ReportRef<'s>)) -> Result<u64> {
-        let mut n = 0;
-        loop {
-            while let Some(j) = self.next_in_run() {
-                if let Some(r) = self.report(j) {
-                    f(r);
-                    n += 1;
+/// Calls `f` on every report of `segments` matching `query` (`filter` its plan) and counts
+/// them: what [`ReportIter`] streams, in the same order, read leaf by leaf without handing each
+/// run and match back through an iterator.
+pub(crate) fn for_each_match<'s>(
+    query: &'s WindowQuery,
+    filter: &'s BoxFilter,
+    segments: &'s [std::sync::Arc<Segment>],
+    mut f: impl FnMut(ReportRef<'s>),
+) -> Result<u64> {
+    let test = RowTest::new(query, filter);
+    let mut n = 0u64;
+    for seg in segments {
+        let side = match &query.side {
+            None => None,
+            Some(name) => match seg.find_side(name) {
+                Some(code) => Some(code),
+                None => continue,
+            },
+        };
+        let seg: &'s Segment = seg;
+        let cols = seg.cols(0..seg.rows());
+        let mut search = seg.search(filter);
+        while let Some(leaf) = search.next_leaf() {
+            let leaf = leaf?;
+            let inner = test.inner(&leaf.dims);
+            let mut hits = leaf.hits;
+            while hits != 0 {
+                let i = leaf.first + hits.trailing_zeros() as usize;
+                hits &= hits - 1;
+                let run = search.hit(i, &leaf.dims)?;
+                let first = run.first_row;
+                let mut mask = test.run_mask(&cols, &run, &inner, side);
+                while mask != 0 {
+                    let j = mask.trailing_zeros() as usize;
+                    mask &= mask - 1;
+                    if test.exact(&cols, first + j) {
+                        f(ReportRef {
+                            seg,
+                            entity: run.entity,
+                            row: first + j,
+                        });
+                        n += 1;
+                    }
                 }
-            }
-            match self.next_run() {
-                None => return Ok(n),
-                Some(Ok(())) => {}
-                Some(Err(e)) => return Err(e),
             }
         }
     }
+    Ok(n)
 }
 
 impl<'s> Iterator for ReportIter<'s> {

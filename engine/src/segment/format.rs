@@ -524,6 +524,40 @@ impl Dim {
         let qz = if z >= max { 255 } else { self.quantum_of(z) };
         Some((qa, qz))
     }
+
+    /// For a range `[a, z]`: the quanta `(ia, iz)` such that a child whose quantised bounds
+    /// are `(lo, hi)` lies inside the range exactly when `ia <= lo && hi <= iz` (its
+    /// dequantised bounds do: `down(lo) >= a` and `up(hi) <= z`). `ia` is 256 when no lower
+    /// bound qualifies, `iz` −1 when no upper bound does.
+    ///
+    /// `down(q) >= a` (for `min < a <= max`) holds exactly when `q·2^s >= a − min`, that is
+    /// `q >= ((a − min − 1) >> s) + 1`; `up(q) <= z` (for `min <= z < max`) exactly when
+    /// `(q + 1)·2^s − 1 <= z − min`, that is `q <= ((z − min + 1) >> s) − 1`.
+    #[inline]
+    pub(crate) fn inner(self, a: i64, z: i64) -> (i32, i32) {
+        let ia = if a <= self.min {
+            0
+        } else {
+            // In u64: `a > min`, so the difference is positive and fits.
+            let d = a.wrapping_sub(self.min) as u64;
+            if d > self.e {
+                256
+            } else {
+                ((d - 1) >> self.shift) as i32 + 1
+            }
+        };
+        let iz = if z < self.min {
+            -1
+        } else {
+            let d = z.wrapping_sub(self.min) as u64;
+            if d >= self.e {
+                255
+            } else {
+                ((d + 1) >> self.shift) as i32 - 1
+            }
+        };
+        (ia, iz)
+    }
 }
 
 /// The dimensions of a parent's box in the order of [`QBox`]'s pairs: lon, lat, alt, time.
@@ -810,33 +844,39 @@ mod tests {
         assert_eq!(QBox::quantize(&leaf, &leaf).dequantize(&leaf), leaf);
     }
 
+    /// A random dimension (tiny, small, `u32`-wide, huge, now and then the widest: a shift of
+    /// 56) and a query range with ends near its edges, its middle and beyond.
+    fn dim_and_range(rng: &mut rand_chacha::ChaCha8Rng) -> (Dim, i64, i64) {
+        use rand::{Rng, RngCore};
+        let min = rng.gen_range(-1_000_000i64..1_000_000);
+        let e = match rng.next_u32() % 4 {
+            0 => rng.gen_range(0..3i64),
+            1 => rng.gen_range(0..600),
+            2 => rng.gen_range(0..i64::from(u32::MAX)),
+            _ => rng.gen_range(1i64 << 54..i64::MAX / 2),
+        };
+        let (lo, hi) = if rng.next_u32().is_multiple_of(50) {
+            (i64::MIN, i64::MAX)
+        } else {
+            (min, min + e)
+        };
+        let half = (hi as i128 - lo as i128) / 2;
+        let mut pick = || {
+            let v = lo as i128
+                + i128::from(rng.gen_range(-2i64..=2)) * half
+                + i128::from(rng.gen_range(-3i64..=3));
+            v.clamp(i64::MIN.into(), i64::MAX.into()) as i64
+        };
+        let (a, z) = (pick(), pick());
+        (Dim::new(lo, hi), a, z)
+    }
+
     #[test]
     fn quantum_ranges_agree_with_dequantised_bounds() {
-        use rand::{Rng, RngCore, SeedableRng};
+        use rand::SeedableRng;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         for _ in 0..3_000 {
-            let min = rng.gen_range(-1_000_000i64..1_000_000);
-            let e = match rng.next_u32() % 4 {
-                0 => rng.gen_range(0..3i64),
-                1 => rng.gen_range(0..600),
-                2 => rng.gen_range(0..i64::from(u32::MAX)),
-                _ => rng.gen_range(1i64 << 54..i64::MAX / 2),
-            };
-            // Now and then the widest dimension: a shift of 56, the largest.
-            let (lo, hi) = if rng.next_u32() % 50 == 0 {
-                (i64::MIN, i64::MAX)
-            } else {
-                (min, min + e)
-            };
-            let d = Dim::new(lo, hi);
-            let half = (hi as i128 - lo as i128) / 2;
-            let pick = |rng: &mut rand_chacha::ChaCha8Rng| {
-                let v = lo as i128
-                    + i128::from(rng.gen_range(-2i64..=2)) * half
-                    + i128::from(rng.gen_range(-3i64..=3));
-                v.clamp(i64::MIN.into(), i64::MAX.into()) as i64
-            };
-            let (a, z) = (pick(&mut rng), pick(&mut rng));
+            let (d, a, z) = dim_and_range(&mut rng);
             let range = d.range(a, z);
             // A grid, plus the quanta on either side of the answer's edges.
             let (qa, qz) = range.unwrap_or((0, 255));
@@ -854,11 +894,24 @@ mod tests {
                 {
                     let meets = d.up(hi) >= a && d.down(lo) <= z;
                     let says = range.is_some_and(|(qa, qz)| hi >= qa && lo <= qz);
-                    assert_eq!(
-                        meets, says,
-                        "min {min} e {e} [{a}, {z}] q ({lo}, {hi}) {range:?}"
-                    );
+                    assert_eq!(meets, says, "{d:?} [{a}, {z}] q ({lo}, {hi}) {range:?}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn inner_quanta_agree_with_dequantised_bounds() {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+        for _ in 0..3_000 {
+            let (d, a, z) = dim_and_range(&mut rng);
+            let (ia, iz) = d.inner(a, z);
+            // Both bounds are monotone in `q`, so each is decided by its own quantum.
+            for q in 0..=255u8 {
+                let at = i32::from(q);
+                assert_eq!(d.down(q) >= a, at >= ia, "{d:?} [{a}, {z}] lower {q}: {ia}");
+                assert_eq!(d.up(q) <= z, at <= iz, "{d:?} [{a}, {z}] upper {q}: {iz}");
             }
         }
     }

@@ -903,11 +903,110 @@ pub(crate) struct RunSearch<'s> {
     leaf_hits: u32,
 }
 
-impl RunSearch<'_> {
-    fn fail(&mut self, e: Error) -> Option<Result<Run>> {
-        self.len = 0;
-        self.leaf_hits = 0;
-        Some(Err(e))
+/// The runs of one leaf whose boxes meet a search's filter (see [`RunSearch::next_leaf`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LeafHits {
+    /// The leaf's first run.
+    pub first: usize,
+    /// Bit `i` for run `first + i`.
+    pub hits: u32,
+    /// The leaf box's dimensions, in which its runs' boxes are quantised.
+    pub dims: [Dim; 4],
+}
+
+/// A verified run of a leaf (see [`RunSearch::hit`]): its rows, entity and quantised box.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RunHit {
+    pub first_row: usize,
+    pub rows: usize,
+    pub entity: u32,
+    /// Its box quantised within its leaf's (see [`QBox`]).
+    pub q: [u8; QBOX_LEN],
+}
+
+impl<'s> RunSearch<'s> {
+    /// The next leaf holding runs whose boxes meet the filter, its records verified (a leaf
+    /// whose box meets the filter but none of whose runs do is skipped). Runs pending from a
+    /// leaf the iterator was reading are not returned here.
+    pub(crate) fn next_leaf(&mut self) -> Option<Result<LeafHits>> {
+        loop {
+            if self.len == 0 {
+                return None;
+            }
+            self.len -= 1;
+            let i = self.stack[self.len] as usize;
+            let rec = &self.nodes[i * NODE_LEN..(i + 1) * NODE_LEN];
+            let (first, count) = (u32_at(rec, 40) as usize, u32_at(rec, 44) as usize);
+            if i < self.leaves {
+                if let Err(e) = self.seg.verify_leaf(i) {
+                    self.len = 0;
+                    return Some(Err(e));
+                }
+                let dims = dims(&Bounds::decode(rec));
+                // The leaf's run records (one to four cache lines) start arriving while its
+                // quantised boxes are tested.
+                let recs = &self.runs[first * RUN_LEN..(first + count) * RUN_LEN];
+                std::hint::black_box(
+                    recs.first().copied().unwrap_or(0) ^ recs.last().copied().unwrap_or(0),
+                );
+                if let Some(test) = self.filter.in_dims(&dims) {
+                    // Checked at open: a leaf's at most 16 runs lie inside the section.
+                    let boxes = &self.boxes[first * QBOX_LEN..(first + count) * QBOX_LEN];
+                    let hits = test.mask(boxes.as_chunks::<QBOX_LEN>().0);
+                    if hits != 0 {
+                        return Some(Ok(LeafHits { first, hits, dims }));
+                    }
+                }
+            } else if let Some(test) = self.filter.in_parent(&Bounds::decode(rec)) {
+                // Checked at open: children precede their parent, at most 16 of them. Their
+                // boxes are tested quantised within this node's box (8 bytes each), and
+                // pushed last first so that they are expanded in order.
+                let boxes = &self.node_boxes[first * QBOX_LEN..(first + count) * QBOX_LEN];
+                let mut hits = test.mask(boxes.as_chunks::<QBOX_LEN>().0);
+                if self.len + hits.count_ones() as usize > STACK {
+                    self.len = 0;
+                    return Some(Err(self.seg.corrupt(0, "index too deep")));
+                }
+                while hits != 0 {
+                    let k = 31 - hits.leading_zeros();
+                    hits &= !(1 << k);
+                    let c = first + k as usize;
+                    self.stack[self.len] = c as u32;
+                    self.len += 1;
+                    // Its record is read when it is popped: request it now.
+                    std::hint::black_box(self.nodes[c * NODE_LEN]);
+                }
+            }
+        }
+    }
+
+    /// Run `i` of a leaf [`RunSearch::next_leaf`] returned (`leaf` its dimensions), without
+    /// dequantising its box: its rows verified on first touch.
+    #[inline(always)]
+    pub(crate) fn hit(&self, i: usize, leaf: &[Dim; 4]) -> Result<RunHit> {
+        if !self.seg.run_ok.get(i) {
+            self.run(i, leaf)?;
+        }
+        // Checked at open: the leaf's runs lie inside both sections.
+        let run = Run::decode(&self.runs[i * RUN_LEN..(i + 1) * RUN_LEN], Bounds::EMPTY);
+        Ok(RunHit {
+            first_row: run.first_row as usize,
+            rows: run.rows as usize,
+            entity: run.entity,
+            q: self.boxes[i * QBOX_LEN..(i + 1) * QBOX_LEN]
+                .try_into()
+                .expect("8 bytes"),
+        })
+    }
+
+    /// Run `i` of a leaf [`RunSearch::next_leaf`] returned (`leaf` its dimensions), its
+    /// rows verified on first touch.
+    #[inline(always)]
+    pub(crate) fn run(&self, i: usize, leaf: &[Dim; 4]) -> Result<Run> {
+        // Checked at open: the leaf's runs lie inside both sections.
+        let run = decode_run(self.boxes, self.runs, i, leaf);
+        self.seg.check_run(i, &run)?;
+        Ok(run)
     }
 }
 
@@ -919,55 +1018,20 @@ impl Iterator for RunSearch<'_> {
             if self.leaf_hits != 0 {
                 let i = self.leaf_first + self.leaf_hits.trailing_zeros() as usize;
                 self.leaf_hits &= self.leaf_hits - 1;
-                // Checked at open: the leaf's runs lie inside both sections.
-                let run = decode_run(self.boxes, self.runs, i, &self.leaf_dims);
-                return match self.seg.check_run(i, &run) {
-                    Ok(()) => Some(Ok(run)),
-                    Err(e) => self.fail(e),
-                };
+                let run = self.run(i, &self.leaf_dims);
+                if run.is_err() {
+                    self.len = 0;
+                    self.leaf_hits = 0;
+                }
+                return Some(run);
             }
-            if self.len == 0 {
-                return None;
-            }
-            self.len -= 1;
-            let i = self.stack[self.len] as usize;
-            let rec = &self.nodes[i * NODE_LEN..(i + 1) * NODE_LEN];
-            let (first, count) = (u32_at(rec, 40) as usize, u32_at(rec, 44) as usize);
-            if i < self.leaves {
-                if let Err(e) = self.seg.verify_leaf(i) {
-                    return self.fail(e);
+            match self.next_leaf()? {
+                Ok(leaf) => {
+                    self.leaf_first = leaf.first;
+                    self.leaf_hits = leaf.hits;
+                    self.leaf_dims = leaf.dims;
                 }
-                self.leaf_dims = dims(&Bounds::decode(rec));
-                // The leaf's run records (one to four cache lines) start arriving while its
-                // quantised boxes are tested.
-                let recs = &self.runs[first * RUN_LEN..(first + count) * RUN_LEN];
-                std::hint::black_box(
-                    recs.first().copied().unwrap_or(0) ^ recs.last().copied().unwrap_or(0),
-                );
-                if let Some(test) = self.filter.in_dims(&self.leaf_dims) {
-                    // Checked at open: a leaf's at most 16 runs lie inside the section.
-                    let boxes = &self.boxes[first * QBOX_LEN..(first + count) * QBOX_LEN];
-                    self.leaf_first = first;
-                    self.leaf_hits = test.mask(boxes.as_chunks::<QBOX_LEN>().0);
-                }
-            } else if let Some(test) = self.filter.in_parent(&Bounds::decode(rec)) {
-                // Checked at open: children precede their parent, at most 16 of them. Their
-                // boxes are tested quantised within this node's box (8 bytes each), and
-                // pushed last first so that they are expanded in order.
-                let boxes = &self.node_boxes[first * QBOX_LEN..(first + count) * QBOX_LEN];
-                let mut hits = test.mask(boxes.as_chunks::<QBOX_LEN>().0);
-                if self.len + hits.count_ones() as usize > STACK {
-                    return self.fail(self.seg.corrupt(0, "index too deep"));
-                }
-                while hits != 0 {
-                    let k = 31 - hits.leading_zeros();
-                    hits &= !(1 << k);
-                    let c = first + k as usize;
-                    self.stack[self.len] = c as u32;
-                    self.len += 1;
-                    // Its record is read when it is popped: request it now.
-                    std::hint::black_box(self.nodes[c * NODE_LEN]);
-                }
+                Err(e) => return Some(Err(e)),
             }
         }
     }
