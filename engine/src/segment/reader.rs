@@ -28,6 +28,7 @@ impl Bits {
     fn new(n: usize) -> Bits {
         Bits((0..n.div_ceil(64)).map(|_| AtomicU64::new(0)).collect())
     }
+    #[inline]
     fn get(&self, i: usize) -> bool {
         self.0[i / 64].load(Ordering::Relaxed) & (1 << (i % 64)) != 0
     }
@@ -719,19 +720,25 @@ impl Segment {
     }
 
     /// Checks a leaf's run records against the checksum in the (already verified) node.
+    #[inline]
     fn verify_leaf(&self, leaf: usize) -> Result<()> {
-        if !self.leaf_ok.get(leaf) {
-            let n = self.node(leaf);
-            let runs = n.first_child as usize..(n.first_child + n.children) as usize;
-            let boxes =
-                &self.section(Section::RunBoxes)[runs.start * QBOX_LEN..runs.end * QBOX_LEN];
-            let recs = &self.section(Section::Runs)[runs.start * RUN_LEN..runs.end * RUN_LEN];
-            if crc32c::crc32c_append(crc32c::crc32c(boxes), recs) != n.crc {
-                let at = self.h.range(Section::Runs).start + n.first_child as usize * RUN_LEN;
-                return Err(self.corrupt(at, "run records checksum mismatch"));
-            }
-            self.leaf_ok.set(leaf);
+        if self.leaf_ok.get(leaf) {
+            return Ok(());
         }
+        self.verify_leaf_first(leaf)
+    }
+
+    #[cold]
+    fn verify_leaf_first(&self, leaf: usize) -> Result<()> {
+        let n = self.node(leaf);
+        let runs = n.first_child as usize..(n.first_child + n.children) as usize;
+        let boxes = &self.section(Section::RunBoxes)[runs.start * QBOX_LEN..runs.end * QBOX_LEN];
+        let recs = &self.section(Section::Runs)[runs.start * RUN_LEN..runs.end * RUN_LEN];
+        if crc32c::crc32c_append(crc32c::crc32c(boxes), recs) != n.crc {
+            let at = self.h.range(Section::Runs).start + n.first_child as usize * RUN_LEN;
+            return Err(self.corrupt(at, "run records checksum mismatch"));
+        }
+        self.leaf_ok.set(leaf);
         Ok(())
     }
 
