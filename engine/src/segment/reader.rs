@@ -176,7 +176,12 @@ impl BoxFilter {
     pub(crate) fn in_dims(&self, &[lon, lat, alt, t]: &[Dim; 4]) -> Option<ChildTest> {
         let mut test = ChildTest {
             lat: lat.range(self.lat.0.into(), self.lat.1.into())?,
-            alt: alt.range(self.alt.0.into(), self.alt.1.into())?,
+            // Without an altitude band every child passes (what `range` says, sooner).
+            alt: if self.alt == (i32::MIN, i32::MAX) {
+                (0, 255)
+            } else {
+                alt.range(self.alt.0.into(), self.alt.1.into())?
+            },
             time: t.range(self.time.0, self.time.1)?,
             lon: [(0, 0); 6],
             lon_len: 0,
