@@ -404,9 +404,16 @@ impl<'q> RowTest<'q> {
             };
         }
         if needs & NEED_TIME != 0 {
+            // `t0 <= t <= t1` as one unsigned comparison of `t − t0` (wrapping: below `t0` it
+            // is huge).
             let (t0, t1) = self.time;
+            let span = t1.wrapping_sub(t0) as u64;
             let v = lanes(&c.time[first..]).map(i64::from_le_bytes);
-            m &= bits(|j| (t0 <= v[j]) & (v[j] <= t1));
+            m &= if t0 <= t1 {
+                bits(|j| v[j].wrapping_sub(t0) as u64 <= span)
+            } else {
+                0
+            };
         }
         if let Some(alt) = self.alt {
             m &= i32_in(&c.alt[first..], alt);
