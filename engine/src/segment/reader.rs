@@ -247,10 +247,10 @@ impl ChildTest {
         };
         let mut m = 0;
         for &(a, z) in &self.lon[..self.lon_len.min(6)] {
-            let lo = [0, 0, a, self.lat.0, 0, self.alt.0, 0, self.time.0];
-            let hi = [z, self.lat.1, 255, 255, self.alt.1, 255, self.time.1, 255];
-            let lo = u8x16::new(std::array::from_fn(|k| lo[k % QBOX_LEN]));
-            let hi = u8x16::new(std::array::from_fn(|k| hi[k % QBOX_LEN]));
+            let lo = u64::from_le_bytes([0, 0, a, self.lat.0, 0, self.alt.0, 0, self.time.0]);
+            let hi =
+                u64::from_le_bytes([z, self.lat.1, 255, 255, self.alt.1, 255, self.time.1, 255]);
+            let (lo, hi): (u8x16, u8x16) = (bytemuck::cast([lo; 2]), bytemuck::cast([hi; 2]));
             let mut verdicts = 0u128;
             for (i, pair) in bytes.as_chunks::<16>().0.iter().enumerate() {
                 let x = u8x16::new(*pair);
