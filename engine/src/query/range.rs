@@ -540,12 +540,8 @@ impl<'s> ReportIter<'s> {
         loop {
             let Some((search, side)) = &mut self.current else {
                 let seg = self.segments.next()?;
-                let side = match &self.query.side {
-                    None => None,
-                    Some(name) => match seg.find_side(name) {
-                        Some(code) => Some(code),
-                        None => continue,
-                    },
+                let Some(side) = side_code(self.query, seg) else {
+                    continue;
                 };
                 self.current = Some((seg.search(self.filter), side));
                 self.seg = Some(seg);
@@ -584,6 +580,15 @@ impl<'s> ReportIter<'s> {
     }
 }
 
+/// The code `seg` gives the query's side (`Some(None)` when the query names none), or `None`
+/// when the segment has no report of that side.
+fn side_code(query: &WindowQuery, seg: &Segment) -> Option<Option<u16>> {
+    match &query.side {
+        None => Some(None),
+        Some(name) => seg.find_side(name).map(Some),
+    }
+}
+
 /// Calls `f` on every report of `segments` matching `query` (`filter` its plan) and counts
 /// them: what [`ReportIter`] streams, in the same order, read leaf by leaf without handing each
 /// run and match back through an iterator.
@@ -596,12 +601,8 @@ pub(crate) fn for_each_match<'s>(
     let test = RowTest::new(query, filter);
     let mut n = 0u64;
     for seg in segments {
-        let side = match &query.side {
-            None => None,
-            Some(name) => match seg.find_side(name) {
-                Some(code) => Some(code),
-                None => continue,
-            },
+        let Some(side) = side_code(query, seg) else {
+            continue;
         };
         let seg: &'s Segment = seg;
         let cols = seg.cols(0..seg.rows());
