@@ -23,7 +23,9 @@ use rayon::prelude::*;
 use super::volume::{Core, Volume};
 use super::{Conflict, ConflictKind, Hit, Pending, merge_pending};
 use crate::error::Result;
-use crate::geodesy::{FramedCore, PieceVsCore, moving_point_vs_point, point_crossing_ms};
+use crate::geodesy::{
+    FramedCore, PieceVsCore, moving_point_least_vs_point, moving_point_vs_point, point_crossing_ms,
+};
 use crate::model::{Minima, Operation};
 use crate::segment::BoxFilter;
 use crate::snapshot::Snapshot;
@@ -273,7 +275,7 @@ enum TrackHit {
 struct LazyHit {
     /// Interval and volume (distance, CPA and closest points are placeholders).
     hit: Hit,
-    /// The moving point's ends and times over the vertical interval.
+    /// The moving point's ends and times over the vertical interval (`tv.0 < tv.1`).
     p0: (f64, f64),
     p1: (f64, f64),
     tv: (i64, i64),
@@ -308,19 +310,23 @@ impl LazyHit {
     /// The exact hit: what [`piece_vs_volume`] would have found without the frames, with the
     /// interval already found (the same, or within 1 ms for a crossing solved from the frames).
     fn resolve(&self, v: &Volume, m: &Minima) -> Option<Hit> {
-        let h = exact_hit(
-            v,
-            self.hit.volume,
-            self.p0,
-            self.p1,
-            self.tv.0,
-            self.tv.1,
-            m,
-        )?;
-        Some(Hit {
+        let threshold = v.buffer_m + m.horizontal_m;
+        // What `exact_hit` finds (for `tv.0 < tv.1`, as every lazy hit has) but for the
+        // interval, which is known: the kernel's least distance, CPA and closest points are the
+        // same, bit for bit, without searching it.
+        let (ends, tv) = ((self.p0, self.p1), self.tv);
+        let a = match &v.core {
+            Core::Leg(seg) => seg.moving_point_least(ends, tv, threshold),
+            Core::Point(q) => moving_point_least_vs_point(ends, tv, *q, threshold),
+        }?;
+        (a.min_distance_m < threshold).then(|| Hit {
             start: self.hit.start,
             end: self.hit.end,
-            ..h
+            distance_m: (a.min_distance_m - v.buffer_m).max(0.0),
+            cpa: a.cpa_ms,
+            on_op: a.point_on_other,
+            on_other: a.point_on_track,
+            volume: self.hit.volume,
         })
     }
 }
