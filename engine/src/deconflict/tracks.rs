@@ -243,8 +243,7 @@ fn candidates<'s>(
             Some((v.band.0 - m.vertical_m, v.band.1 + m.vertical_m)),
         );
         for seg in snap.segments() {
-            for run in seg.search(&filter) {
-                let run = run?;
+            for run in seg.search_wide(&filter)? {
                 add(
                     seg.entity_name(run.entity),
                     vi,
