@@ -47,12 +47,12 @@ pub(crate) fn conflicts(
         .iter()
         .map(|v| v.window.widen(m.time_buffer_ms))
         .collect();
-    let candidates: Vec<(&str, Vec<Reach>)> = candidates(snap, vols, &widened, m, &own, sw.spans)?
+    let candidates: Vec<(&str, Candidate)> = candidates(snap, vols, &widened, m, &own, sw.spans)?
         .into_iter()
         .collect();
     // The frames of the volumes some candidate reaches, built once for every entity.
     let mut reached = vec![false; vols.len()];
-    for r in candidates.iter().flat_map(|(_, reach)| reach) {
+    for r in candidates.iter().flat_map(|(_, c)| &c.reach) {
         reached[r.vi] = true;
     }
     let framed: Vec<Option<FramedCore>> = vols
@@ -84,9 +84,9 @@ pub(crate) fn conflicts(
         let per_entity: Vec<Result<Vec<Conflict>>> = candidates
             .par_iter()
             .with_max_len(1)
-            .map_init(Buffers::default, |bufs, (id, reach)| {
+            .map_init(Buffers::default, |bufs, (id, c)| {
                 let mut found = Vec::new();
-                ctx.entity(id, reach, bufs, &mut found).map(|()| found)
+                ctx.entity(id, c, bufs, &mut found).map(|()| found)
             })
             .collect();
         for found in per_entity {
@@ -94,8 +94,8 @@ pub(crate) fn conflicts(
         }
     } else {
         let mut bufs = Buffers::default();
-        for (id, reach) in &candidates {
-            ctx.entity(id, reach, &mut bufs, out)?;
+        for (id, c) in &candidates {
+            ctx.entity(id, c, &mut bufs, out)?;
         }
     }
     Ok(())
@@ -131,12 +131,15 @@ impl EntityCheck<'_, '_> {
     fn entity(
         &self,
         id: &str,
-        reach: &[Reach],
+        c: &Candidate,
         bufs: &mut Buffers,
         out: &mut Vec<Conflict>,
     ) -> Result<()> {
-        let (vols, m) = (self.vols, self.m);
-        let parts = entity_rows(self.snap.segments(), id)?;
+        let (vols, m, reach) = (self.vols, self.m, &c.reach);
+        let parts = match c.whole_in {
+            Some((s, e)) => vec![self.snap.segments()[s].entity_rows(e)?],
+            None => entity_rows(self.snap.segments(), id)?,
+        };
         let range = reach
             .iter()
             .map(|r| r.span)
@@ -185,6 +188,16 @@ impl EntityCheck<'_, '_> {
     }
 }
 
+/// An entity whose trajectory may reach the operation's volumes.
+struct Candidate {
+    /// The volumes it may reach (in volume order), and when.
+    reach: Vec<Reach>,
+    /// The segment (its index in the snapshot) and entity number there of its rows, when
+    /// that segment holds them all (no other has a row of it): then they are read without
+    /// looking the entity up by name in every segment.
+    whole_in: Option<(usize, u32)>,
+}
+
 /// A volume an entity may reach, and when: only its pieces overlapping `span` can conflict
 /// with it.
 #[derive(Clone, Copy)]
@@ -212,9 +225,9 @@ fn candidates<'s>(
     m: &Minima,
     own: &HashSet<&str>,
     spans: bool,
-) -> Result<BTreeMap<&'s str, Vec<Reach>>> {
-    let mut out: BTreeMap<&'s str, Vec<Reach>> = BTreeMap::new();
-    let mut add = |id: &'s str, vi: usize, (t0, t1): (i64, i64)| {
+) -> Result<BTreeMap<&'s str, Candidate>> {
+    let mut out: BTreeMap<&'s str, Candidate> = BTreeMap::new();
+    let mut add = |id: &'s str, vi: usize, (t0, t1): (i64, i64), whole_in| {
         if own.contains(id) {
             return;
         }
@@ -227,7 +240,13 @@ fn candidates<'s>(
         } else {
             w
         };
-        let reach = out.entry(id).or_default();
+        let reach = &mut out
+            .entry(id)
+            .or_insert_with(|| Candidate {
+                reach: Vec::new(),
+                whole_in,
+            })
+            .reach;
         match reach.last_mut() {
             Some(r) if r.vi == vi => {
                 r.span.start = r.span.start.min(span.start);
@@ -236,27 +255,36 @@ fn candidates<'s>(
             _ => reach.push(Reach { vi, span }),
         }
     };
+    let seams = snap.seams()?;
+    let mut found: Vec<(u32, i64, i64)> = Vec::new();
     for (vi, v) in vols.iter().enumerate() {
         let filter = BoxFilter::new(
             &v.bbox(m.horizontal_m),
             (widened[vi].start.0, widened[vi].end.0),
             Some((v.band.0 - m.vertical_m, v.band.1 + m.vertical_m)),
         );
-        for seg in snap.segments() {
-            for run in seg.search_wide(&filter)? {
-                add(
-                    seg.entity_name(run.entity),
-                    vi,
-                    (run.bounds.t_min, run.bounds.t_max),
-                );
+        for (si, seg) in snap.segments().iter().enumerate() {
+            // One `add` per entity, with the hull of its runs' time bounds: what adding them
+            // one by one gives (each is clipped to the window, then merged by min and max),
+            // with one name lookup instead of one per run.
+            found.clear();
+            found.extend(
+                seg.search_wide(&filter)?
+                    .iter()
+                    .map(|r| (r.entity, r.bounds.t_min, r.bounds.t_max)),
+            );
+            found.sort_unstable_by_key(|f| f.0);
+            for same in found.chunk_by(|a, b| a.0 == b.0) {
+                let e = same[0].0;
+                let t0 = same.iter().map(|f| f.1).min().expect("one run at least");
+                let t1 = same.iter().map(|f| f.2).max().expect("one run at least");
+                let whole_in = (!seams.is_shared(si, e)).then_some((si, e));
+                add(seg.entity_name(e), vi, (t0, t1), whole_in);
             }
         }
-        for seam in snap
-            .seams()?
-            .overlapping(filter.time.0, filter.time.1, m.max_gap_ms)
-        {
+        for seam in seams.overlapping(filter.time.0, filter.time.1, m.max_gap_ms) {
             if filter.intersects(&seam.bounds) {
-                add(&seam.id, vi, (seam.a.time.0, seam.b.time.0));
+                add(&seam.id, vi, (seam.a.time.0, seam.b.time.0), None);
             }
         }
     }
