@@ -775,8 +775,11 @@ pub(crate) enum Solve {
     /// The least distance and the interval where `d < t` (the hull over the pieces).
     Interval,
     /// Only the least distance, every piece against `t`: the same minimum as
-    /// [`Solve::Interval`], bit for bit (`analyze` finds a piece's minimum the same way with
-    /// or without the interval), without the crossing searches.
+    /// [`Solve::Interval`], bit for bit, without the crossing searches where that holds — on
+    /// a single piece, where `analyze` has settled the minimum before it searches the
+    /// crossings. Over several pieces the crossings are searched all the same: the evaluations
+    /// carry state (a foot search starts from the previous foot), so a piece's crossing
+    /// evaluations change the bits of the next piece's minimum.
     Least,
     /// Only the least distance, each piece against the least found so far.
     LeastBelowBest,
@@ -793,7 +796,7 @@ pub(crate) fn over_pieces<X: Copy>(
 ) -> Option<Hit<X>> {
     let mut out: Option<Hit<X>> = None;
     let mut t_cur = t;
-    let interval = solve == Solve::Interval;
+    let interval = solve == Solve::Interval || (solve == Solve::Least && n > 1);
     for k in 0..n {
         let (a, b) = (k as f64 / n as f64, (k + 1) as f64 / n as f64);
         if let Some(h) = analyze(f, a, b, lip, t_cur, utol, interval) {
