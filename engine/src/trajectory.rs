@@ -221,6 +221,9 @@ pub(crate) fn position_within(
 pub(crate) fn fixes_in(parts: &[EntityRows<'_>], range: TimeRange) -> Vec<Fix> {
     let mut out = Vec::new();
     for p in parts {
+        p.prefetch(range.start.0, range.end.0);
+    }
+    for p in parts {
         for rows in p.between(range.start.0, range.end.0).ranges() {
             let c = p.seg.cols(rows);
             out.extend((0..c.time.len()).map(|k| Fix::from_cols(&c, k)));

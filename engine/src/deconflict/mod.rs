@@ -326,6 +326,9 @@ fn stable_order<K: Ord>(n: usize, key: impl Fn(usize) -> K) -> Vec<usize> {
 impl Snapshot {
     /// Checks one operation against this generation's tracks, operations and zones. An
     /// indexed operation with the same id is ignored: the plan supersedes it.
+    ///
+    /// A check that reaches many tracks spreads them over rayon's global thread pool; the
+    /// report is the same, bit for bit, as checking them one after the other.
     pub fn check(&self, op: &Operation, minima: &Minima) -> Result<CheckReport> {
         let others: Vec<Planned<'_>> = self
             .operations()

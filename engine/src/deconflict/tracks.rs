@@ -10,13 +10,22 @@
 //! undecided → exact distances at the ends the frames left open decide between those, and
 //! only a piece with both ends outside goes to the exact kernel. Per merged conflict, only the
 //! hits that can be its least are then solved exactly ([`merge_pending`]).
+//!
+//! Entities are independent of each other once the candidates are known: a check of many
+//! ([`PARALLEL_MIN_CANDIDATES`] or more) spreads them over rayon's pool, each entity's
+//! conflicts computed whole on one thread and appended in candidate order, so the reports are
+//! those of the serial loop, bit for bit.
 
 use std::collections::{BTreeMap, HashSet};
+
+use rayon::prelude::*;
 
 use super::volume::{Core, Volume};
 use super::{Conflict, ConflictKind, Hit, Pending, merge_pending};
 use crate::error::Result;
-use crate::geodesy::{FramedCore, PieceVsCore, moving_point_vs_point, point_crossing_ms};
+use crate::geodesy::{
+    FramedCore, PieceVsCore, moving_point_least_vs_point, moving_point_vs_point, point_crossing_ms,
+};
 use crate::model::{Minima, Operation};
 use crate::segment::BoxFilter;
 use crate::snapshot::Snapshot;
@@ -31,17 +40,106 @@ pub(crate) fn conflicts(
     m: &Minima,
     out: &mut Vec<Conflict>,
 ) -> Result<()> {
+    // The switches are read here, on the calling thread: the entities may be checked on others.
+    let sw = Switches::current();
     let own: HashSet<&str> = op.own_tracks.iter().map(String::as_str).collect();
     let widened: Vec<TimeRange> = vols
         .iter()
         .map(|v| v.window.widen(m.time_buffer_ms))
         .collect();
-    let candidates = candidates(snap, vols, &widened, m, &own)?;
-    let mut framed: Vec<Option<Option<FramedCore>>> = vec![None; vols.len()];
-    // One buffer of hits and one of their bounds for every entity (cleared, not reallocated).
-    let (mut h, mut pending) = (Vec::new(), Vec::new());
-    for (id, reach) in candidates {
-        let parts = entity_rows(snap.segments(), id)?;
+    let candidates: Vec<(&str, Candidate)> = candidates(snap, vols, &widened, m, &own, sw.spans)?
+        .into_iter()
+        .collect();
+    // The frames of the volumes some candidate reaches, built once for every entity.
+    let mut reached = vec![false; vols.len()];
+    for r in candidates.iter().flat_map(|(_, c)| &c.reach) {
+        reached[r.vi] = true;
+    }
+    let framed: Vec<Option<FramedCore>> = vols
+        .iter()
+        .zip(&reached)
+        .map(|(v, &r)| {
+            if r && sw.frames {
+                v.framed(m.horizontal_m)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let ctx = EntityCheck {
+        snap,
+        vols,
+        widened: &widened,
+        framed: &framed,
+        labels,
+        m,
+        lazy_crossings: sw.lazy_crossings,
+    };
+    if sw
+        .parallel
+        .unwrap_or(candidates.len() >= PARALLEL_MIN_CANDIDATES)
+    {
+        // Each entity's conflicts on its own, in the pool; appended in candidate order, so the
+        // reports are those of the serial loop, bit for bit.
+        let per_entity: Vec<Result<Vec<Conflict>>> = candidates
+            .par_iter()
+            .with_max_len(1)
+            .map_init(Buffers::default, |bufs, (id, c)| {
+                let mut found = Vec::new();
+                ctx.entity(id, c, bufs, &mut found).map(|()| found)
+            })
+            .collect();
+        for found in per_entity {
+            out.extend(found?);
+        }
+    } else {
+        let mut bufs = Buffers::default();
+        for (id, c) in &candidates {
+            ctx.entity(id, c, &mut bufs, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Below this many candidate entities a check stays on the calling thread: handing the work to
+/// the pool (waking a worker, splitting, collecting) would cost more than it saves.
+const PARALLEL_MIN_CANDIDATES: usize = 16;
+
+/// What every entity of one check shares.
+struct EntityCheck<'a, 's> {
+    snap: &'s Snapshot,
+    vols: &'a [Volume],
+    widened: &'a [TimeRange],
+    /// Each volume's core in local frames (`None` where refused, turned off, or reached by no
+    /// candidate).
+    framed: &'a [Option<FramedCore>],
+    labels: &'a [String],
+    m: &'a Minima,
+    lazy_crossings: bool,
+}
+
+/// Buffers of hits and of their bounds, reused from entity to entity (cleared, not
+/// reallocated).
+#[derive(Default)]
+struct Buffers {
+    hits: Vec<TrackHit>,
+    pending: Vec<Pending>,
+}
+
+impl EntityCheck<'_, '_> {
+    /// The conflicts of entity `id` with the volumes it may reach, appended to `out`.
+    fn entity(
+        &self,
+        id: &str,
+        c: &Candidate,
+        bufs: &mut Buffers,
+        out: &mut Vec<Conflict>,
+    ) -> Result<()> {
+        let (vols, m, reach) = (self.vols, self.m, &c.reach);
+        let parts = match c.whole_in {
+            Some((s, e)) => vec![self.snap.segments()[s].entity_rows(e)?],
+            None => entity_rows(self.snap.segments(), id)?,
+        };
         let range = reach
             .iter()
             .map(|r| r.span)
@@ -51,25 +149,26 @@ pub(crate) fn conflicts(
             })
             .expect("at least one volume");
         let pieces = pieces_in(&parts, range, m.max_gap_ms);
+        let h = &mut bufs.hits;
         h.clear();
-        for Reach { vi, span } in reach {
-            let (v, w) = (&vols[vi], widened[vi]);
-            let fc = framed[vi]
-                .get_or_insert_with(|| v.framed(m.horizontal_m).filter(|_| frames_enabled()));
+        for &Reach { vi, span } in reach {
+            let (v, w) = (&vols[vi], self.widened[vi]);
+            let fc = self.framed[vi].as_ref();
             for piece in &pieces {
                 if piece.b.time < span.start || piece.a.time > span.end {
                     continue;
                 }
                 let window = (w.start.0, w.end.0);
-                if let Some(x) = piece_vs_volume(piece, v, vi, fc.as_ref(), window, m) {
+                if let Some(x) = piece_vs_volume(piece, v, vi, fc, window, m) {
                     h.push(x);
                 }
             }
         }
         if h.is_empty() {
-            continue;
+            return Ok(());
         }
-        settle_crossings(&mut h, vols, &framed, m);
+        settle_crossings(h, vols, self.framed, m, self.lazy_crossings);
+        let pending = &mut bufs.pending;
         pending.clear();
         pending.extend(h.iter().map(TrackHit::pending));
         let resolve = |i: usize| match &h[i] {
@@ -80,17 +179,28 @@ pub(crate) fn conflicts(
             ConflictKind::Track,
             id,
             None,
-            &pending,
+            pending,
             resolve,
-            labels,
+            self.labels,
             out,
         );
+        Ok(())
     }
-    Ok(())
+}
+
+/// An entity whose trajectory may reach the operation's volumes.
+struct Candidate {
+    /// The volumes it may reach (in volume order), and when.
+    reach: Vec<Reach>,
+    /// The segment (its index in the snapshot) and entity number there of its rows, when
+    /// that segment holds them all (no other has a row of it): then they are read without
+    /// looking the entity up by name in every segment.
+    whole_in: Option<(usize, u32)>,
 }
 
 /// A volume an entity may reach, and when: only its pieces overlapping `span` can conflict
 /// with it.
+#[derive(Clone, Copy)]
 struct Reach {
     vi: usize,
     span: TimeRange,
@@ -114,14 +224,15 @@ fn candidates<'s>(
     widened: &[TimeRange],
     m: &Minima,
     own: &HashSet<&str>,
-) -> Result<BTreeMap<&'s str, Vec<Reach>>> {
-    let mut out: BTreeMap<&'s str, Vec<Reach>> = BTreeMap::new();
-    let mut add = |id: &'s str, vi: usize, (t0, t1): (i64, i64)| {
+    spans: bool,
+) -> Result<BTreeMap<&'s str, Candidate>> {
+    let mut out: BTreeMap<&'s str, Candidate> = BTreeMap::new();
+    let mut add = |id: &'s str, vi: usize, (t0, t1): (i64, i64), whole_in| {
         if own.contains(id) {
             return;
         }
         let w = widened[vi];
-        let span = if spans_enabled() {
+        let span = if spans {
             TimeRange {
                 start: w.start.max(Timestamp(t0)),
                 end: w.end.min(Timestamp(t1)),
@@ -129,7 +240,13 @@ fn candidates<'s>(
         } else {
             w
         };
-        let reach = out.entry(id).or_default();
+        let reach = &mut out
+            .entry(id)
+            .or_insert_with(|| Candidate {
+                reach: Vec::new(),
+                whole_in,
+            })
+            .reach;
         match reach.last_mut() {
             Some(r) if r.vi == vi => {
                 r.span.start = r.span.start.min(span.start);
@@ -138,28 +255,36 @@ fn candidates<'s>(
             _ => reach.push(Reach { vi, span }),
         }
     };
+    let seams = snap.seams()?;
+    let mut found: Vec<(u32, i64, i64)> = Vec::new();
     for (vi, v) in vols.iter().enumerate() {
         let filter = BoxFilter::new(
             &v.bbox(m.horizontal_m),
             (widened[vi].start.0, widened[vi].end.0),
             Some((v.band.0 - m.vertical_m, v.band.1 + m.vertical_m)),
         );
-        for seg in snap.segments() {
-            for run in seg.search(&filter) {
-                let run = run?;
-                add(
-                    seg.entity_name(run.entity),
-                    vi,
-                    (run.bounds.t_min, run.bounds.t_max),
-                );
+        for (si, seg) in snap.segments().iter().enumerate() {
+            // One `add` per entity, with the hull of its runs' time bounds: what adding them
+            // one by one gives (each is clipped to the window, then merged by min and max),
+            // with one name lookup instead of one per run.
+            found.clear();
+            found.extend(
+                seg.search_wide(&filter)?
+                    .iter()
+                    .map(|r| (r.entity, r.bounds.t_min, r.bounds.t_max)),
+            );
+            found.sort_unstable_by_key(|f| f.0);
+            for same in found.chunk_by(|a, b| a.0 == b.0) {
+                let e = same[0].0;
+                let t0 = same.iter().map(|f| f.1).min().expect("one run at least");
+                let t1 = same.iter().map(|f| f.2).max().expect("one run at least");
+                let whole_in = (!seams.is_shared(si, e)).then_some((si, e));
+                add(seg.entity_name(e), vi, (t0, t1), whole_in);
             }
         }
-        for seam in snap
-            .seams()?
-            .overlapping(filter.time.0, filter.time.1, m.max_gap_ms)
-        {
+        for seam in seams.overlapping(filter.time.0, filter.time.1, m.max_gap_ms) {
             if filter.intersects(&seam.bounds) {
-                add(&seam.id, vi, (seam.a.time.0, seam.b.time.0));
+                add(&seam.id, vi, (seam.a.time.0, seam.b.time.0), None);
             }
         }
     }
@@ -177,7 +302,7 @@ enum TrackHit {
 struct LazyHit {
     /// Interval and volume (distance, CPA and closest points are placeholders).
     hit: Hit,
-    /// The moving point's ends and times over the vertical interval.
+    /// The moving point's ends and times over the vertical interval (`tv.0 < tv.1`).
     p0: (f64, f64),
     p1: (f64, f64),
     tv: (i64, i64),
@@ -212,19 +337,23 @@ impl LazyHit {
     /// The exact hit: what [`piece_vs_volume`] would have found without the frames, with the
     /// interval already found (the same, or within 1 ms for a crossing solved from the frames).
     fn resolve(&self, v: &Volume, m: &Minima) -> Option<Hit> {
-        let h = exact_hit(
-            v,
-            self.hit.volume,
-            self.p0,
-            self.p1,
-            self.tv.0,
-            self.tv.1,
-            m,
-        )?;
-        Some(Hit {
+        let threshold = v.buffer_m + m.horizontal_m;
+        // What `exact_hit` finds (for `tv.0 < tv.1`, as every lazy hit has) but for the
+        // interval, which is known: the kernel's least distance, CPA and closest points are the
+        // same, bit for bit, without searching it.
+        let (ends, tv) = ((self.p0, self.p1), self.tv);
+        let a = match &v.core {
+            Core::Leg(seg) => seg.moving_point_least(ends, tv, threshold),
+            Core::Point(q) => moving_point_least_vs_point(ends, tv, *q, threshold),
+        }?;
+        (a.min_distance_m < threshold).then(|| Hit {
             start: self.hit.start,
             end: self.hit.end,
-            ..h
+            distance_m: (a.min_distance_m - v.buffer_m).max(0.0),
+            cpa: a.cpa_ms,
+            on_op: a.point_on_other,
+            on_other: a.point_on_track,
+            volume: self.hit.volume,
         })
     }
 }
@@ -370,8 +499,9 @@ fn piece_vs_volume(
 fn settle_crossings(
     h: &mut Vec<TrackHit>,
     vols: &[Volume],
-    framed: &[Option<Option<FramedCore>>],
+    framed: &[Option<FramedCore>],
     m: &Minima,
+    lazy_crossings: bool,
 ) {
     if !h
         .iter()
@@ -410,7 +540,7 @@ fn settle_crossings(
             next = next.max(e + 1);
             least_hi = least_hi.min(hi);
         }
-        next <= b || least_hi >= l.lo || !lazy_crossings_enabled()
+        next <= b || least_hi >= l.lo || !lazy_crossings
     };
     let solve: Vec<bool> = h
         .iter()
@@ -430,7 +560,6 @@ fn settle_crossings(
         let v = &vols[l.hit.volume];
         let fc = framed[l.hit.volume]
             .as_ref()
-            .and_then(Option::as_ref)
             .expect("a crossing comes from the frames");
         match solve_crossing(fc, v, (l.p0, l.p1), l.tv, m, inside_end) {
             Some((start, end)) => (l.hit.start, l.hit.end, l.crossing) = (start, end, None),
@@ -510,51 +639,52 @@ fn exact_hit(
     })
 }
 
-/// Whether `check` may use the frames (tests turn them off to compare with the exact path).
-#[cfg(not(test))]
-fn frames_enabled() -> bool {
-    true
+/// The shortcuts `check` may take, each of which gives the same reports as going without it
+/// (tests turn them off to compare):
+/// * `frames` — settle pieces in local frames (else every piece goes to the exact kernel);
+/// * `spans` — test only the pieces within their volume's hit spans (else every piece of the
+///   widened windows);
+/// * `lazy_crossings` — leave unsolved the crossing times that cannot change the reports;
+/// * `parallel` — `Some(true)`: check the entities in the thread pool, `Some(false)`: on the
+///   calling thread, `None`: in the pool when there are at least
+///   [`PARALLEL_MIN_CANDIDATES`] of them.
+#[derive(Debug, Clone, Copy)]
+struct Switches {
+    frames: bool,
+    spans: bool,
+    lazy_crossings: bool,
+    parallel: Option<bool>,
 }
 
-/// Whether `check` may leave crossing times unsolved where they cannot change the reports
-/// (tests turn it off to compare with solving them all).
-#[cfg(not(test))]
-fn lazy_crossings_enabled() -> bool {
-    true
-}
+impl Switches {
+    /// What `check` does: every shortcut, and the pool for checks of many entities.
+    const DEFAULT: Switches = Switches {
+        frames: true,
+        spans: true,
+        lazy_crossings: true,
+        parallel: None,
+    };
 
-/// Whether `check` tests only the pieces within their volume's hit spans (tests turn it off
-/// to compare with testing every piece of the widened windows).
-#[cfg(not(test))]
-fn spans_enabled() -> bool {
-    true
+    #[cfg(not(test))]
+    fn current() -> Switches {
+        Switches::DEFAULT
+    }
+
+    /// The calling thread's switches.
+    #[cfg(test)]
+    fn current() -> Switches {
+        SWITCHES.with(std::cell::Cell::get)
+    }
 }
 
 #[cfg(test)]
 thread_local! {
-    static FRAMES: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
-    static SPANS: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
-    static LAZY_CROSSINGS: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
-}
-
-#[cfg(test)]
-fn lazy_crossings_enabled() -> bool {
-    LAZY_CROSSINGS.with(std::cell::Cell::get)
-}
-
-#[cfg(test)]
-fn frames_enabled() -> bool {
-    FRAMES.with(std::cell::Cell::get)
-}
-
-#[cfg(test)]
-fn spans_enabled() -> bool {
-    SPANS.with(std::cell::Cell::get)
+    static SWITCHES: std::cell::Cell<Switches> = const { std::cell::Cell::new(Switches::DEFAULT) };
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{FRAMES, LAZY_CROSSINGS, SPANS};
+    use super::{SWITCHES, Switches};
     use crate::deconflict::Conflict;
     use crate::geodesy::{lon_delta, wgs84, wrap_lon};
     use crate::model::{Minima, Operation, Report, Target, Waypoint};
@@ -564,6 +694,7 @@ mod tests {
     use geographiclib_rs::DirectGeodesic;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
+    use std::collections::HashSet;
 
     const T0: i64 = 1_600_000_000_000;
     /// Reference points: mid latitude, the antimeridian, high latitude, the west.
@@ -680,16 +811,18 @@ mod tests {
         (dir, engine)
     }
 
-    /// `check` with a test switch turned off.
-    fn check_without(
-        switch: &'static std::thread::LocalKey<std::cell::Cell<bool>>,
+    /// `check` with the switches `set` gives (on the calling thread).
+    fn check_with(
+        set: impl Fn(&mut Switches),
         snap: &Snapshot,
         op: &Operation,
         minima: &Minima,
     ) -> crate::deconflict::CheckReport {
-        switch.with(|f| f.set(false));
+        let mut sw = Switches::DEFAULT;
+        set(&mut sw);
+        SWITCHES.with(|s| s.set(sw));
         let r = snap.check(op, minima);
-        switch.with(|f| f.set(true));
+        SWITCHES.with(|s| s.set(Switches::DEFAULT));
         r.unwrap()
     }
 
@@ -709,7 +842,7 @@ mod tests {
             for j in 0..6 {
                 let (op, minima) = operation(&mut rng, base, j);
                 let fast = snap.check(&op, &minima).unwrap();
-                let exact = check_without(&FRAMES, &snap, &op, &minima);
+                let exact = check_with(|s| s.frames = false, &snap, &op, &minima);
                 // Crossing times are solved from the frames' guess: both are within a quarter
                 // millisecond of the crossing, rounded outward, so they may differ by 1 ms.
                 assert_eq!(
@@ -769,9 +902,9 @@ mod tests {
             for j in 0..8 {
                 let (op, minima) = operation(&mut rng, base, j);
                 let fast = snap.check(&op, &minima).unwrap();
-                let whole = check_without(&SPANS, &snap, &op, &minima);
+                let whole = check_with(|s| s.spans = false, &snap, &op, &minima);
                 assert_eq!(fast, whole, "spans: case {case} op {j}");
-                let solved = check_without(&LAZY_CROSSINGS, &snap, &op, &minima);
+                let solved = check_with(|s| s.lazy_crossings = false, &snap, &op, &minima);
                 assert_eq!(fast, solved, "lazy crossings: case {case} op {j}");
                 compared += fast.conflicts.len();
                 // The windows are 23 minutes wide, the tracks' stays near a volume shorter.
@@ -784,6 +917,50 @@ mod tests {
         assert!(
             compared > 300 && narrowed > 20,
             "{compared} conflicts, {narrowed} short"
+        );
+    }
+
+    /// Checking the candidate entities in the thread pool gives the reports of checking them
+    /// one after the other on the calling thread, bit for bit: a pool of four threads (so the
+    /// entities are spread over threads even on a machine of one core), fleets of 200 aircraft
+    /// in one generation or in two (seams between them), operations reaching from a few
+    /// entities to dozens.
+    #[test]
+    fn parallel_and_serial_checks_agree() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(33);
+        let (mut compared, mut spread) = (0, 0);
+        for case in 0..8 {
+            let base = BASES[case % 4];
+            let reports = fleet(&mut rng, base, 200, |r| r.gen_range(2_000..8_000));
+            let (_dir, engine) = if case % 2 == 0 {
+                index(&reports, 1, |_| 0)
+            } else {
+                index(&reports, 2, |i| i % 2)
+            };
+            let snap = engine.snapshot();
+            for j in 0..8 {
+                let (op, minima) = operation(&mut rng, base, j);
+                let serial = check_with(|s| s.parallel = Some(false), &snap, &op, &minima);
+                let parallel =
+                    pool.install(|| check_with(|s| s.parallel = Some(true), &snap, &op, &minima));
+                assert_eq!(serial, parallel, "case {case} op {j}");
+                let tracks: HashSet<&str> = serial
+                    .conflicts
+                    .iter()
+                    .filter(|c| c.kind == crate::deconflict::ConflictKind::Track)
+                    .map(|c| c.with.as_str())
+                    .collect();
+                compared += serial.conflicts.len();
+                spread += usize::from(tracks.len() >= 8);
+            }
+        }
+        assert!(
+            compared > 300 && spread > 10,
+            "{compared} conflicts, {spread} checks with 8 tracks or more"
         );
     }
 }

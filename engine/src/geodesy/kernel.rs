@@ -257,6 +257,29 @@ impl GeodesicSegment {
         t1_ms: i64,
         threshold_m: f64,
     ) -> Option<Approach> {
+        self.moving_point_solve((p0, p1), (t0_ms, t1_ms), threshold_m, Solve::Interval)
+    }
+
+    /// [`GeodesicSegment::moving_point_approach`] without searching the interval: the same
+    /// `min_distance_m`, `cpa_ms`, `point_on_track` and `point_on_other`, bit for bit (and
+    /// `None` in the same cases); `start_ms` and `end_ms` are only the CPA time rounded down
+    /// and up. For a caller that knows the interval already.
+    pub(crate) fn moving_point_least(
+        &self,
+        (p0, p1): ((f64, f64), (f64, f64)),
+        (t0_ms, t1_ms): (i64, i64),
+        threshold_m: f64,
+    ) -> Option<Approach> {
+        self.moving_point_solve((p0, p1), (t0_ms, t1_ms), threshold_m, Solve::Least)
+    }
+
+    fn moving_point_solve(
+        &self,
+        (p0, p1): ((f64, f64), (f64, f64)),
+        (t0_ms, t1_ms): (i64, i64),
+        threshold_m: f64,
+        solve: Solve,
+    ) -> Option<Approach> {
         let t = threshold_m.max(TOUCH_M);
         let track = LonLatLine::short(p0, p1);
         if self.far_from_box(&track.ubox(), t) {
@@ -274,7 +297,7 @@ impl GeodesicSegment {
                 x: (s.pos(), ft.on.pos()),
             }
         };
-        run_track(f, &track, t0_ms, t1_ms, t)
+        run_track(f, &track, t0_ms, t1_ms, t, solve)
     }
 
     /// For a moving point (as [`GeodesicSegment::moving_point_approach`]) known to cross the
@@ -746,6 +769,22 @@ fn crossing<X: Copy>(
     o.u
 }
 
+/// What [`over_pieces`] solves for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Solve {
+    /// The least distance and the interval where `d < t` (the hull over the pieces).
+    Interval,
+    /// Only the least distance, every piece against `t`: the same minimum as
+    /// [`Solve::Interval`], bit for bit, without the crossing searches where that holds — on
+    /// a single piece, where `analyze` has settled the minimum before it searches the
+    /// crossings. Over several pieces the crossings are searched all the same: the evaluations
+    /// carry state (a foot search starts from the previous foot), so a piece's crossing
+    /// evaluations change the bits of the next piece's minimum.
+    Least,
+    /// Only the least distance, each piece against the least found so far.
+    LeastBelowBest,
+}
+
 /// Runs `analyze` over the pieces of `curve` and merges: hull of the intervals, least minimum.
 pub(crate) fn over_pieces<X: Copy>(
     f: &mut impl FnMut(f64) -> Eval<X>,
@@ -753,10 +792,11 @@ pub(crate) fn over_pieces<X: Copy>(
     lip: f64,
     t: f64,
     utol: f64,
-    interval: bool,
+    solve: Solve,
 ) -> Option<Hit<X>> {
     let mut out: Option<Hit<X>> = None;
     let mut t_cur = t;
+    let interval = solve == Solve::Interval || (solve == Solve::Least && n > 1);
     for k in 0..n {
         let (a, b) = (k as f64 / n as f64, (k + 1) as f64 / n as f64);
         if let Some(h) = analyze(f, a, b, lip, t_cur, utol, interval) {
@@ -768,7 +808,7 @@ pub(crate) fn over_pieces<X: Copy>(
                     min: if h.min.d < o.min.d { h.min } else { o.min },
                 },
             });
-            if !interval {
+            if solve == Solve::LeastBelowBest {
                 t_cur = out.as_ref().unwrap().min.d;
             }
         }
@@ -796,12 +836,23 @@ fn run_track(
     t0_ms: i64,
     t1_ms: i64,
     t: f64,
+    solve: Solve,
 ) -> Option<Approach> {
-    solve_motion(&mut f, track.pieces(), track.lipschitz(), t, t0_ms, t1_ms)
+    solve_motion(
+        &mut f,
+        track.pieces(),
+        track.lipschitz(),
+        t,
+        t0_ms,
+        t1_ms,
+        solve,
+    )
 }
 
 /// The approach over `[t0_ms, t1_ms]` of a motion whose distance function is `f` on `[0, 1]`
 /// (`pieces` unimodal stretches, speed bound `lipschitz`); a single instant when `t1 ≤ t0`.
+/// With [`Solve::Least`] the interval is not searched (`start_ms` and `end_ms` are then the
+/// CPA time rounded down and up).
 fn solve_motion(
     f: &mut impl FnMut(f64) -> Eval<Pair>,
     pieces: usize,
@@ -809,6 +860,7 @@ fn solve_motion(
     t: f64,
     t0_ms: i64,
     t1_ms: i64,
+    solve: Solve,
 ) -> Option<Approach> {
     if t1_ms <= t0_ms {
         let e = f(0.0);
@@ -820,7 +872,7 @@ fn solve_motion(
         return (hit.min.d < t).then(|| to_approach(&hit, t0_ms, t0_ms));
     }
     let utol = 0.25 / (t1_ms - t0_ms) as f64;
-    over_pieces(f, pieces, lipschitz, t, utol, true).map(|h| to_approach(&h, t0_ms, t1_ms))
+    over_pieces(f, pieces, lipschitz, t, utol, solve).map(|h| to_approach(&h, t0_ms, t1_ms))
 }
 
 /// The least geodesic distance from `p` to the geodesic segment `a→b` (all `(lon, lat)`
@@ -923,6 +975,27 @@ pub fn moving_point_vs_point(
     q: (f64, f64),
     threshold_m: f64,
 ) -> Option<Approach> {
+    moving_point_vs_point_solve((p0, p1), (t0_ms, t1_ms), q, threshold_m, Solve::Interval)
+}
+
+/// [`moving_point_vs_point`] without searching the interval, as
+/// [`GeodesicSegment::moving_point_least`].
+pub(crate) fn moving_point_least_vs_point(
+    (p0, p1): ((f64, f64), (f64, f64)),
+    (t0_ms, t1_ms): (i64, i64),
+    q: (f64, f64),
+    threshold_m: f64,
+) -> Option<Approach> {
+    moving_point_vs_point_solve((p0, p1), (t0_ms, t1_ms), q, threshold_m, Solve::Least)
+}
+
+fn moving_point_vs_point_solve(
+    (p0, p1): ((f64, f64), (f64, f64)),
+    (t0_ms, t1_ms): (i64, i64),
+    q: (f64, f64),
+    threshold_m: f64,
+    solve: Solve,
+) -> Option<Approach> {
     let t = threshold_m.max(TOUCH_M);
     let track = LonLatLine::short(p0, p1);
     if track.ubox().far_from(&UBox::of_points(&[q]), t) {
@@ -952,7 +1025,7 @@ pub fn moving_point_vs_point(
             x: (s.pos(), q),
         }
     };
-    run_track(f, &track, t0_ms, t1_ms, t)
+    run_track(f, &track, t0_ms, t1_ms, t, solve)
 }
 
 /// Distance from the origin to the segment `a→b` in the plane.
@@ -1161,7 +1234,15 @@ pub fn moving_points_cpa(
     };
     let mut f = f;
     let n = pl.pieces().max(ql.pieces());
-    solve_motion(&mut f, n, pl.lipschitz() + ql.lipschitz(), t, t0_ms, t1_ms)
+    solve_motion(
+        &mut f,
+        n,
+        pl.lipschitz() + ql.lipschitz(),
+        t,
+        t0_ms,
+        t1_ms,
+        Solve::Interval,
+    )
 }
 
 /// The least distance between the geodesic segments `a0→a1` and `b0→b1`, with the closest
@@ -1220,7 +1301,7 @@ pub(crate) fn geodesic_vs_curve<C: Curve>(sa: &GeodesicSegment, other: &C, best:
         sa.lipschitz(),
         best.distance_m,
         1e-12,
-        false,
+        Solve::LeastBelowBest,
     ) && h.min.d < best.distance_m
     {
         *best = ClosestPair {

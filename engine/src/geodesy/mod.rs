@@ -67,12 +67,12 @@ pub use frame::{
     LocalFrame, NearCentre, WGS84_E2, meridional_radius, normal_radius, parallel_radius,
 };
 pub(crate) use framed::{FramedCore, PieceVsCore};
-pub(crate) use kernel::point_crossing_ms;
 pub use kernel::{
     Approach, Closest, ClosestPair, GeodesicSegment, TOUCH_M, geodesic_segments_distance,
     moving_point_vs_geodesic_segment, moving_point_vs_point, moving_points_cpa,
     point_to_geodesic_segment, point_to_lonlat_segment,
 };
+pub(crate) use kernel::{moving_point_least_vs_point, point_crossing_ms};
 pub use polygon::{Polygon, geodesic_segment_vs_polygon_distance, moving_point_vs_polygon};
 
 /// WGS84 semi-major axis, metres.

@@ -2,8 +2,8 @@
 
 use super::frame::UBox;
 use super::kernel::{
-    Approach, ClosestPair, Curve, Eval, GeodesicSegment, Hit, LonLatLine, Pair, TOUCH_M, foot,
-    geodesic_vs_curve, grad_moving, over_pieces, snap, to_approach, ubox_to_bbox,
+    Approach, ClosestPair, Curve, Eval, GeodesicSegment, Hit, LonLatLine, Pair, Solve, TOUCH_M,
+    foot, geodesic_vs_curve, grad_moving, over_pieces, snap, to_approach, ubox_to_bbox,
 };
 use super::{BBox, lon_delta, wrap_lon};
 
@@ -297,7 +297,14 @@ pub fn moving_point_vs_polygon(
                     min: e0,
                 })
             } else {
-                over_pieces(&mut f, track.pieces(), track.lipschitz(), t, utol, true)
+                over_pieces(
+                    &mut f,
+                    track.pieces(),
+                    track.lipschitz(),
+                    t,
+                    utol,
+                    Solve::Interval,
+                )
             };
             if let Some(h) = h {
                 hit = Some(match hit {
@@ -364,7 +371,14 @@ fn moving_point_vs_polygon_outside(
                 x: (),
             }
         };
-        if let Some(h) = over_pieces(&mut f, track.pieces(), track.lipschitz(), t, utol, true) {
+        if let Some(h) = over_pieces(
+            &mut f,
+            track.pieces(),
+            track.lipschitz(),
+            t,
+            utol,
+            Solve::Interval,
+        ) {
             out = Some(out.map_or((h.u_start, h.u_end), |o| {
                 (o.0.min(h.u_start), o.1.max(h.u_end))
             }));

@@ -1293,3 +1293,59 @@ fn framed_piece_is_the_reference_loop_bit_for_bit() {
     assert!(edges > 1000, "{edges} pieces at the edges");
     assert!(guesses > 200, "{guesses} crossing guesses compared");
 }
+
+/// The least-distance solves (no interval) give the approach's least distance, CPA time and
+/// closest points bit for bit, and `None` exactly when it does: moving points against legs
+/// and points in every latitude regime, short and long tracks (several unimodal pieces),
+/// thresholds above, at and below the least distance.
+#[test]
+fn least_solves_are_the_approach_without_its_interval() {
+    let mut rng = ChaCha8Rng::seed_from_u64(41);
+    let same = |full: Option<Approach>, least: Option<Approach>, what: &str| match (full, least) {
+        (None, None) => false,
+        (Some(f), Some(l)) => {
+            assert_eq!(
+                (
+                    f.min_distance_m.to_bits(),
+                    f.cpa_ms,
+                    f.point_on_track,
+                    f.point_on_other
+                ),
+                (
+                    l.min_distance_m.to_bits(),
+                    l.cpa_ms,
+                    l.point_on_track,
+                    l.point_on_other
+                ),
+                "{what}"
+            );
+            true
+        }
+        (f, l) => panic!("{what}: {f:?} vs {l:?}"),
+    };
+    let mut hits = 0;
+    for i in 0..n(2000) {
+        let r = REGIMES[i % REGIMES.len()];
+        let a = base(&mut rng, r);
+        let b = near!(rng, a, rng.gen_range(1e3..150e3));
+        let p0 = near!(rng, geo_at(a, b, rng.gen_range(-0.1..1.1)), 20e3);
+        let p1 = near!(rng, p0, if i % 4 == 0 { 80e3 } else { 2e3 });
+        let dt = rng.gen_range(1..120_000);
+        let leg = GeodesicSegment::new(a, b);
+        let d = leg.closest_to(p0).distance_m.min(dist(a, p0));
+        for t in [d * 0.5, d * 1.01, d * 2.0, 15_000.0] {
+            let what = format!("{r:?} {p0:?}->{p1:?} over {dt} ms vs {a:?}->{b:?}, t = {t}");
+            hits += usize::from(same(
+                leg.moving_point_approach(p0, p1, 0, dt, t),
+                leg.moving_point_least((p0, p1), (0, dt), t),
+                &what,
+            ));
+            hits += usize::from(same(
+                moving_point_vs_point(p0, p1, 0, dt, a, t),
+                kernel::moving_point_least_vs_point((p0, p1), (0, dt), a, t),
+                &what,
+            ));
+        }
+    }
+    assert!(hits > 5000, "only {hits} hits compared");
+}
