@@ -1412,6 +1412,22 @@ mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
 
+    /// A segment of `rows` (entities named by `names`, one side) written to a temporary
+    /// directory and opened; the directory lives as long as the returned guard.
+    fn written(names: &[String], rows: &[Row]) -> (tempfile::TempDir, Segment) {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("seg.dcs");
+        let sides = ["blue".to_string()];
+        let input = crate::segment::SegmentInput {
+            names,
+            sides: &sides,
+            rows,
+        };
+        crate::segment::write_segment(&path, &input).unwrap();
+        let seg = Segment::open(&path).unwrap();
+        (tmp, seg)
+    }
+
     /// A byte biased to the edges (0, 1, 127, 128, 254, 255), where SWAR compares break.
     fn byte(rng: &mut rand_chacha::ChaCha8Rng) -> u8 {
         const EDGES: [u8; 6] = [0, 1, 127, 128, 254, 255];
@@ -1427,7 +1443,6 @@ mod tests {
     /// runs (up to 16 rows, new runs after silences) stored apart in leaf order.
     #[test]
     fn entity_rows_follow_their_runs_like_a_sorted_list() {
-        use crate::segment::{SegmentInput, write_segment};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
         let names: Vec<String> = (0..40).map(|e| format!("E{e:03}")).collect();
         let mut rows = Vec::new();
@@ -1449,16 +1464,7 @@ mod tests {
                 };
             }
         }
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("seg.dcs");
-        let sides = ["blue".to_string()];
-        let input = SegmentInput {
-            names: &names,
-            sides: &sides,
-            rows: &rows,
-        };
-        write_segment(&path, &input).unwrap();
-        let seg = Segment::open(&path).unwrap();
+        let (_tmp, seg) = written(&names, &rows);
         seg.verify().unwrap();
         assert!(seg.h.runs as usize > 2 * names.len(), "{} runs", seg.h.runs);
         let mut scattered = 0;
@@ -1514,7 +1520,6 @@ mod tests {
     /// across the antimeridian or not, with and without an altitude band.
     #[test]
     fn search_wide_is_search() {
-        use crate::segment::{SegmentInput, write_segment};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
         let names: Vec<String> = (0..300).map(|e| format!("E{e:03}")).collect();
         let mut rows = Vec::new();
@@ -1541,16 +1546,7 @@ mod tests {
                 t += rng.gen_range(1_000..10_000);
             }
         }
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("seg.dcs");
-        let sides = ["blue".to_string()];
-        let input = SegmentInput {
-            names: &names,
-            sides: &sides,
-            rows: &rows,
-        };
-        write_segment(&path, &input).unwrap();
-        let seg = Segment::open(&path).unwrap();
+        let (_tmp, seg) = written(&names, &rows);
         assert!(
             seg.h.nodes as usize > seg.h.leaves as usize + 16,
             "a tree of 3 levels"
