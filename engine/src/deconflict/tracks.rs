@@ -24,7 +24,8 @@ use super::volume::{Core, Volume};
 use super::{Conflict, ConflictKind, Hit, Pending, merge_pending};
 use crate::error::Result;
 use crate::geodesy::{
-    FramedCore, PieceVsCore, moving_point_least_vs_point, moving_point_vs_point, point_crossing_ms,
+    Approach, FramedCore, PieceVsCore, moving_point_least_vs_point, moving_point_vs_point,
+    point_crossing_ms,
 };
 use crate::model::{Minima, Operation};
 use crate::segment::BoxFilter;
@@ -337,24 +338,11 @@ impl LazyHit {
     /// The exact hit: what [`piece_vs_volume`] would have found without the frames, with the
     /// interval already found (the same, or within 1 ms for a crossing solved from the frames).
     fn resolve(&self, v: &Volume, m: &Minima) -> Option<Hit> {
-        let threshold = v.buffer_m + m.horizontal_m;
-        // What `exact_hit` finds (for `tv.0 < tv.1`, as every lazy hit has) but for the
-        // interval, which is known: the kernel's least distance, CPA and closest points are the
-        // same, bit for bit, without searching it.
-        let (ends, tv) = ((self.p0, self.p1), self.tv);
-        let a = match &v.core {
-            Core::Leg(seg) => seg.moving_point_least(ends, tv, threshold),
-            Core::Point(q) => moving_point_least_vs_point(ends, tv, *q, threshold),
-        }?;
-        (a.min_distance_m < threshold).then(|| Hit {
-            start: self.hit.start,
-            end: self.hit.end,
-            distance_m: (a.min_distance_m - v.buffer_m).max(0.0),
-            cpa: a.cpa_ms,
-            on_op: a.point_on_other,
-            on_other: a.point_on_track,
-            volume: self.hit.volume,
-        })
+        // The least distance, CPA and closest points `exact_hit` finds (for `tv.0 < tv.1`, as
+        // every lazy hit has), bit for bit, without searching the interval, which is known.
+        let interval = (self.hit.start, self.hit.end);
+        core_approach(v, (self.p0, self.p1), self.tv, m, false)
+            .map(|a| approach_hit(&a, v, self.hit.volume, interval))
     }
 }
 
@@ -621,22 +609,43 @@ fn exact_hit(
             volume: vi,
         });
     }
-    let a = match &v.core {
-        Core::Leg(seg) => seg.moving_point_approach(p0, p1, tv0, tv1, threshold),
-        Core::Point(q) => moving_point_vs_point(p0, p1, tv0, tv1, *q, threshold),
+    let a = core_approach(v, (p0, p1), (tv0, tv1), m, true)?;
+    let interval = (a.start_ms.max(tv0), a.end_ms.min(tv1));
+    Some(approach_hit(&a, v, vi, interval))
+}
+
+/// How a point moving from `ends.0` to `ends.1` over `tv` (`tv.0 < tv.1`) approaches
+/// volume `v`'s core, when it comes closer than the volume's buffer plus the horizontal
+/// minimum: with the interval it is that close when `interval`, else only its least distance,
+/// CPA and closest points (the same bits; the interval is then the CPA time rounded out).
+fn core_approach(
+    v: &Volume,
+    ends: ((f64, f64), (f64, f64)),
+    tv: (i64, i64),
+    m: &Minima,
+    interval: bool,
+) -> Option<Approach> {
+    let threshold = v.buffer_m + m.horizontal_m;
+    let a = match (&v.core, interval) {
+        (Core::Leg(seg), true) => seg.moving_point_approach(ends.0, ends.1, tv.0, tv.1, threshold),
+        (Core::Leg(seg), false) => seg.moving_point_least(ends, tv, threshold),
+        (Core::Point(q), true) => moving_point_vs_point(ends.0, ends.1, tv.0, tv.1, *q, threshold),
+        (Core::Point(q), false) => moving_point_least_vs_point(ends, tv, *q, threshold),
     }?;
-    if a.min_distance_m >= threshold {
-        return None;
-    }
-    Some(Hit {
-        start: a.start_ms.max(tv0),
-        end: a.end_ms.min(tv1),
+    (a.min_distance_m < threshold).then_some(a)
+}
+
+/// The hit of volume `vi` (`v`) an approach makes over `interval`.
+fn approach_hit(a: &Approach, v: &Volume, vi: usize, (start, end): (i64, i64)) -> Hit {
+    Hit {
+        start,
+        end,
         distance_m: (a.min_distance_m - v.buffer_m).max(0.0),
         cpa: a.cpa_ms,
         on_op: a.point_on_other,
         on_other: a.point_on_track,
         volume: vi,
-    })
+    }
 }
 
 /// The shortcuts `check` may take, each of which gives the same reports as going without it
