@@ -163,15 +163,33 @@ impl BoxFilter {
             && i32_at(16) <= self.alt.1
     }
 
-    /// This filter restated in the quanta of a parent's box (a leaf for runs, a node for its
-    /// child nodes), so that the children are tested on their 8-byte quantised boxes; `None`
-    /// when no child can match. `ChildTest::hits(q)` is exactly
-    /// `self.intersects(&q.dequantize(parent))`.
-    pub(crate) fn in_parent(&self, parent: &Bounds) -> Option<ChildTest> {
-        self.in_dims(&dims(parent))
+    /// Which children of a node meet the filter, from the node's record `rec` and the section
+    /// of its children's quantised boxes (`boxes`: run boxes for a leaf, node boxes
+    /// otherwise): its children's range (checked at open: inside the section, at most 16),
+    /// its box's [`dims`] (in which they are quantised) and bit `c` for child `first + c`.
+    #[inline(always)]
+    pub(crate) fn children_meeting(
+        &self,
+        rec: &[u8],
+        boxes: &[u8],
+    ) -> (Range<usize>, [Dim; 4], u32) {
+        let first = u32_at(rec, 40) as usize;
+        let c = first..first + u32_at(rec, 44) as usize;
+        let d = dims(&Bounds::decode(rec));
+        let hits = self.in_dims(&d).map_or(0, |test| {
+            test.mask(
+                boxes[c.start * QBOX_LEN..c.end * QBOX_LEN]
+                    .as_chunks::<QBOX_LEN>()
+                    .0,
+            )
+        });
+        (c, d, hits)
     }
 
-    /// [`BoxFilter::in_parent`] for a parent whose [`dims`] are already computed.
+    /// This filter restated in the quanta of a parent's box (a leaf for runs, a node for its
+    /// child nodes), given the box's [`dims`], so that the children are tested on their
+    /// 8-byte quantised boxes; `None` when no child can match. `ChildTest::hits(q)` is exactly
+    /// `self.intersects(&q.dequantize(parent))`.
     #[inline]
     pub(crate) fn in_dims(&self, &[lon, lat, alt, t]: &[Dim; 4]) -> Option<ChildTest> {
         let mut test = ChildTest {
@@ -196,7 +214,7 @@ impl BoxFilter {
     }
 }
 
-/// A [`BoxFilter`] in one parent's quanta (see [`BoxFilter::in_parent`]): a child with quantised
+/// A [`BoxFilter`] in one parent's quanta (see [`BoxFilter::in_dims`]): a child with quantised
 /// bounds `(lo, hi)` meets a dimension's range `(qa, qz)` when `hi >= qa && lo <= qz`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ChildTest {
@@ -835,19 +853,12 @@ impl Segment {
             hit_leaves.clear();
             for &i in &level {
                 let i = i as usize;
-                let (rec, c) = children(i);
+                let (rec, _) = children(i);
                 if i < leaves {
-                    let leaf_dims = dims(&Bounds::decode(rec));
-                    let mask = filter.in_dims(&leaf_dims).map_or(0, |test| {
-                        test.mask(boxes[c.start * QBOX_LEN..c.end * QBOX_LEN].as_chunks().0)
-                    });
+                    let (c, leaf_dims, mask) = filter.children_meeting(rec, boxes);
                     hit_leaves.push((i, leaf_dims, c.start, mask));
-                } else if let Some(test) = filter.in_parent(&Bounds::decode(rec)) {
-                    let mut hits = test.mask(
-                        node_boxes[c.start * QBOX_LEN..c.end * QBOX_LEN]
-                            .as_chunks()
-                            .0,
-                    );
+                } else {
+                    let (c, _, mut hits) = filter.children_meeting(rec, node_boxes);
                     while hits != 0 {
                         next.push((c.start + hits.trailing_zeros() as usize) as u32);
                         hits &= hits - 1;
@@ -1042,19 +1053,21 @@ impl<'s> RunSearch<'s> {
             self.len -= 1;
             let i = self.stack[self.len] as usize;
             let rec = &self.nodes[i * NODE_LEN..(i + 1) * NODE_LEN];
-            let (first, count) = (u32_at(rec, 40) as usize, u32_at(rec, 44) as usize);
             if i < self.leaves {
                 if let Err(e) = self.seg.verify_leaf(i) {
                     self.len = 0;
                     return Some(Err(e));
                 }
-                let dims = dims(&Bounds::decode(rec));
                 // The leaf's run records (one to four cache lines) start arriving while its
                 // quantised boxes are tested.
+                let (first, count) = (u32_at(rec, 40) as usize, u32_at(rec, 44) as usize);
                 let recs = &self.runs[first * RUN_LEN..(first + count) * RUN_LEN];
                 std::hint::black_box(
                     recs.first().copied().unwrap_or(0) ^ recs.last().copied().unwrap_or(0),
                 );
+                // What `children_meeting` does, laid out by hand around the records' request:
+                // through it this path measured 3.7 % more instructions per small window.
+                let dims = dims(&Bounds::decode(rec));
                 if let Some(test) = self.filter.in_dims(&dims) {
                     // Checked at open: a leaf's at most 16 runs lie inside the section.
                     let boxes = &self.boxes[first * QBOX_LEN..(first + count) * QBOX_LEN];
@@ -1063,12 +1076,12 @@ impl<'s> RunSearch<'s> {
                         return Some(Ok(LeafHits { first, hits, dims }));
                     }
                 }
-            } else if let Some(test) = self.filter.in_parent(&Bounds::decode(rec)) {
-                // Checked at open: children precede their parent, at most 16 of them. Their
-                // boxes are tested quantised within this node's box (8 bytes each), and
-                // pushed last first so that they are expanded in order.
-                let boxes = &self.node_boxes[first * QBOX_LEN..(first + count) * QBOX_LEN];
-                let mut hits = test.mask(boxes.as_chunks::<QBOX_LEN>().0);
+            } else {
+                // Children precede their parent (checked at open). Their boxes are tested
+                // quantised within this node's box (8 bytes each), and pushed last first so
+                // that they are expanded in order.
+                let (c, _, mut hits) = self.filter.children_meeting(rec, self.node_boxes);
+                let first = c.start;
                 if self.len + hits.count_ones() as usize > STACK {
                     self.len = 0;
                     return Some(Err(self.seg.corrupt(0, "index too deep")));
@@ -1215,10 +1228,8 @@ impl<'s> EntityRows<'s> {
         if t > t1 {
             return n;
         }
-        // In floating point, so that no time difference can overflow; any guess is exact to
-        // start from (a NaN or infinite one casts to 0 or the last run).
-        let f = (t as f64 - t0 as f64) / (t1 as f64 - t0 as f64);
-        let guess = ((f * n as f64) as usize).min(n - 1);
+        // Any guess is exact to start from.
+        let guess = self.guess_run(t);
         // Bracket the answer in a..=z: runs before `a` end before `t`; run `z` does not (or
         // `z == n`).
         let (mut a, mut z);
@@ -1258,6 +1269,17 @@ impl<'s> EntityRows<'s> {
         a
     }
 
+    /// The run (index in its list, of a non-empty list) that would hold time `t` if the
+    /// entity reported at a steady rate from its first report to its last: where searches by
+    /// time start. In floating point, so that no time difference can overflow (a NaN or
+    /// infinite guess casts to the first or the last run).
+    fn guess_run(&self, t: i64) -> usize {
+        let (s0, s1) = self.span;
+        let f = (t as f64 - s0 as f64) / (s1 as f64 - s0 as f64);
+        let n = self.list.len();
+        ((f * n as f64) as usize).min(n - 1)
+    }
+
     /// Requests the column bytes of the runs likely to hold its rows with times in `[t0, t1]`,
     /// so that their cache misses overlap rather than follow one another when the rows are
     /// then read run by run (each run's record, then its times, then the next: a chain of
@@ -1270,12 +1292,10 @@ impl<'s> EntityRows<'s> {
         if n == 0 || t1 < s0 || t0 > s1 {
             return;
         }
-        // In floating point, as the search's guess: no time difference can overflow.
-        let at = |t: i64| {
-            let f = (t as f64 - s0 as f64) / (s1 as f64 - s0 as f64).max(1.0);
-            (f.clamp(0.0, 1.0) * n as f64) as usize
-        };
-        let (j0, j1) = (at(t0).saturating_sub(1), (at(t1) + 2).min(n));
+        let (j0, j1) = (
+            self.guess_run(t0).saturating_sub(1),
+            (self.guess_run(t1) + 2).min(n),
+        );
         let seg = self.seg;
         let mut touched = 0u8;
         for j in j0..j1 {
