@@ -314,13 +314,19 @@ impl GeodesicSegment {
         u_guess: f64,
     ) -> Option<i64> {
         let track = LonLatLine::short(p0, p1);
-        let mut v = None;
+        // The last point evaluated and its foot: the next foot starts from where that one moved.
+        let mut last: Option<((f64, f64), Foot)> = None;
         let f = |u: f64| {
             let s = track.at(u);
-            let v0 = v.unwrap_or_else(|| initial_fraction(self.a, self.b, (s.lon, s.lat)));
-            let ft = foot(self, (s.lon, s.lat), v0);
-            v = Some(ft.v);
-            (ft.d, grad_moving(&s, ft.d, ft.azi_at_p))
+            let p = (s.lon, s.lat);
+            let v0 = match &last {
+                Some((q, ft)) => ft.guess_for(*q, p),
+                None => initial_fraction(self.a, self.b, p),
+            };
+            let ft = foot(self, p, v0);
+            let out = (ft.d, grad_moving(&s, ft.d, ft.azi_at_p));
+            last = Some((p, ft));
+            out
         };
         settle_crossing(
             f,
@@ -547,12 +553,41 @@ pub struct Approach {
     pub point_on_other: (f64, f64),
 }
 
+#[derive(Clone, Copy)]
 pub(crate) struct Foot {
     pub v: f64,
     pub d: f64,
     pub on: St,
+    /// Forward azimuth at the foot of the geodesic from the foot to `p`.
+    pub azi_at_foot: f64,
     /// Forward azimuth at `p` of the geodesic from the foot to `p`.
     pub azi_at_p: f64,
+}
+
+impl Foot {
+    /// A start for the foot of a point moved from `from` (this foot's point) to a point `to`
+    /// nearby: the foot moved along the curve by the move's component parallel to it, which
+    /// is first order in the move and exact on a sphere (where a point `d` from a great circle
+    /// moving parallel to it by `s` moves its foot by `s / cos(d/R)`). The parallel
+    /// direction at `from` is the curve's at the foot carried along the geodesic joining them.
+    pub(crate) fn guess_for(&self, from: (f64, f64), to: (f64, f64)) -> f64 {
+        // At an end the foot is held by the end, not by the perpendicular: it stays there
+        // unless the point comes back past it, which the search will find from the end.
+        if self.on.speed == 0.0 || self.d == 0.0 || self.v <= 0.0 || self.v >= 1.0 {
+            return self.v;
+        }
+        let (x, y) = LocalFrame::new(from.0, from.1).to_xy(to);
+        let (sin, cos) = (self.azi_at_p + self.on.azi - self.azi_at_foot)
+            .to_radians()
+            .sin_cos();
+        let along = x.mul_add(sin, y * cos);
+        let v = self.v + along / ((self.d / R_MEAN).cos() * self.on.speed);
+        if v.is_finite() {
+            v.clamp(0.0, 1.0)
+        } else {
+            self.v
+        }
+    }
 }
 
 /// The closest point of curve `c` to `p`: safeguarded Newton on the curve parameter.
@@ -569,6 +604,7 @@ pub(crate) fn foot<C: Curve>(c: &C, p: (f64, f64), v0: f64) -> Foot {
                 v,
                 d,
                 on: s,
+                azi_at_foot: az1,
                 azi_at_p: az2,
             });
         }
