@@ -8,9 +8,10 @@
 //! ```
 //! With `DECONFLICT_BENCH_COMPACT=1` the cached index is first compacted into one segment (what
 //! `deconflict compact` does; the library build leaves one segment per 8 M reports), and stays
-//! so in the cache. Every query is answered by both first and the counts must agree; then each query set is
-//! timed query by query (`DECONFLICT_BENCH_ROUNDS`, default 20, rounds for small windows; a
-//! fifth of that for large ones) and p50/p99/mean printed with the ratio rstar / engine.
+//! so in the cache. Every query is answered by both first and the counts must agree; then each
+//! query set is timed query by query, a round of the engine's and one of rstar's in turn
+//! (`DECONFLICT_BENCH_ROUNDS`, default 20, rounds for small windows; a fifth of that for large
+//! ones), and p50/p99/mean printed with the ratio rstar / engine.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -59,15 +60,24 @@ fn main() {
             assert_eq!(a, b, "engine and rstar disagree on {w:?}");
             hits += a;
         }
-        let time = |run: &dyn Fn(&WindowQuery) -> u64| {
-            let mut samples = Vec::with_capacity(set.len() * rounds);
-            for _ in 0..rounds {
-                for w in set {
-                    let t = Instant::now();
-                    black_box(run(w));
-                    samples.push(t.elapsed().as_nanos() as u64);
-                }
+        // Round by round, the engine's and rstar's rounds alternating: each side runs a whole
+        // round of queries warm in its own caches, and a noisy neighbour slows both alike.
+        let (mut ours, mut theirs) = (
+            Vec::with_capacity(set.len() * rounds),
+            Vec::with_capacity(set.len() * rounds),
+        );
+        let round = |run: &dyn Fn(&WindowQuery) -> u64, into: &mut Vec<u64>| {
+            for w in set {
+                let t = Instant::now();
+                black_box(run(w));
+                into.push(t.elapsed().as_nanos() as u64);
             }
+        };
+        for _ in 0..rounds {
+            round(&|w| engine_window(&engine, w), &mut ours);
+            round(&|w| tree.window(w), &mut theirs);
+        }
+        let summary = |mut samples: Vec<u64>| {
             samples.sort_unstable();
             let us = |v: u64| v as f64 / 1000.0;
             let mean = us(samples.iter().sum::<u64>() / samples.len() as u64);
@@ -77,8 +87,7 @@ fn main() {
                 mean,
             )
         };
-        let ours = time(&|w| engine_window(&engine, w));
-        let theirs = time(&|w| tree.window(w));
+        let (ours, theirs) = (summary(ours), summary(theirs));
         println!(
             "| {name} | {:.1} | {:.1} / {:.1} / {:.1} | {:.1} / {:.1} / {:.1} | {:.2}× ({:.2}×) |",
             hits as f64 / set.len() as f64,
