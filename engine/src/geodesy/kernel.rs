@@ -669,6 +669,10 @@ pub(crate) struct Hit<X> {
     pub min: Eval<X>,
 }
 
+/// How close, in metres, [`analyze`] brings its least distance to the true least distance
+/// before it stops narrowing: below geographiclib's own accuracy (≈ 15 nm).
+const LEAST_TOL_M: f64 = 1e-8;
+
 /// On `[a, b]`, with `d` assumed unimodal there and `lip` bounding |d'|: `None` when
 /// `d ≥ t` throughout; else the minimum and (if `interval`) the sub-interval where `d < t`
 /// (its ends rounded outward to `utol`).
@@ -707,7 +711,10 @@ pub(crate) fn analyze<X: Copy>(
         let mut slow = 0u8;
         for _ in 0..100 {
             let w = r.u - l.u;
-            if w <= tol {
+            // The minimum lies in the bracket, so the best evaluation is within `lip · w` of it:
+            // once that is below what geographiclib itself resolves, narrowing further changes
+            // nothing a caller can use.
+            if w <= tol || lip * w <= LEAST_TOL_M {
                 break;
             }
             let mut m = l.u - hl * w / (hr - hl);
