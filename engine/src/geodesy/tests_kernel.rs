@@ -858,6 +858,20 @@ fn track_vs_leg_across_the_antimeridian_at_80_degrees() {
     assert!(c.distance_m > 5_000.0, "{c:?}");
 }
 
+/// A leg of 5–300 km from a point of regime `r`, and the point at a fraction `along` of it.
+fn leg_and_point_on_it(
+    rng: &mut ChaCha8Rng,
+    r: Regime,
+    along: std::ops::Range<f64>,
+) -> ((f64, f64), (f64, f64), GeodesicSegment, (f64, f64)) {
+    let a = base(rng, r);
+    let len = rng.gen_range(5e3..300e3);
+    let b = near_(rng, a, len);
+    let leg = GeodesicSegment::new(a, b);
+    let x = leg.point_at(rng.gen_range(along));
+    (a, b, leg, x)
+}
+
 /// Tracks that cross a leg (the distance has a kink, d' jumps from −c to +c, at 0): the
 /// least distance is found at the crossing, exactly — 0 to a micrometre, at the crossing's
 /// time to the millisecond, both closest points on the crossing — at every angle down to a
@@ -868,10 +882,7 @@ fn tracks_crossing_a_leg_meet_it_at_the_crossing() {
     let mut rng = ChaCha8Rng::seed_from_u64(23);
     for i in 0..n(400) {
         let r = REGIMES[i % 4]; // Mid, High, Anti, South
-        let a = base(&mut rng, r);
-        let b = near!(rng, a, rng.gen_range(5e3..300e3));
-        let leg = GeodesicSegment::new(a, b);
-        let x = leg.point_at(rng.gen_range(0.02..0.98));
+        let (a, b, leg, x) = leg_and_point_on_it(&mut rng, r, 0.02..0.98);
         // The leg's azimuth at x, and a crossing direction from a glancing to a square angle.
         let (_, az_leg, _, _): (f64, f64, f64, f64) = wgs84().inverse(x.1, x.0, b.1, b.0);
         let angle = [0.5, 3.0, 20.0, 90.0][i % 4] * if rng.gen_bool(0.5) { 1.0 } else { -1.0 };
@@ -1362,10 +1373,7 @@ fn a_foot_guess_follows_a_moving_point() {
     let (mut checked, mut improved) = (0, 0);
     for i in 0..n(400) {
         let r = REGIMES[i % 4]; // Mid, High, Anti, South
-        let a = base(&mut rng, r);
-        let b = near!(rng, a, rng.gen_range(5e3..300e3));
-        let leg = GeodesicSegment::new(a, b);
-        let x = leg.point_at(rng.gen_range(0.05..0.95));
+        let (a, b, leg, x) = leg_and_point_on_it(&mut rng, r, 0.05..0.95);
         let p = near!(rng, x, rng.gen_range(10.0..10_000.0));
         let ft = foot(&leg, p, 0.5);
         if ft.v <= 0.0 || ft.v >= 1.0 {
