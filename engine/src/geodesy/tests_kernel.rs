@@ -858,12 +858,11 @@ fn track_vs_leg_across_the_antimeridian_at_80_degrees() {
     assert!(c.distance_m > 5_000.0, "{c:?}");
 }
 
+/// A leg's ends, the leg, and a point on it.
+type LegCase = ((f64, f64), (f64, f64), GeodesicSegment, (f64, f64));
+
 /// A leg of 5–300 km from a point of regime `r`, and the point at a fraction `along` of it.
-fn leg_and_point_on_it(
-    rng: &mut ChaCha8Rng,
-    r: Regime,
-    along: std::ops::Range<f64>,
-) -> ((f64, f64), (f64, f64), GeodesicSegment, (f64, f64)) {
+fn leg_and_point_on_it(rng: &mut ChaCha8Rng, r: Regime, along: std::ops::Range<f64>) -> LegCase {
     let a = base(rng, r);
     let len = rng.gen_range(5e3..300e3);
     let b = near_(rng, a, len);
