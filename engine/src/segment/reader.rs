@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::format::{
     Bounds, Dim, ENTITY_LEN, EntityRec, Header, HeaderError, LON_LIMIT_E7, NODE_FANOUT, NODE_LEN,
-    Node, QBOX_LEN, QBox, RUN_LEN, Run, SIDE_LEN, Section, dims, i32_at, i64_at, u16_at, u32_at,
+    Node, QBOX_LEN, QBox, RUN_LEN, Run, SIDE_LEN, Section, columns_crc, dims, i32_at, i64_at,
+    u16_at, u32_at,
 };
 use wide::u8x16;
 
@@ -630,16 +631,13 @@ impl Segment {
     /// [`super::writer::rows_crc`] checksums).
     fn check_rows(&self, range: Range<usize>, crc: u32, at: usize, what: &str) -> Result<()> {
         let c = self.cols(range);
-        let mut sum = 0u32;
-        for col in [
+        let sum = columns_crc([
             c.time.as_flattened(),
             c.lon.as_flattened(),
             c.lat.as_flattened(),
             c.alt.as_flattened(),
             c.side.as_flattened(),
-        ] {
-            sum = crc32c::crc32c_append(sum, col);
-        }
+        ]);
         if sum != crc {
             return Err(self.corrupt(at, format!("{what}: column checksum mismatch")));
         }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::format::{
     ALIGN, Bounds, EntityRec, FORMAT_VERSION, HEADER_LEN, Header, LON_LIMIT_E7, MAX_ENTITIES,
-    NODE_FANOUT, Node, QBox, RUN_MAX_ROWS, Run, SECTION_COUNT, Section, SectionEntry,
+    NODE_FANOUT, Node, QBox, RUN_MAX_ROWS, Run, SECTION_COUNT, Section, SectionEntry, columns_crc,
 };
 use crate::error::{Error, Result};
 use crate::model::ALT_UNKNOWN;
@@ -246,14 +246,38 @@ impl SectionWriter {
 /// crc32c of the column bytes of `rows`, column after column (time, lon, lat, alt, side): the
 /// same bytes, in the same order, as they lie in the file's sections.
 pub(crate) fn rows_crc(rows: &[Row]) -> u32 {
-    fn col<const N: usize>(crc: u32, rows: &[Row], f: impl Fn(&Row) -> [u8; N]) -> u32 {
+    // A run's worth at a time: its five columns side by side, as they are read back.
+    const N: usize = RUN_MAX_ROWS;
+    if rows.len() <= N {
+        let mut time = [[0u8; 8]; N];
+        let mut lon = [[0u8; 4]; N];
+        let mut lat = [[0u8; 4]; N];
+        let mut alt = [[0u8; 4]; N];
+        let mut side = [[0u8; 2]; N];
+        for (k, r) in rows.iter().enumerate() {
+            time[k] = r.time.to_le_bytes();
+            lon[k] = r.lon.to_le_bytes();
+            lat[k] = r.lat.to_le_bytes();
+            alt[k] = r.alt.to_le_bytes();
+            side[k] = r.side.to_le_bytes();
+        }
+        let n = rows.len();
+        return columns_crc([
+            time[..n].as_flattened(),
+            lon[..n].as_flattened(),
+            lat[..n].as_flattened(),
+            alt[..n].as_flattened(),
+            side[..n].as_flattened(),
+        ]);
+    }
+    fn col<const W: usize>(crc: u32, rows: &[Row], f: impl Fn(&Row) -> [u8; W]) -> u32 {
         let mut buf = [0u8; 256];
         let mut crc = crc;
-        for chunk in rows.chunks(256 / N) {
+        for chunk in rows.chunks(256 / W) {
             for (i, r) in chunk.iter().enumerate() {
-                buf[i * N..(i + 1) * N].copy_from_slice(&f(r));
+                buf[i * W..(i + 1) * W].copy_from_slice(&f(r));
             }
-            crc = crc32c::crc32c_append(crc, &buf[..chunk.len() * N]);
+            crc = crc32c::crc32c_append(crc, &buf[..chunk.len() * W]);
         }
         crc
     }
