@@ -12,9 +12,9 @@
 //! (box) or one geodesic evaluation.
 
 use super::frame::{LocalFrame, UBox, meridional_radius, parallel_radius, widen_lat};
-use super::{WGS84_F, lon_delta, wgs84, wrap_lon};
+use super::{WGS84_F, distance_m, inverse, lon_delta, wgs84, wrap_lon};
+use geographiclib_rs::GeodesicLine;
 use geographiclib_rs::geodesic_capability as caps;
-use geographiclib_rs::{GeodesicLine, InverseGeodesic};
 
 /// Distances below this (1 mm) count as touching: "0 when they intersect", and a threshold of
 /// 0 is met by touching objects.
@@ -183,7 +183,7 @@ impl GeodesicSegment {
 
     /// Without the sub-boxes (for one-off queries).
     pub(crate) fn bare(a: (f64, f64), b: (f64, f64)) -> GeodesicSegment {
-        let (len, azi1, azi2, _a12): (f64, f64, f64, f64) = wgs84().inverse(a.1, a.0, b.1, b.0);
+        let (len, azi1, azi2) = inverse(a, b);
         GeodesicSegment {
             a,
             b,
@@ -350,7 +350,7 @@ pub(crate) fn point_crossing_ms(
     let track = LonLatLine::short(p0, p1);
     let f = |u: f64| {
         let s = track.at(u);
-        let (d, _az1, az2, _a12): (f64, f64, f64, f64) = wgs84().inverse(q.1, q.0, s.lat, s.lon);
+        let (d, _az1, az2) = inverse(q, (s.lon, s.lat));
         (d, grad_moving(&s, d, az2))
     };
     settle_crossing(
@@ -598,7 +598,7 @@ pub(crate) fn foot<C: Curve>(c: &C, p: (f64, f64), v0: f64) -> Foot {
     let mut best: Option<Foot> = None;
     for _ in 0..80 {
         let s = c.at(v);
-        let (d, az1, az2, _a12): (f64, f64, f64, f64) = wgs84().inverse(s.lat, s.lon, p.1, p.0);
+        let (d, az1, az2) = inverse((s.lon, s.lat), p);
         if best.as_ref().is_none_or(|b| d < b.d) {
             best = Some(Foot {
                 v,
@@ -1060,7 +1060,7 @@ fn moving_point_vs_point_solve(
     }
     let f = |u: f64| {
         let s = track.at(u);
-        let (d, _az1, az2, _a12): (f64, f64, f64, f64) = wgs84().inverse(q.1, q.0, s.lat, s.lon);
+        let (d, _az1, az2) = inverse(q, (s.lon, s.lat));
         Eval {
             u,
             d,
@@ -1125,7 +1125,7 @@ fn cpa_in_frame(
     let dur = (t1_ms - t0_ms) as f64;
     let g = |u: f64| -> f64 {
         let (sp, sq) = (pl.at(u), ql.at(u));
-        wgs84().inverse(sp.lat, sp.lon, sq.lat, sq.lon)
+        distance_m((sp.lon, sp.lat), (sq.lon, sq.lat))
     };
     // Bisection between a point known (or assumed) outside and one certainly inside, down to
     // a quarter millisecond; returns the outer end of the final bracket.
@@ -1260,8 +1260,7 @@ pub fn moving_points_cpa(
     }
     let f = |u: f64| {
         let (sp, sq) = (pl.at(u), ql.at(u));
-        let (d, az1, az2, _a12): (f64, f64, f64, f64) =
-            wgs84().inverse(sp.lat, sp.lon, sq.lat, sq.lon);
+        let (d, az1, az2) = inverse((sp.lon, sp.lat), (sq.lon, sq.lat));
         let g = if d <= 0.0 {
             0.0
         } else {

@@ -1,7 +1,8 @@
 //! The only geodesy module: distances in metres on the WGS84 ellipsoid, longitude wrapping and
 //! antimeridian-aware boxes.
 //!
-//! Reported distances come from geographiclib (Karney's algorithm, error ≈ 15 nm); cheaper
+//! Reported distances come from Karney's algorithm (error ≈ 15 nm): the kernel's short lines
+//! by its own lean implementation ([`inverse`]), everything else by geographiclib-rs. Cheaper
 //! bounds are used only to discard candidates that are certainly too far away.
 //!
 //! # Conventions
@@ -53,11 +54,12 @@
 //! assert!(b.contains(179.5, 0.0) && b.contains(-179.5, 0.0) && !b.contains(0.0, 0.0));
 //! ```
 
-use geographiclib_rs::{Geodesic, InverseGeodesic};
+use geographiclib_rs::Geodesic;
 use std::sync::LazyLock;
 
 mod frame;
 mod framed;
+mod inverse;
 mod kernel;
 mod polygon;
 #[cfg(test)]
@@ -67,6 +69,7 @@ pub use frame::{
     LocalFrame, NearCentre, WGS84_E2, meridional_radius, normal_radius, parallel_radius,
 };
 pub(crate) use framed::{FramedCore, PieceVsCore};
+pub use inverse::{distance_m, inverse};
 pub use kernel::{
     Approach, Closest, ClosestPair, GeodesicSegment, TOUCH_M, geodesic_segments_distance,
     moving_point_vs_geodesic_segment, moving_point_vs_point, moving_points_cpa,
@@ -90,11 +93,6 @@ static WGS84: LazyLock<Geodesic> = LazyLock::new(Geodesic::wgs84);
 /// The WGS84 geodesic solver, shared.
 pub fn wgs84() -> &'static Geodesic {
     &WGS84
-}
-
-/// Geodesic distance in metres between two `(lon, lat)` points in degrees.
-pub fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
-    wgs84().inverse(a.1, a.0, b.1, b.0)
 }
 
 /// Wraps a longitude into [-180, 180).

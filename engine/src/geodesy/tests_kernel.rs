@@ -4,12 +4,13 @@
 use super::framed::{self, FramedCore, PieceVsCore};
 use super::kernel::point_crossing_ms;
 use super::*;
-use geographiclib_rs::DirectGeodesic;
+use geographiclib_rs::{DirectGeodesic, InverseGeodesic};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+/// geographiclib-rs itself, not the kernel's lean inverse: the oracle stays independent.
 fn dist(a: (f64, f64), b: (f64, f64)) -> f64 {
-    distance_m(a, b)
+    wgs84().inverse(a.1, a.0, b.1, b.0)
 }
 
 fn direct(p: (f64, f64), azi: f64, s: f64) -> (f64, f64) {
