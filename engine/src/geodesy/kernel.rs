@@ -12,9 +12,7 @@
 //! (box) or one geodesic evaluation.
 
 use super::frame::{LocalFrame, UBox, meridional_radius, parallel_radius, widen_lat};
-use super::{WGS84_F, distance_m, inverse, lon_delta, wgs84, wrap_lon};
-use geographiclib_rs::GeodesicLine;
-use geographiclib_rs::geodesic_capability as caps;
+use super::{Line, WGS84_F, distance_m, inverse, lon_delta, wrap_lon};
 
 /// Distances below this (1 mm) count as touching: "0 when they intersect", and a threshold of
 /// 0 is met by touching objects.
@@ -155,12 +153,9 @@ pub struct GeodesicSegment {
     /// Boxes of consecutive sub-geodesics of at most `SUB_M` (empty when short).
     subs: Vec<UBox>,
     /// The geodesic's coefficients, computed once: a point along it costs a `direct` without
-    /// the set-up (same values, bit for bit).
-    line: Box<GeodesicLine>,
+    /// the set-up.
+    line: Box<Line>,
 }
-
-/// What [`GeodesicSegment`]'s line computes (the outputs of `direct` with a distance).
-const LINE_CAPS: u64 = caps::LATITUDE | caps::LONGITUDE | caps::AZIMUTH | caps::DISTANCE_IN;
 
 impl GeodesicSegment {
     /// The geodesic from `a` to `b` (`(lon, lat)` degrees; the shortest one, not passing a pole
@@ -191,15 +186,7 @@ impl GeodesicSegment {
             len,
             ubox: geodesic_ubox(a, azi1, b, azi2),
             subs: Vec::new(),
-            line: Box::new(GeodesicLine::new(
-                wgs84(),
-                a.1,
-                a.0,
-                azi1,
-                Some(LINE_CAPS),
-                None,
-                None,
-            )),
+            line: Box::new(Line::new(a, azi1)),
         }
     }
 
@@ -425,7 +412,7 @@ impl Curve for GeodesicSegment {
                 speed: 0.0,
             };
         }
-        let (_a12, lat, lon, azi, ..) = self.line._gen_position(false, u * self.len, LINE_CAPS);
+        let (lon, lat, azi) = self.line.position(u * self.len);
         St {
             lon,
             lat,

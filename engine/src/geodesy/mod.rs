@@ -59,7 +59,7 @@ use std::sync::LazyLock;
 
 mod frame;
 mod framed;
-mod inverse;
+mod karney;
 mod kernel;
 mod polygon;
 #[cfg(test)]
@@ -69,7 +69,7 @@ pub use frame::{
     LocalFrame, NearCentre, WGS84_E2, meridional_radius, normal_radius, parallel_radius,
 };
 pub(crate) use framed::{FramedCore, PieceVsCore};
-pub use inverse::{distance_m, inverse};
+pub use karney::{Line, distance_m, inverse};
 pub use kernel::{
     Approach, Closest, ClosestPair, GeodesicSegment, TOUCH_M, geodesic_segments_distance,
     moving_point_vs_geodesic_segment, moving_point_vs_point, moving_points_cpa,

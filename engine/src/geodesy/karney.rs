@@ -1,25 +1,28 @@
-//! The inverse geodesic problem, with a lean path for the short lines the kernel solves.
+//! Karney's geodesic solutions (C. F. F. Karney, *Algorithms for geodesics*, J. Geodesy 87,
+//! 43–55, 2013), with lean paths for what the kernel asks most often.
 //!
-//! Every distance the kernel reports comes from an inverse solution (distance and azimuths
-//! between two points). geographiclib-rs solves it for any pair of points on the ellipsoid,
-//! with every special case handled (coincident, meridional, equatorial, nearly antipodal
-//! points) and with every output it can produce. The kernel's calls are almost all of one kind:
-//! two points a few metres to a few hundred kilometres apart, away from the poles. For those,
-//! [`inverse`] runs Karney's method itself (C. F. F. Karney, *Algorithms for geodesics*,
-//! J. Geodesy 87, 43–55, 2013, §4–5): the short-line start on the auxiliary sphere, Newton on
-//! the azimuth at the first point, and the distance from the series in ε of order 6, with
-//! the derivative evaluated only when a Newton step follows, and straight-line code for the
-//! series and their Clenshaw sums. The `A3`/`C3` series, whose coefficients depend on the
-//! ellipsoid, are geographiclib-rs's own (`Geodesic::_A3f`, `Geodesic::_C3f`).
+//! geographiclib-rs solves every problem for any points on the ellipsoid, with every special
+//! case handled (coincident, meridional, equatorial, nearly antipodal points) and every output
+//! it can produce. The kernel's calls are almost all of two kinds, and this module runs
+//! Karney's method itself for them, with straight-line code for the series in ε (order 6) and
+//! their Clenshaw sums; the `A3`/`C3` series, whose coefficients depend on the ellipsoid, are
+//! geographiclib-rs's own (`Geodesic::_A3f`, `Geodesic::_C3f`).
 //!
-//! Any pair outside that domain (a pole within 1°, more than 90° of longitude or a long line,
-//! coincident, meridional or equatorial points, lines under ≈ 23 cm), and any solution whose
-//! Newton iteration leaves the path geographiclib's would take, goes to geographiclib-rs
-//! unchanged. The two agree to within what rounding the inputs does: the tests compare them on
-//! 400 000 seeded pairs from centimetres to 3 000 km, and require distances to agree to 5 nm
-//! (geographiclib's own answer moves by up to 3.9 nm when an input latitude moves by one ulp)
-//! and azimuths to 5 nm over the line's length. Measured on this project's bench machine, the
-//! lean path costs ≈ 2 500 instructions where geographiclib-rs costs ≈ 5 500.
+//! * [`inverse`] / [`distance_m`]: two points a few metres to a few hundred kilometres apart,
+//!   away from the poles (§4–5: the short-line start on the auxiliary sphere, Newton on the
+//!   azimuth at the first point stopping where geographiclib's stops, the derivative evaluated
+//!   only when a step follows). Any other pair (a pole within 1°, more than 90° of longitude or
+//!   a long line, coincident, meridional or equatorial points, lines under ≈ 23 cm), and any
+//!   solution whose Newton iteration leaves the path geographiclib's would take, goes to
+//!   geographiclib-rs unchanged. ≈ 2 500 instructions where geographiclib-rs takes ≈ 5 500.
+//! * [`Line`]: points along a route leg by distance (§3, the direct problem with the line's
+//!   constants computed once), with one `sin_cos` per angle where geographiclib-rs's
+//!   `GeodesicLine` calls `sin` and `cos`, and straight-line series.
+//!
+//! Both agree with geographiclib-rs to within what rounding the inputs does: the tests compare
+//! them on seeded cases from centimetres to thousands of kilometres and require distances and
+//! positions to agree to 5 nm (geographiclib's own distance moves by up to 3.9 nm when an input
+//! latitude moves by one ulp) and azimuths to 5 nm over the line's length.
 
 use super::{WGS84_A, WGS84_F, wgs84};
 use geographiclib_rs::InverseGeodesic;
@@ -37,6 +40,8 @@ const ETOL2: f64 = 0.1 * 1.490_116_119_384_765_6e-8 / 0.040_913_382_019_394_45;
 const LAT_MAX: f64 = 89.0;
 /// Newton steps the lean path allows before handing the pair to the general path.
 const MAX_STEPS: usize = 8;
+/// geographiclib's floor for cos β (√ of the smallest normal double).
+const TINY: f64 = 1.491_668_146_240_041_3e-154;
 
 /// Distance (metres), azimuth at `a` and forward azimuth at `b` (degrees, clockwise from
 /// north) of the geodesic from `a` to `b`, both `(lon, lat)` in degrees.
@@ -171,6 +176,180 @@ fn a2m1_c2(eps: f64, c: &mut [f64; 7]) -> f64 {
     d *= eps;
     c[6] = d * 77.0 / 2048.0;
     (t - eps) / (1.0 + eps)
+}
+
+/// The C′₁ₗ coefficients (Karney 2013, eq. 21), order 6: σ from τ on a line.
+#[inline]
+fn c1p(eps: f64, c: &mut [f64; 7]) {
+    let e2 = eps * eps;
+    let mut d = eps;
+    c[1] = d * (768.0 + e2 * (-432.0 + 205.0 * e2)) / 1536.0;
+    d *= eps;
+    c[2] = d * (3840.0 + e2 * (-4736.0 + 4005.0 * e2)) / 12288.0;
+    d *= eps;
+    c[3] = d * (116.0 - 225.0 * e2) / 384.0;
+    d *= eps;
+    c[4] = d * (2695.0 - 7173.0 * e2) / 7680.0;
+    d *= eps;
+    c[5] = d * 3467.0 / 7680.0;
+    d *= eps;
+    c[6] = d * 38081.0 / 61440.0;
+}
+
+/// Σ_{l=1..6} c[l] sin(2lσ) for one angle.
+#[inline]
+fn sin_series(c: &[f64; 7], s: f64, co: f64) -> f64 {
+    sin_series2(c, s, co, s, co).0
+}
+
+/// `x` in degrees reduced to (−180°, 180°] (geographiclib's `AngNormalize`).
+#[inline]
+fn ang_normalize(x: f64) -> f64 {
+    if x > -180.0 && x <= 180.0 {
+        return x;
+    }
+    let z = x % 360.0;
+    if z <= -180.0 {
+        z + 360.0
+    } else if z <= 180.0 {
+        z
+    } else {
+        z - 360.0
+    }
+}
+
+/// `(sin x°, cos x°)`, exact at multiples of 90° (the remainder after the nearest multiple is
+/// exact by Sterbenz's lemma).
+#[inline]
+fn sincosd(x: f64) -> (f64, f64) {
+    let q = (x / 90.0).round();
+    let (s, c) = (x - 90.0 * q).to_radians().sin_cos();
+    match (q as i64).rem_euclid(4) {
+        0 => (s, c),
+        1 => (c, -s),
+        2 => (-s, -c),
+        _ => (-c, s),
+    }
+}
+
+/// A geodesic from a point in a direction: points along it by distance (Karney's direct
+/// problem, with everything that depends only on the start computed once).
+///
+/// Longitudes are in (−180°, 180°], as geographiclib's `GeodesicLine` gives them without
+/// `LONG_UNROLL`, and the values agree with it to within rounding.
+#[derive(Debug, Clone)]
+pub struct Line {
+    lon1: f64,
+    salp0: f64,
+    calp0: f64,
+    ssig1: f64,
+    csig1: f64,
+    stau1: f64,
+    ctau1: f64,
+    /// B₁₁: the C₁ series at σ₁.
+    b11: f64,
+    /// b · A₁: metres per radian of τ.
+    b_a1: f64,
+    c1p: [f64; 7],
+    a3c: f64,
+    b31: f64,
+    c3: [f64; 7],
+    somg1: f64,
+    comg1: f64,
+}
+
+impl Line {
+    /// The geodesic leaving `(lon, lat)` (degrees) at azimuth `azi` (degrees from north).
+    ///
+    /// ```
+    /// use deconflict_engine::geodesy::{Line, inverse};
+    /// let (a, b) = ((10.0, 45.0), (11.0, 46.0));
+    /// let (s, azi1, azi2) = inverse(a, b);
+    /// let (lon, lat, azi) = Line::new(a, azi1).position(s);
+    /// assert!((lon - 11.0).abs() < 1e-12 && (lat - 46.0).abs() < 1e-12);
+    /// assert!((azi - azi2).abs() < 1e-9);
+    /// ```
+    pub fn new((lon1, lat1): (f64, f64), azi: f64) -> Line {
+        let (salp1, calp1) = sincosd(azi);
+        let (sbet1, cbet1) = sincosd(lat1);
+        let (sbet1, cbet1) = norm(sbet1 * F1, cbet1);
+        let cbet1 = cbet1.max(TINY);
+        let salp0 = salp1 * cbet1;
+        let calp0 = calp1.hypot(salp1 * sbet1);
+        let somg1 = salp0 * sbet1;
+        let csig1 = if sbet1 != 0.0 || calp1 != 0.0 {
+            cbet1 * calp1
+        } else {
+            1.0
+        };
+        let comg1 = csig1;
+        let (ssig1, csig1) = norm(sbet1, csig1);
+        let k2 = calp0 * calp0 * EP2;
+        let eps = k2 / (2.0 * (1.0 + (1.0 + k2).sqrt()) + k2);
+        let mut c1 = [0.0; 7];
+        let a1m1 = a1m1_c1(eps, &mut c1);
+        let b11 = sin_series(&c1, ssig1, csig1);
+        let (s, c) = b11.sin_cos();
+        let mut c1p_ = [0.0; 7];
+        c1p(eps, &mut c1p_);
+        let g = wgs84();
+        let mut c3 = [0.0; 6];
+        g._C3f(eps, &mut c3);
+        let c3 = [c3[0], c3[1], c3[2], c3[3], c3[4], c3[5], 0.0];
+        Line {
+            lon1,
+            salp0,
+            calp0,
+            ssig1,
+            csig1,
+            stau1: ssig1 * c + csig1 * s,
+            ctau1: csig1 * c - ssig1 * s,
+            b11,
+            b_a1: B * (1.0 + a1m1),
+            c1p: c1p_,
+            a3c: -WGS84_F * salp0 * g._A3f(eps),
+            b31: sin_series(&c3, ssig1, csig1),
+            c3,
+            somg1,
+            comg1,
+        }
+    }
+
+    /// `(lon, lat, azi)` in degrees of the point `s` metres along the line.
+    #[inline]
+    pub fn position(&self, s: f64) -> (f64, f64, f64) {
+        let tau12 = s / self.b_a1;
+        let (st, ct) = tau12.sin_cos();
+        let b12 = -sin_series(
+            &self.c1p,
+            self.stau1 * ct + self.ctau1 * st,
+            self.ctau1 * ct - self.stau1 * st,
+        );
+        let sig12 = tau12 - (b12 - self.b11);
+        let (ssig12, csig12) = sig12.sin_cos();
+        self.at_sigma(sig12, ssig12, csig12)
+    }
+
+    /// The point `sig12` radians of arc along the line on the auxiliary sphere.
+    #[inline]
+    fn at_sigma(&self, sig12: f64, ssig12: f64, csig12: f64) -> (f64, f64, f64) {
+        let ssig2 = self.ssig1 * csig12 + self.csig1 * ssig12;
+        let mut csig2 = self.csig1 * csig12 - self.ssig1 * ssig12;
+        let sbet2 = self.calp0 * ssig2;
+        let mut cbet2 = self.salp0.hypot(self.calp0 * csig2);
+        if cbet2 == 0.0 {
+            cbet2 = TINY;
+            csig2 = TINY;
+        }
+        let somg2 = self.salp0 * ssig2;
+        let (somg1, comg1) = (self.somg1, self.comg1);
+        let omg12 = (somg2 * comg1 - csig2 * somg1).atan2(csig2 * comg1 + somg2 * somg1);
+        let lam12 = omg12 + self.a3c * (sig12 + (sin_series(&self.c3, ssig2, csig2) - self.b31));
+        let lat = sbet2.atan2(F1 * cbet2).to_degrees();
+        let azi = self.salp0.atan2(self.calp0 * csig2).to_degrees();
+        let lon = ang_normalize(ang_normalize(self.lon1) + ang_normalize(lam12.to_degrees()));
+        (lon, lat, azi)
+    }
 }
 
 impl Canonical {
@@ -445,6 +624,64 @@ mod tests {
         }
         // Most pairs are in the lean path's domain; the rest prove the hand-over.
         assert!(lean_taken > 100_000, "{lean_taken}");
+    }
+
+    #[test]
+    fn line_positions_agree_with_geographiclib() {
+        use geographiclib_rs::GeodesicLine;
+        use geographiclib_rs::geodesic_capability as caps;
+        let mut rng = StdRng::seed_from_u64(43);
+        let out = caps::LATITUDE | caps::LONGITUDE | caps::AZIMUTH | caps::DISTANCE_IN;
+        for i in 0..20_000 {
+            let lat = match i % 10 {
+                0 => 0.0,
+                1 => 89.0 * rng.gen_range(-1.0..1.0f64).signum(),
+                _ => rng.gen_range(-89.0..89.0),
+            };
+            let lon = rng.gen_range(-180.0..180.0);
+            let azi = match i % 7 {
+                0 => 90.0 * f64::from(rng.gen_range(-2..=2)),
+                _ => rng.gen_range(-180.0..180.0),
+            };
+            let line = Line::new((lon, lat), azi);
+            let reference = GeodesicLine::new(wgs84(), lat, lon, azi, Some(out), None, None);
+            for _ in 0..10 {
+                let s = 10f64.powf(rng.gen_range(-3.0..7.3)) * rng.gen_range(-1.0..1.0);
+                let (lon2, lat2, azi2) = line.position(s);
+                let (_, rlat, rlon, razi, ..) = reference._gen_position(false, s, out);
+                // 5 nm in degrees of latitude, and of longitude at this latitude.
+                let tol_lat = 5e-9 / 111_000.0 + 1e-15 * s.abs() / 111_000.0;
+                let tol_lon = tol_lat / rlat.to_radians().cos().max(1e-3);
+                assert!(
+                    (lat2 - rlat).abs() <= tol_lat,
+                    "{lon} {lat} {azi} {s}: lat {lat2} vs {rlat}"
+                );
+                assert!(
+                    azi_diff(lon2, rlon) <= tol_lon,
+                    "{lon} {lat} {azi} {s}: lon {lon2} vs {rlon}"
+                );
+                let tol_azi = (5e-9 / s.abs().max(1.0)).to_degrees()
+                    / rlat.to_radians().cos().max(1e-3)
+                    + 1e-12;
+                assert!(
+                    azi_diff(azi2, razi) <= tol_azi,
+                    "{lon} {lat} {azi} {s}: azi {azi2} vs {razi}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn sincosd_is_exact_at_right_angles() {
+        for k in -8..=8 {
+            let (s, c) = sincosd(45.0 * f64::from(k));
+            let (rs, rc) = (45.0 * f64::from(k)).to_radians().sin_cos();
+            assert!((s - rs).abs() < 1e-15 && (c - rc).abs() < 1e-15, "{k}");
+            if k % 2 == 0 {
+                assert!(s == 0.0 || s.abs() == 1.0, "{k}: {s}");
+                assert!(c == 0.0 || c.abs() == 1.0, "{k}: {c}");
+            }
+        }
     }
 
     #[test]
