@@ -2,7 +2,7 @@
 # Builds every cargo-fuzz target and runs each for a bounded time; fails on any crash, panic,
 # timeout (hang) or out-of-memory. Called from .ci/run.
 #
-#   FUZZ_SECONDS   seconds per target (default 30; 9 targets ≈ 5 min + build on 2 cores)
+#   FUZZ_SECONDS   seconds per target (default 30; 10 targets ≈ 5 min + build on 2 cores)
 #   FUZZ_TARGETS   space-separated subset (default: all targets of fuzz/Cargo.toml)
 #   FUZZ_JOBS      parallel libFuzzer jobs per target (default 1)
 #   FUZZ_SANITIZER none (default: the fuzzed paths hold no unsafe code; 2-5x more execs) or

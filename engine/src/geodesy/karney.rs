@@ -113,7 +113,10 @@ fn reduced(lat: f64) -> (f64, f64, f64) {
     (s, c, (1.0 + EP2 * s * s).sqrt())
 }
 
-/// Scales `(s, c)` to a unit vector (the values are bounded: no overflow to guard against).
+/// Scales `(s, c)` to a unit vector. Only for the lean inverse, whose values are bounded
+/// (≤ 1) and never tiny together (latitudes are rounded to 0 below ≈ 7e-18°, and `s` is then a
+/// reduced latitude's sine or one of a line of ≥ 23 cm): no overflow or underflow to guard
+/// against, unlike `hypot`.
 #[inline]
 fn norm(s: f64, c: f64) -> (f64, f64) {
     let h = (s * s + c * c).sqrt();
@@ -202,6 +205,17 @@ fn sin_series(c: &[f64; 7], s: f64, co: f64) -> f64 {
     sin_series2(c, s, co, s, co).0
 }
 
+/// `x` with tiny magnitudes rounded to multiples of 2⁻⁵⁷ as geographiclib rounds its inputs
+/// (`AngRound`: below ≈ 7e-18° an angle becomes 0, so that geographiclib's special cases see
+/// the same numbers here).
+#[inline]
+fn ang_round(x: f64) -> f64 {
+    const Z: f64 = 1.0 / 16.0;
+    let y = x.abs();
+    let y = if y < Z { Z - (Z - y) } else { y };
+    y.copysign(x)
+}
+
 /// `x` in degrees reduced to (−180°, 180°] (geographiclib's `AngNormalize`).
 #[inline]
 fn ang_normalize(x: f64) -> f64 {
@@ -218,10 +232,11 @@ fn ang_normalize(x: f64) -> f64 {
     }
 }
 
-/// `(sin x°, cos x°)`, exact at multiples of 90° (the remainder after the nearest multiple is
-/// exact by Sterbenz's lemma).
+/// `(sin x°, cos x°)`, exact at multiples of 90° (`%` is exact, and so is the remainder after
+/// the nearest multiple of 90°, by Sterbenz's lemma).
 #[inline]
 fn sincosd(x: f64) -> (f64, f64) {
+    let x = if x.abs() <= 360.0 { x } else { x % 360.0 };
     let q = (x / 90.0).round();
     let (s, c) = (x - 90.0 * q).to_radians().sin_cos();
     match (q as i64).rem_euclid(4) {
@@ -270,9 +285,12 @@ impl Line {
     /// assert!((azi - azi2).abs() < 1e-9);
     /// ```
     pub fn new((lon1, lat1): (f64, f64), azi: f64) -> Line {
-        let (salp1, calp1) = sincosd(azi);
-        let (sbet1, cbet1) = sincosd(lat1);
-        let (sbet1, cbet1) = norm(sbet1 * F1, cbet1);
+        // Rounded as geographiclib rounds them, so that tiny values meet its special cases.
+        let (salp1, calp1) = sincosd(ang_round(ang_normalize(azi)));
+        let (sbet1, cbet1) = sincosd(ang_round(lat1));
+        // `hypot`, not `norm`: this runs once per line, and a latitude may be tiny here.
+        let h = (sbet1 * F1).hypot(cbet1);
+        let (sbet1, cbet1) = (sbet1 * F1 / h, cbet1 / h);
         let cbet1 = cbet1.max(TINY);
         let salp0 = salp1 * cbet1;
         let calp0 = calp1.hypot(salp1 * sbet1);
@@ -283,7 +301,8 @@ impl Line {
             1.0
         };
         let comg1 = csig1;
-        let (ssig1, csig1) = norm(sbet1, csig1);
+        let h = sbet1.hypot(csig1);
+        let (ssig1, csig1) = (sbet1 / h, csig1 / h);
         let k2 = calp0 * calp0 * EP2;
         let eps = k2 / (2.0 * (1.0 + (1.0 + k2).sqrt()) + k2);
         let mut c1 = [0.0; 7];
@@ -450,13 +469,13 @@ fn lon_diff(from: f64, to: f64) -> Option<f64> {
 /// Karney's solution for a short line away from the poles, or `None` for the general path.
 #[inline]
 fn lean<const AZI: bool>(a: (f64, f64), b: (f64, f64)) -> Option<(f64, f64, f64)> {
-    let (mut lat1, mut lat2) = (a.1, b.1);
+    let (mut lat1, mut lat2) = (ang_round(a.1), ang_round(b.1));
     if !(lat1.abs() <= LAT_MAX && lat2.abs() <= LAT_MAX) {
         return None;
     }
     let lon12 = lon_diff(a.0, b.0)?;
     let mut lonsign = if lon12 >= 0.0 { 1.0 } else { -1.0 };
-    let lon12 = lon12.abs();
+    let lon12 = ang_round(lon12.abs());
     if lon12 == 0.0 {
         return None; // meridional: the general path's own case
     }
@@ -668,6 +687,16 @@ mod tests {
                     "{lon} {lat} {azi} {s}: azi {azi2} vs {razi}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn sincosd_reduces_any_angle() {
+        for x in [721.5, -3.0e5 - 0.25, 1.0e300, -2.458e255, 4.5e15 + 90.0] {
+            let r = x % 360.0;
+            let (s, c) = sincosd(x);
+            let (rs, rc) = r.to_radians().sin_cos();
+            assert!((s - rs).abs() < 1e-14 && (c - rc).abs() < 1e-14, "{x}");
         }
     }
 
