@@ -33,9 +33,9 @@ const B: f64 = WGS84_A * F1;
 const EP2: f64 = WGS84_F * (2.0 - WGS84_F) / (F1 * F1);
 /// Newton's tolerance on the longitude residual (geographiclib's `tol0`).
 const TOL0: f64 = f64::EPSILON;
-/// geographiclib's bound on the very short lines it settles on the auxiliary sphere (≈ 23 cm);
-/// shorter lines take the general path.
-const ETOL2: f64 = 0.1 * 1.490_116_119_384_765_6e-8 / 0.040_913_382_019_394_45;
+/// geographiclib's bound on the very short lines it settles on the auxiliary sphere (≈ 23 cm):
+/// 0.1·√ε / √(f·(1 − f/2)/2) for WGS84 (checked by a test); shorter lines take the general path.
+const ETOL2: f64 = 3.642_461_148_878_852_4e-8;
 /// Latitudes the lean path accepts (the general path takes the poles' neighbourhood).
 const LAT_MAX: f64 = 89.0;
 /// Newton steps the lean path allows before handing the pair to the general path.
@@ -533,6 +533,9 @@ fn lean<const AZI: bool>(a: (f64, f64), b: (f64, f64)) -> Option<(f64, f64, f64)
     if !(ssig12 >= ETOL2 && salp1 > 0.0) {
         return None; // under ≈ 23 cm: the general path settles it on the sphere
     }
+    if sbet1 * sbet2 + cbet1 * cbet2 * comg12 < 0.0 {
+        return None; // geographiclib would refine this start (nearly antipodal points)
+    }
     let (mut salp1, mut calp1) = norm(salp1, calp1);
 
     // Newton on α₁, stopping where geographiclib's iteration stops.
@@ -688,6 +691,20 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn constants_are_geographiclibs() {
+        let f = WGS84_F;
+        let etol2 = 0.1 * f64::EPSILON.sqrt() / (f * (1.0 - f / 2.0) / 2.0).sqrt();
+        assert!(
+            (ETOL2 - etol2).abs() <= f64::EPSILON * etol2,
+            "{ETOL2} vs {etol2}"
+        );
+        assert_eq!(TINY, f64::MIN_POSITIVE.sqrt());
+        assert_eq!(TINY, wgs84().tiny_);
+        assert_eq!(B, wgs84()._b);
+        assert!((EP2 - wgs84()._ep2).abs() <= f64::EPSILON * EP2);
     }
 
     #[test]
