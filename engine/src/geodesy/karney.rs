@@ -216,7 +216,9 @@ fn ang_round(x: f64) -> f64 {
     y.copysign(x)
 }
 
-/// `x` in degrees reduced to (−180°, 180°] (geographiclib's `AngNormalize`).
+/// `x` in degrees reduced to (−180°, 180°] (geographiclib's `AngNormalize`: [`Line`] keeps
+/// `GeodesicLine`'s convention; the rest of the crate wraps to [−180°, 180°) with
+/// [`super::wrap_lon`]).
 #[inline]
 fn ang_normalize(x: f64) -> f64 {
     if x > -180.0 && x <= 180.0 {
