@@ -205,6 +205,28 @@ fn sin_series(c: &[f64; 7], s: f64, co: f64) -> f64 {
     sin_series2(c, s, co, s, co).0
 }
 
+/// `atan2(y, x)`; by its Taylor series when the angle is small (|y| ≤ x/8, i.e. under ≈ 7°:
+/// the arcs and longitude residuals of lines up to ≈ 800 km), where it agrees with
+/// `f64::atan2` to 2⁻⁵² of the result for a fraction of its instructions.
+#[inline]
+fn atan2_small(y: f64, x: f64) -> f64 {
+    if x > 0.0 && y.abs() <= 0.125 * x {
+        // The first term left out, t¹⁹/19, is below 3e-18 of the result for |t| ≤ 1/8.
+        let t = y / x;
+        let u = t * t;
+        let p = -1.0 / 15.0 + u / 17.0;
+        let p = 1.0 / 13.0 + u * p;
+        let p = -1.0 / 11.0 + u * p;
+        let p = 1.0 / 9.0 + u * p;
+        let p = -1.0 / 7.0 + u * p;
+        let p = 1.0 / 5.0 + u * p;
+        let p = -1.0 / 3.0 + u * p;
+        t + t * (u * p)
+    } else {
+        y.atan2(x)
+    }
+}
+
 /// `x` with tiny magnitudes rounded to multiples of 2⁻⁵⁷ as geographiclib rounds its inputs
 /// (`AngRound`: below ≈ 7e-18° an angle becomes 0, so that geographiclib's special cases see
 /// the same numbers here).
@@ -364,7 +386,7 @@ impl Line {
         }
         let somg2 = self.salp0 * ssig2;
         let (somg1, comg1) = (self.somg1, self.comg1);
-        let omg12 = (somg2 * comg1 - csig2 * somg1).atan2(csig2 * comg1 + somg2 * somg1);
+        let omg12 = atan2_small(somg2 * comg1 - csig2 * somg1, csig2 * comg1 + somg2 * somg1);
         let lam12 = omg12 + self.a3c * (sig12 + (sin_series(&self.c3, ssig2, csig2) - self.b31));
         let lat = sbet2.atan2(F1 * cbet2).to_degrees();
         let azi = self.salp0.atan2(self.calp0 * csig2).to_degrees();
@@ -397,13 +419,14 @@ impl Canonical {
         let somg2 = salp0 * sbet2;
         let comg2 = calp2 * cbet2;
         let (ssig2, csig2) = norm(sbet2, comg2);
-        let sig12 = (csig1 * ssig2 - ssig1 * csig2)
-            .max(0.0)
-            .atan2(csig1 * csig2 + ssig1 * ssig2);
+        let sig12 = atan2_small(
+            (csig1 * ssig2 - ssig1 * csig2).max(0.0),
+            csig1 * csig2 + ssig1 * ssig2,
+        );
         let somg12 = (comg1 * somg2 - somg1 * comg2).max(0.0);
         let comg12 = comg1 * comg2 + somg1 * somg2;
         let (slam, clam) = (self.slam12, self.clam12);
-        let eta = (somg12 * clam - comg12 * slam).atan2(comg12 * clam + somg12 * slam);
+        let eta = atan2_small(somg12 * clam - comg12 * slam, comg12 * clam + somg12 * slam);
         let k2 = calp0 * calp0 * EP2;
         let eps = k2 / (2.0 * (1.0 + (1.0 + k2).sqrt()) + k2);
         let g = wgs84();
@@ -692,6 +715,30 @@ mod tests {
                     "{lon} {lat} {azi} {s}: azi {azi2} vs {razi}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn atan2_small_is_atan2_to_rounding() {
+        let mut rng = StdRng::seed_from_u64(7);
+        for i in 0..1_000_000 {
+            let x: f64 = rng.gen_range(0.5..2.0);
+            let y = x * rng.gen_range(-0.13..0.13) * 10f64.powi(-(i % 12));
+            let (a, r) = (atan2_small(y, x), y.atan2(x));
+            assert!(
+                (a - r).abs() <= f64::EPSILON * r.abs(),
+                "{y} / {x}: {a} vs {r}"
+            );
+        }
+        for (y, x) in [
+            (0.0, 1.0),
+            (-0.0, 1.0),
+            (1.0, 0.0),
+            (1.0, -1.0),
+            (0.0, -1.0),
+            (5e-324, 1.0),
+        ] {
+            assert_eq!(atan2_small(y, x), y.atan2(x), "{y} / {x}");
         }
     }
 
