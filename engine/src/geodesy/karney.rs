@@ -231,7 +231,7 @@ fn atan2_small(y: f64, x: f64) -> f64 {
 /// longitude differences of lines up to ≈ 800 km), where they agree with `f64::sin_cos` to
 /// 2⁻⁵² (sine, relative) and 2⁻⁵³ (cosine).
 #[inline]
-fn sin_cos_small(x: f64) -> (f64, f64) {
+pub(crate) fn sin_cos_small(x: f64) -> (f64, f64) {
     if x.abs() <= 0.125 {
         // The first terms left out, x¹³/13! and x¹⁴/14!, are below 1e-21 of the results.
         let u = x * x;

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::ops::Range;
 
 use crate::error::Result;
-use crate::geodesy::{MIN_RADIUS_M, WGS84_A, WGS84_E2, circle_bbox, distance_m};
+use crate::geodesy::{MIN_RADIUS_M, WGS84_A, WGS84_E2, circle_bbox, distance_m, sin_cos_small};
 use crate::model::deg_from_e7;
 use crate::segment::format::Bounds;
 use crate::segment::{BoxFilter, EntityRows, Segment};
@@ -62,15 +62,6 @@ struct Ecef {
 /// the query point's by the angle-sum formulas and series of the difference.
 const SERIES_MAX_RAD: f64 = 0.05;
 
-/// `(sin d, cos d)` for `|d| <= SERIES_MAX_RAD` by their Taylor series: the first terms left out
-/// (d⁹/9!, d¹⁰/10!) are below 6e-18, under the rounding of the result.
-fn small_sin_cos(d: f64) -> (f64, f64) {
-    let d2 = d * d;
-    let sin = d * (1.0 - d2 / 6.0 * (1.0 - d2 / 20.0 * (1.0 - d2 / 42.0)));
-    let cos = 1.0 - d2 / 2.0 * (1.0 - d2 / 12.0 * (1.0 - d2 / 30.0 * (1.0 - d2 / 56.0)));
-    (sin, cos)
-}
-
 /// ECEF coordinates from the sines and cosines of latitude and longitude.
 fn ecef((sp, cp): (f64, f64), (sl, cl): (f64, f64)) -> [f64; 3] {
     let n = WGS84_A / (1.0 - WGS84_E2 * sp * sp).sqrt();
@@ -103,8 +94,8 @@ impl Ecef {
         let sum =
             |(sa, ca): (f64, f64), (sd, cd): (f64, f64)| (sa * cd + ca * sd, ca * cd - sa * sd);
         ecef(
-            sum(self.lat_sc, small_sin_cos(dlat)),
-            sum(self.lon_sc, small_sin_cos(dlon)),
+            sum(self.lat_sc, sin_cos_small(dlat)),
+            sum(self.lon_sc, sin_cos_small(dlon)),
         )
     }
 
