@@ -497,9 +497,10 @@ impl Canonical {
     }
 }
 
-/// `to − from` wrapped into [−180°, 180°], without the rounding of a plain difference
-/// (Knuth's two-sum; the wrap by 360° is exact by Sterbenz's lemma), or `None` when the
-/// longitudes are more than a turn apart or the difference exceeds 90°.
+/// `to − from` wrapped into [−180°, 180°] like [`super::lon_delta`], but without the rounding
+/// of a plain difference, as geographiclib's `AngDiff` (the lean path must see the difference
+/// geographiclib sees): Knuth's two-sum, and the wrap by 360° is exact by Sterbenz's lemma.
+/// `None` when the longitudes are more than a turn apart or the difference exceeds 90°.
 #[inline]
 fn lon_diff(from: f64, to: f64) -> Option<f64> {
     let d = to - from;
