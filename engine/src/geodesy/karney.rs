@@ -107,9 +107,7 @@ struct Lambda {
 #[inline]
 fn reduced(lat: f64) -> (f64, f64, f64) {
     let (s, c) = lat.to_radians().sin_cos();
-    let s = s * F1;
-    let h = (s * s + c * c).sqrt();
-    let (s, c) = (s / h, c / h);
+    let (s, c) = norm(s * F1, c);
     (s, c, (1.0 + EP2 * s * s).sqrt())
 }
 
