@@ -9,13 +9,13 @@
 //! geographiclib-rs's own (`Geodesic::_A3f`, `Geodesic::_C3f`).
 //!
 //! * [`inverse`] / [`distance_m`]: two points a few metres to a few hundred kilometres apart,
-//!   away from the poles (§4–5: the short-line start on the auxiliary sphere, Newton on the
+//!   away from the poles (§5: the short-line start on the auxiliary sphere, Newton on the
 //!   azimuth at the first point stopping where geographiclib's stops, the derivative evaluated
 //!   only when a step follows). Any other pair (a pole within 1°, more than 90° of longitude or
 //!   a long line, coincident, meridional or equatorial points, lines under ≈ 23 cm), and any
 //!   solution whose Newton iteration leaves the path geographiclib's would take, goes to
 //!   geographiclib-rs unchanged. ≈ 2 500 instructions where geographiclib-rs takes ≈ 5 500.
-//! * [`Line`]: points along a route leg by distance (§3, the direct problem with the line's
+//! * [`Line`]: points along a route leg by distance (§4, the direct problem with the line's
 //!   constants computed once), with one `sin_cos` per angle where geographiclib-rs's
 //!   `GeodesicLine` calls `sin` and `cos`, and straight-line series.
 //!
@@ -139,7 +139,7 @@ fn sin_series2(c: &[f64; 7], s1: f64, c1: f64, s2: f64, c2: f64) -> (f64, f64) {
     (2.0 * s1 * c1 * y0a, 2.0 * s2 * c2 * y0b)
 }
 
-/// A₁ − 1 and the C₁ₗ coefficients (Karney 2013, eqs. 17–18), order 6.
+/// A₁ − 1 and the C₁ₗ coefficients of Karney's series for the distance integral I₁, order 6.
 #[inline]
 fn a1m1_c1(eps: f64, c: &mut [f64; 7]) -> f64 {
     let e2 = eps * eps;
@@ -159,7 +159,7 @@ fn a1m1_c1(eps: f64, c: &mut [f64; 7]) -> f64 {
     (t + eps) / (1.0 - eps)
 }
 
-/// A₂ − 1 and the C₂ₗ coefficients (Karney 2013, eqs. 41–42), order 6.
+/// A₂ − 1 and the C₂ₗ coefficients of the series for the reduced-length integral I₂, order 6.
 #[inline]
 fn a2m1_c2(eps: f64, c: &mut [f64; 7]) -> f64 {
     let e2 = eps * eps;
@@ -179,7 +179,7 @@ fn a2m1_c2(eps: f64, c: &mut [f64; 7]) -> f64 {
     (t - eps) / (1.0 + eps)
 }
 
-/// The C′₁ₗ coefficients (Karney 2013, eq. 21), order 6: σ from τ on a line.
+/// The C′₁ₗ coefficients of the reversed I₁ series (σ from τ on a line), order 6.
 #[inline]
 fn c1p(eps: f64, c: &mut [f64; 7]) {
     let e2 = eps * eps;
