@@ -14,10 +14,14 @@
 //!   only when a step follows). Any other pair (a pole within 1°, more than 90° of longitude or
 //!   a long line, coincident, meridional or equatorial points, lines under ≈ 23 cm), and any
 //!   solution whose Newton iteration leaves the path geographiclib's would take, goes to
-//!   geographiclib-rs unchanged. ≈ 2 500 instructions where geographiclib-rs takes ≈ 5 500.
+//!   geographiclib-rs unchanged. ≈ 2 000 instructions where geographiclib-rs takes ≈ 5 500.
 //! * [`Line`]: points along a route leg by distance (§4, the direct problem with the line's
 //!   constants computed once), with one `sin_cos` per angle where geographiclib-rs's
-//!   `GeodesicLine` calls `sin` and `cos`, and straight-line series.
+//!   `GeodesicLine` calls `sin` and `cos`, and straight-line series: ≈ 580 instructions
+//!   where `GeodesicLine` takes ≈ 1 080.
+//!
+//! Small angles (under 1/8 rad: the arcs and longitude differences of lines up to ≈ 800 km)
+//! take their `sin_cos` and `atan2` from Taylor series, which agree with libm to 2⁻⁵².
 //!
 //! Both agree with geographiclib-rs to within what rounding the inputs does: the tests compare
 //! them on seeded cases from centimetres to thousands of kilometres and require distances and
