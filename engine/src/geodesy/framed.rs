@@ -35,7 +35,7 @@ use super::{MIN_RADIUS_M, WGS84_A, lon_delta};
 use crate::geodesy::WGS84_E2;
 
 /// Longest chunk a leg is cut into (legs longer than `MAX_CHUNKS` of them use longer chunks).
-pub(crate) const CHUNK_M: f64 = 10_000.0;
+pub(crate) const CHUNK_M: f64 = 20_000.0;
 /// Most chunks per leg.
 const MAX_CHUNKS: usize = 256;
 /// Bands reaching beyond this latitude get no frames.
