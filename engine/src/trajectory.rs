@@ -217,9 +217,10 @@ pub(crate) fn position_within(
     }))
 }
 
-/// The entity's reports with time in `range`, merged across segments in time order.
-pub(crate) fn fixes_in(parts: &[EntityRows<'_>], range: TimeRange) -> Vec<Fix> {
-    let mut out = Vec::new();
+/// The entity's reports with time in `range`, merged across segments in time order, into
+/// `out` (cleared first, its allocation kept).
+fn fixes_into(parts: &[EntityRows<'_>], range: TimeRange, out: &mut Vec<Fix>) {
+    out.clear();
     for p in parts {
         p.prefetch(range.start.0, range.end.0);
     }
@@ -232,15 +233,29 @@ pub(crate) fn fixes_in(parts: &[EntityRows<'_>], range: TimeRange) -> Vec<Fix> {
     if parts.len() > 1 {
         out.sort_unstable_by_key(|f| f.time);
     }
-    out
 }
 
 /// The pieces of the entity's trajectory that overlap `range`: interpolation pieces between
 /// consecutive reports at most `max_gap_ms` apart, and lone reports (reports with no
 /// neighbour within `max_gap_ms`) inside `range`. Pieces come in time order.
 pub(crate) fn pieces_in(parts: &[EntityRows<'_>], range: TimeRange, max_gap_ms: i64) -> Vec<Piece> {
-    let fixes = fixes_in(parts, range.widen(max_gap_ms));
-    let mut out = Vec::with_capacity(fixes.len());
+    let mut out = Vec::new();
+    pieces_into(parts, range, max_gap_ms, &mut Vec::new(), &mut out);
+    out
+}
+
+/// [`pieces_in`] into `out` (cleared first), with `fixes` as scratch: both keep their
+/// allocations, for a caller that builds the pieces of many entities in turn.
+pub(crate) fn pieces_into(
+    parts: &[EntityRows<'_>],
+    range: TimeRange,
+    max_gap_ms: i64,
+    fixes: &mut Vec<Fix>,
+    out: &mut Vec<Piece>,
+) {
+    fixes_into(parts, range.widen(max_gap_ms), fixes);
+    out.clear();
+    out.reserve(fixes.len());
     for (i, f) in fixes.iter().enumerate() {
         let joined_before = i > 0 && f.time.0 - fixes[i - 1].time.0 <= max_gap_ms;
         let next = fixes
@@ -255,7 +270,6 @@ pub(crate) fn pieces_in(parts: &[EntityRows<'_>], range: TimeRange, max_gap_ms: 
             None => {}
         }
     }
-    out
 }
 
 #[cfg(test)]

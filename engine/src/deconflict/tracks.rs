@@ -31,7 +31,7 @@ use crate::model::{Minima, Operation};
 use crate::segment::BoxFilter;
 use crate::snapshot::Snapshot;
 use crate::time::{TimeRange, Timestamp};
-use crate::trajectory::{Piece, entity_rows, pieces_in};
+use crate::trajectory::{Fix, Piece, entity_rows, pieces_into};
 
 pub(crate) fn conflicts(
     snap: &Snapshot,
@@ -85,19 +85,22 @@ pub(crate) fn conflicts(
         let per_entity: Vec<Result<Vec<Conflict>>> = candidates
             .par_iter()
             .with_max_len(1)
-            .map_init(Buffers::default, |bufs, (id, c)| {
-                let mut found = Vec::new();
-                ctx.entity(id, c, bufs, &mut found).map(|()| found)
+            .map(|(id, c)| {
+                BUFFERS.with_borrow_mut(|bufs| {
+                    let mut found = Vec::new();
+                    ctx.entity(id, c, bufs, &mut found).map(|()| found)
+                })
             })
             .collect();
         for found in per_entity {
             out.extend(found?);
         }
     } else {
-        let mut bufs = Buffers::default();
-        for (id, c) in &candidates {
-            ctx.entity(id, c, &mut bufs, out)?;
-        }
+        BUFFERS.with_borrow_mut(|bufs| {
+            candidates
+                .iter()
+                .try_for_each(|(id, c)| ctx.entity(id, c, bufs, out))
+        })?;
     }
     Ok(())
 }
@@ -119,12 +122,19 @@ struct EntityCheck<'a, 's> {
     lazy_crossings: bool,
 }
 
-/// Buffers of hits and of their bounds, reused from entity to entity (cleared, not
-/// reallocated).
+/// An entity's fixes, pieces, hits and hits' bounds: each thread keeps one set, reused from
+/// entity to entity and from check to check (cleared, not reallocated). (Rayon's `map_init`
+/// would make a new set for every split, which here is every entity.)
 #[derive(Default)]
 struct Buffers {
+    fixes: Vec<Fix>,
+    pieces: Vec<Piece>,
     hits: Vec<TrackHit>,
     pending: Vec<Pending>,
+}
+
+thread_local! {
+    static BUFFERS: std::cell::RefCell<Buffers> = std::cell::RefCell::new(Buffers::default());
 }
 
 impl EntityCheck<'_, '_> {
@@ -149,13 +159,20 @@ impl EntityCheck<'_, '_> {
                 end: a.end.max(b.end),
             })
             .expect("at least one volume");
-        let pieces = pieces_in(&parts, range, m.max_gap_ms);
+        pieces_into(
+            &parts,
+            range,
+            m.max_gap_ms,
+            &mut bufs.fixes,
+            &mut bufs.pieces,
+        );
+        let pieces = &bufs.pieces;
         let h = &mut bufs.hits;
         h.clear();
         for &Reach { vi, span } in reach {
             let (v, w) = (&vols[vi], self.widened[vi]);
             let fc = self.framed[vi].as_ref();
-            for piece in &pieces {
+            for piece in pieces {
                 if piece.b.time < span.start || piece.a.time > span.end {
                     continue;
                 }
