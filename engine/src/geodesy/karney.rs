@@ -229,7 +229,7 @@ fn c1p(eps: f64, c: &mut [f64; 7]) {
 /// the arcs and longitude residuals of lines up to ≈ 800 km), where it agrees with
 /// `f64::atan2` to 2⁻⁵² of the result for a fraction of its instructions.
 #[inline]
-fn atan2_small(y: f64, x: f64) -> f64 {
+pub(crate) fn atan2_small(y: f64, x: f64) -> f64 {
     if x > 0.0 && y.abs() <= 0.125 * x {
         // The first term left out, t¹⁹/19, is below 3e-18 of the result for |t| ≤ 1/8.
         let t = y / x;

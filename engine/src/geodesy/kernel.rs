@@ -12,7 +12,7 @@
 //! (box) or one geodesic evaluation.
 
 use super::frame::{LocalFrame, UBox, meridional_radius, parallel_radius, widen_lat};
-use super::{Line, WGS84_F, distance_m, inverse, lon_delta, wrap_lon};
+use super::{Line, WGS84_F, atan2_small, distance_m, inverse, lon_delta, sin_cos_small, wrap_lon};
 
 /// Distances below this (1 mm) count as touching: "0 when they intersect", and a threshold of
 /// 0 is met by touching objects.
@@ -610,11 +610,10 @@ pub(crate) fn foot<C: Curve>(c: &C, p: (f64, f64), v0: f64) -> Foot {
         if (v >= 1.0 && cos_t >= 0.0) || (v <= 0.0 && cos_t <= 0.0) || lo >= hi {
             break;
         }
-        let along = (d / R_MEAN)
-            .sin()
-            .mul_add(cos_t, 0.0)
-            .atan2((d / R_MEAN).cos())
-            * R_MEAN;
+        // On the sphere, the foot lies `along` ahead: atan2(sin δ cos θ, cos δ) for the arc δ
+        // to `p` at the angle θ from the curve (small-angle series for the short arcs here).
+        let (sin_d, cos_d) = sin_cos_small(d / R_MEAN);
+        let along = atan2_small(sin_d * cos_t + 0.0, cos_d) * R_MEAN;
         let mut vn = v + along / s.speed;
         if vn >= hi {
             vn = if hi_eval { 0.5 * (v + hi) } else { hi };
