@@ -129,7 +129,7 @@ impl FramedCore {
         for i in 1..=n {
             let cur = seg.at(i as f64 / n as f64);
             let (pa, pb) = ((prev.lon, prev.lat), (cur.lon, cur.lat));
-            let bx = geodesic_ubox(pa, prev.azi, pb, cur.azi);
+            let bx = geodesic_ubox(pa, prev.dir, pb, cur.dir);
             if bx.e - bx.w >= 45.0 {
                 return None;
             }

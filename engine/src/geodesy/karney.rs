@@ -59,8 +59,37 @@ const TINY: f64 = 1.491_668_146_240_041_3e-154;
 #[inline]
 pub fn inverse(a: (f64, f64), b: (f64, f64)) -> (f64, f64, f64) {
     match lean::<true>(a, b) {
-        Some(r) => r,
+        Some((s, d1, d2)) => (s, azimuth(d1), azimuth(d2)),
         None => general(a, b),
+    }
+}
+
+/// An azimuth as its sine and cosine: the east and north components of the unit vector it
+/// points along. The kernel's derivatives need only cosines of azimuth differences, which are
+/// dot products of these; no `atan2` to degrees and back.
+pub(crate) type Dir = (f64, f64);
+
+/// The azimuth (degrees, clockwise from north) of a direction.
+#[inline]
+fn azimuth((s, c): Dir) -> f64 {
+    s.atan2(c).to_degrees()
+}
+
+/// `cos(α − β)` of the directions of `α` and `β`.
+#[inline]
+pub(crate) fn cos_between(a: Dir, b: Dir) -> f64 {
+    a.0.mul_add(b.0, a.1 * b.1)
+}
+
+/// [`inverse`] with the azimuths as directions ([`Dir`]).
+#[inline]
+pub(crate) fn inverse_dirs(a: (f64, f64), b: (f64, f64)) -> (f64, Dir, Dir) {
+    match lean::<true>(a, b) {
+        Some(r) => r,
+        None => {
+            let (s, azi1, azi2) = general(a, b);
+            (s, sincosd(azi1), sincosd(azi2))
+        }
     }
 }
 
@@ -400,6 +429,21 @@ impl Line {
     /// `(lon, lat, azi)` in degrees of the point `s` metres along the line.
     #[inline]
     pub fn position(&self, s: f64) -> (f64, f64, f64) {
+        let (lon, lat, (sa, ca), _) = self.at_distance(s);
+        (lon, lat, sa.atan2(ca).to_degrees())
+    }
+
+    /// [`Line::position`] with the azimuth as a direction ([`Dir`]).
+    #[inline]
+    pub(crate) fn position_dir(&self, s: f64) -> (f64, f64, Dir) {
+        let (lon, lat, (sa, ca), cbet2) = self.at_distance(s);
+        (lon, lat, (sa / cbet2, ca / cbet2))
+    }
+
+    /// The point `s` metres along the line: `(lon, lat)` in degrees, and its azimuth's sine
+    /// and cosine both times `cos β` there (and that `cos β`).
+    #[inline]
+    fn at_distance(&self, s: f64) -> (f64, f64, (f64, f64), f64) {
         let tau12 = s / self.b_a1;
         let (st, ct) = sin_cos_small(tau12);
         let b12 = -sin_series(
@@ -412,9 +456,10 @@ impl Line {
         self.at_sigma(sig12, ssig12, csig12)
     }
 
-    /// The point `sig12` radians of arc along the line on the auxiliary sphere.
+    /// The point `sig12` radians of arc along the line on the auxiliary sphere (as
+    /// [`Line::at_distance`]).
     #[inline]
-    fn at_sigma(&self, sig12: f64, ssig12: f64, csig12: f64) -> (f64, f64, f64) {
+    fn at_sigma(&self, sig12: f64, ssig12: f64, csig12: f64) -> (f64, f64, (f64, f64), f64) {
         let ssig2 = self.ssig1 * csig12 + self.csig1 * ssig12;
         let mut csig2 = self.csig1 * csig12 - self.ssig1 * ssig12;
         let sbet2 = self.calp0 * ssig2;
@@ -428,9 +473,8 @@ impl Line {
         let omg12 = atan2_small(somg2 * comg1 - csig2 * somg1, csig2 * comg1 + somg2 * somg1);
         let lam12 = omg12 + self.a3c * (sig12 + (sin_series(&self.c3, ssig2, csig2) - self.b31));
         let lat = sbet2.atan2(F1 * cbet2).to_degrees();
-        let azi = self.salp0.atan2(self.calp0 * csig2).to_degrees();
         let lon = ang_normalize(ang_normalize(self.lon1) + ang_normalize(lam12.to_degrees()));
-        (lon, lat, azi)
+        (lon, lat, (self.salp0, self.calp0 * csig2), cbet2)
     }
 }
 
@@ -529,7 +573,7 @@ fn lon_diff(from: f64, to: f64) -> Option<f64> {
 
 /// Karney's solution for a short line away from the poles, or `None` for the general path.
 #[inline]
-fn lean<const AZI: bool>(a: (f64, f64), b: (f64, f64)) -> Option<(f64, f64, f64)> {
+fn lean<const AZI: bool>(a: (f64, f64), b: (f64, f64)) -> Option<(f64, Dir, Dir)> {
     let (mut lat1, mut lat2) = (ang_round(a.1), ang_round(b.1));
     if !(lat1.abs() <= LAT_MAX && lat2.abs() <= LAT_MAX) {
         return None;
@@ -630,7 +674,7 @@ fn lean<const AZI: bool>(a: (f64, f64), b: (f64, f64)) -> Option<(f64, f64, f64)
     let b12 = sin_series(&c1, l.ssig2, l.csig2) - sin_series(&c1, l.ssig1, l.csig1);
     let s12 = B * a1 * (l.sig12 + b12);
     if !AZI {
-        return Some((s12, f64::NAN, f64::NAN));
+        return Some((s12, (f64::NAN, f64::NAN), (f64::NAN, f64::NAN)));
     }
     let (mut salp1, mut calp1, mut salp2, mut calp2) = (salp1, calp1, l.salp2, l.calp2);
     if swapp < 0.0 {
@@ -638,9 +682,7 @@ fn lean<const AZI: bool>(a: (f64, f64), b: (f64, f64)) -> Option<(f64, f64, f64)
         std::mem::swap(&mut calp1, &mut calp2);
     }
     let (ks, kc) = (swapp * lonsign, swapp * latsign);
-    let azi1 = (salp1 * ks).atan2(calp1 * kc).to_degrees();
-    let azi2 = (salp2 * ks).atan2(calp2 * kc).to_degrees();
-    Some((s12, azi1, azi2))
+    Some((s12, (salp1 * ks, calp1 * kc), (salp2 * ks, calp2 * kc)))
 }
 
 #[cfg(test)]

@@ -12,7 +12,10 @@
 //! (box) or one geodesic evaluation.
 
 use super::frame::{LocalFrame, UBox, meridional_radius, parallel_radius, widen_lat};
-use super::{Line, WGS84_F, atan2_small, distance_m, inverse, lon_delta, sin_cos_small, wrap_lon};
+use super::{
+    Dir, Line, WGS84_F, atan2_small, cos_between, distance_m, inverse_dirs, lon_delta,
+    sin_cos_small, wrap_lon,
+};
 
 /// Distances below this (1 mm) count as touching: "0 when they intersect", and a threshold of
 /// 0 is met by touching objects.
@@ -28,13 +31,13 @@ const SUB_M: f64 = 20_000.0;
 /// Two positions: (on the moving object, on the other).
 pub(crate) type Pair = ((f64, f64), (f64, f64));
 
-/// State of a curve at a parameter: position, direction (azimuth, degrees) and speed in metres
-/// per unit of parameter.
+/// State of a curve at a parameter: position, direction (its azimuth's sine and cosine) and
+/// speed in metres per unit of parameter.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct St {
     pub lon: f64,
     pub lat: f64,
-    pub azi: f64,
+    pub dir: Dir,
     pub speed: f64,
 }
 
@@ -104,11 +107,17 @@ impl Curve for LonLatLine {
         let lat = self.lat0 + u * self.dlat;
         let east = parallel_radius(lat) * self.dlon.to_radians();
         let north = meridional_radius(lat) * self.dlat.to_radians();
+        let speed = east.hypot(north);
         St {
             lon: self.lon0 + u * self.dlon,
             lat,
-            azi: east.atan2(north).to_degrees(),
-            speed: east.hypot(north),
+            // North when standing still (as `atan2(0, 0)` is).
+            dir: if speed > 0.0 {
+                (east / speed, north / speed)
+            } else {
+                (0.0, 1.0)
+            },
+            speed,
         }
     }
     fn lipschitz(&self) -> f64 {
@@ -147,7 +156,8 @@ impl Curve for LonLatLine {
 pub struct GeodesicSegment {
     a: (f64, f64),
     b: (f64, f64),
-    azi1: f64,
+    /// The direction at `a`.
+    dir1: Dir,
     len: f64,
     ubox: UBox,
     /// Boxes of consecutive sub-geodesics of at most `SUB_M` (empty when short).
@@ -164,11 +174,11 @@ impl GeodesicSegment {
         let mut g = GeodesicSegment::bare(a, b);
         if g.len > SUB_M && g.ubox.e - g.ubox.w < 360.0 {
             let k = ((g.len / SUB_M).ceil() as usize).min(512);
-            let mut prev = (a, g.azi1);
+            let mut prev = (a, g.dir1);
             g.subs.reserve(k);
             for i in 1..=k {
                 let s = g.at(i as f64 / k as f64);
-                let cur = ((s.lon, s.lat), s.azi);
+                let cur = ((s.lon, s.lat), s.dir);
                 g.subs.push(geodesic_ubox(prev.0, prev.1, cur.0, cur.1));
                 prev = cur;
             }
@@ -178,15 +188,15 @@ impl GeodesicSegment {
 
     /// Without the sub-boxes (for one-off queries).
     pub(crate) fn bare(a: (f64, f64), b: (f64, f64)) -> GeodesicSegment {
-        let (len, azi1, azi2) = inverse(a, b);
+        let (len, dir1, dir2) = inverse_dirs(a, b);
         GeodesicSegment {
             a,
             b,
-            azi1,
+            dir1,
             len,
-            ubox: geodesic_ubox(a, azi1, b, azi2),
+            ubox: geodesic_ubox(a, dir1, b, dir2),
             subs: Vec::new(),
-            line: Box::new(Line::new(a, azi1)),
+            line: Box::new(Line::new(a, dir1.0.atan2(dir1.1).to_degrees())),
         }
     }
 
@@ -280,7 +290,7 @@ impl GeodesicSegment {
             Eval {
                 u,
                 d: ft.d,
-                g: grad_moving(&s, ft.d, ft.azi_at_p),
+                g: grad_moving(&s, ft.d, ft.dir_at_p),
                 x: (s.pos(), ft.on.pos()),
             }
         };
@@ -311,7 +321,7 @@ impl GeodesicSegment {
                 None => initial_fraction(self.a, self.b, p),
             };
             let ft = foot(self, p, v0);
-            let out = (ft.d, grad_moving(&s, ft.d, ft.azi_at_p));
+            let out = (ft.d, grad_moving(&s, ft.d, ft.dir_at_p));
             last = Some((p, ft));
             out
         };
@@ -337,8 +347,8 @@ pub(crate) fn point_crossing_ms(
     let track = LonLatLine::short(p0, p1);
     let f = |u: f64| {
         let s = track.at(u);
-        let (d, _az1, az2) = inverse(q, (s.lon, s.lat));
-        (d, grad_moving(&s, d, az2))
+        let (d, _, dir2) = inverse_dirs(q, (s.lon, s.lat));
+        (d, grad_moving(&s, d, dir2))
     };
     settle_crossing(
         f,
@@ -408,15 +418,15 @@ impl Curve for GeodesicSegment {
             return St {
                 lon: self.a.0,
                 lat: self.a.1,
-                azi: self.azi1,
+                dir: self.dir1,
                 speed: 0.0,
             };
         }
-        let (lon, lat, azi) = self.line.position(u * self.len);
+        let (lon, lat, dir) = self.line.position_dir(u * self.len);
         St {
             lon,
             lat,
-            azi,
+            dir,
             speed: self.len,
         }
     }
@@ -449,17 +459,17 @@ pub(crate) fn ubox_to_bbox(b: &UBox) -> super::BBox {
     }
 }
 
-/// A conservative box of the geodesic from `a` (azimuth `azi1`) to `b` (forward azimuth
-/// `azi2` there): endpoints, plus the vertex when it lies between them; longitudes unwrapped
+/// A conservative box of the geodesic from `a` (direction `dir1`) to `b` (forward direction
+/// `dir2` there): endpoints, plus the vertex when it lies between them; longitudes unwrapped
 /// from `a.0`, the short way.
-pub(crate) fn geodesic_ubox(a: (f64, f64), azi1: f64, b: (f64, f64), azi2: f64) -> UBox {
+pub(crate) fn geodesic_ubox(a: (f64, f64), dir1: Dir, b: (f64, f64), dir2: Dir) -> UBox {
     let dlon = lon_delta(a.0, b.0);
     let (mut s, mut n) = (a.1.min(b.1), a.1.max(b.1));
-    let (c1, c2) = (azi1.to_radians().cos(), azi2.to_radians().cos());
+    let (c1, c2) = (dir1.1, dir2.1);
     if (c1 > 0.0 && c2 < 0.0) || (c1 < 0.0 && c2 > 0.0) {
         // The vertex (extreme latitude) lies inside: Clairaut, sin α0 = sin α1 cos β1.
         let beta1 = ((1.0 - WGS84_F) * a.1.to_radians().tan()).atan();
-        let sa0 = (azi1.to_radians().sin() * beta1.cos()).abs().min(1.0);
+        let sa0 = (dir1.0 * beta1.cos()).abs().min(1.0);
         let beta_max = sa0.acos();
         let phi_max = (beta_max.tan() / (1.0 - WGS84_F)).atan().to_degrees() + 1e-9;
         if c1 > 0.0 {
@@ -545,10 +555,10 @@ pub(crate) struct Foot {
     pub v: f64,
     pub d: f64,
     pub on: St,
-    /// Forward azimuth at the foot of the geodesic from the foot to `p`.
-    pub azi_at_foot: f64,
-    /// Forward azimuth at `p` of the geodesic from the foot to `p`.
-    pub azi_at_p: f64,
+    /// Forward direction at the foot of the geodesic from the foot to `p`.
+    pub dir_at_foot: Dir,
+    /// Forward direction at `p` of the geodesic from the foot to `p`.
+    pub dir_at_p: Dir,
 }
 
 impl Foot {
@@ -564,9 +574,10 @@ impl Foot {
             return self.v;
         }
         let (x, y) = LocalFrame::new(from.0, from.1).to_xy(to);
-        let (sin, cos) = (self.azi_at_p + self.on.azi - self.azi_at_foot)
-            .to_radians()
-            .sin_cos();
+        // The sine and cosine of (azimuth at p) + (curve's at the foot) − (at the foot).
+        let ((sp, cp), (so, co), (sf, cf)) = (self.dir_at_p, self.on.dir, self.dir_at_foot);
+        let (s1, c1) = (sp * co + cp * so, cp * co - sp * so);
+        let (sin, cos) = (s1 * cf - c1 * sf, c1 * cf + s1 * sf);
         let along = x.mul_add(sin, y * cos);
         let v = self.v + along / ((self.d / R_MEAN).cos() * self.on.speed);
         if v.is_finite() {
@@ -585,20 +596,20 @@ pub(crate) fn foot<C: Curve>(c: &C, p: (f64, f64), v0: f64) -> Foot {
     let mut best: Option<Foot> = None;
     for _ in 0..80 {
         let s = c.at(v);
-        let (d, az1, az2) = inverse((s.lon, s.lat), p);
+        let (d, dir1, dir2) = inverse_dirs((s.lon, s.lat), p);
         if best.as_ref().is_none_or(|b| d < b.d) {
             best = Some(Foot {
                 v,
                 d,
                 on: s,
-                azi_at_foot: az1,
-                azi_at_p: az2,
+                dir_at_foot: dir1,
+                dir_at_p: dir2,
             });
         }
         if s.speed == 0.0 || d == 0.0 {
             break;
         }
-        let cos_t = (az1 - s.azi).to_radians().cos();
+        let cos_t = cos_between(dir1, s.dir);
         if cos_t >= 0.0 {
             lo = v;
             lo_eval = true;
@@ -629,13 +640,13 @@ pub(crate) fn foot<C: Curve>(c: &C, p: (f64, f64), v0: f64) -> Foot {
 }
 
 /// Derivative (per unit parameter) of the distance to a fixed target as the point in state `s`
-/// moves, given the forward azimuth at that point of the geodesic from the target.
+/// moves, given the forward direction at that point of the geodesic from the target.
 #[inline]
-pub(crate) fn grad_moving(s: &St, d: f64, azi_away: f64) -> f64 {
+pub(crate) fn grad_moving(s: &St, d: f64, away: Dir) -> f64 {
     if d <= 0.0 {
         0.0
     } else {
-        s.speed * (s.azi - azi_away).to_radians().cos()
+        s.speed * cos_between(s.dir, away)
     }
 }
 
@@ -1046,11 +1057,11 @@ fn moving_point_vs_point_solve(
     }
     let f = |u: f64| {
         let s = track.at(u);
-        let (d, _az1, az2) = inverse(q, (s.lon, s.lat));
+        let (d, _, dir2) = inverse_dirs(q, (s.lon, s.lat));
         Eval {
             u,
             d,
-            g: grad_moving(&s, d, az2),
+            g: grad_moving(&s, d, dir2),
             x: (s.pos(), q),
         }
     };
@@ -1246,12 +1257,11 @@ pub fn moving_points_cpa(
     }
     let f = |u: f64| {
         let (sp, sq) = (pl.at(u), ql.at(u));
-        let (d, az1, az2) = inverse((sp.lon, sp.lat), (sq.lon, sq.lat));
+        let (d, dir1, dir2) = inverse_dirs((sp.lon, sp.lat), (sq.lon, sq.lat));
         let g = if d <= 0.0 {
             0.0
         } else {
-            -sp.speed * (sp.azi - az1).to_radians().cos()
-                + sq.speed * (sq.azi - az2).to_radians().cos()
+            -sp.speed * cos_between(sp.dir, dir1) + sq.speed * cos_between(sq.dir, dir2)
         };
         Eval {
             u,
@@ -1319,7 +1329,7 @@ pub(crate) fn geodesic_vs_curve<C: Curve>(sa: &GeodesicSegment, other: &C, best:
         Eval {
             u,
             d: ft.d,
-            g: grad_moving(&s, ft.d, ft.azi_at_p),
+            g: grad_moving(&s, ft.d, ft.dir_at_p),
             x: (s.pos(), ft.on.pos()),
         }
     };

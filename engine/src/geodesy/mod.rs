@@ -69,8 +69,8 @@ pub use frame::{
     LocalFrame, NearCentre, WGS84_E2, meridional_radius, normal_radius, parallel_radius,
 };
 pub(crate) use framed::{FramedCore, PieceVsCore};
+pub(crate) use karney::{Dir, atan2_small, cos_between, inverse_dirs, sin_cos_small};
 pub use karney::{Line, distance_m, inverse};
-pub(crate) use karney::{atan2_small, sin_cos_small};
 pub use kernel::{
     Approach, Closest, ClosestPair, GeodesicSegment, TOUCH_M, geodesic_segments_distance,
     moving_point_vs_geodesic_segment, moving_point_vs_point, moving_points_cpa,

@@ -281,7 +281,7 @@ pub fn moving_point_vs_polygon(
                 let s = track.at(u);
                 let ft = foot(e, (s.lon, s.lat), v);
                 v = ft.v;
-                let g = grad_moving(&s, ft.d, ft.azi_at_p);
+                let g = grad_moving(&s, ft.d, ft.dir_at_p);
                 Eval {
                     u,
                     d: ft.d,
@@ -363,7 +363,7 @@ fn moving_point_vs_polygon_outside(
             let s = track.at(u);
             let ft = foot(e, (s.lon, s.lat), v);
             v = ft.v;
-            let g = grad_moving(&s, ft.d, ft.azi_at_p);
+            let g = grad_moving(&s, ft.d, ft.dir_at_p);
             Eval {
                 u,
                 d: ft.d,
