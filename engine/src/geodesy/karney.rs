@@ -71,14 +71,14 @@ pub(crate) type Dir = (f64, f64);
 
 /// The azimuth (degrees, clockwise from north) of a direction.
 #[inline]
-fn azimuth((s, c): Dir) -> f64 {
+pub(crate) fn azimuth((s, c): Dir) -> f64 {
     s.atan2(c).to_degrees()
 }
 
 /// `cos(α − β)` of the directions of `α` and `β`.
 #[inline]
 pub(crate) fn cos_between(a: Dir, b: Dir) -> f64 {
-    a.0.mul_add(b.0, a.1 * b.1)
+    a.0 * b.0 + a.1 * b.1
 }
 
 /// [`inverse`] with the azimuths as directions ([`Dir`]).
@@ -707,10 +707,34 @@ mod tests {
             "{a:?} → {b:?}: {s} vs {rs}"
         );
         assert_eq!(distance_m(a, b), s, "{a:?} → {b:?}");
+        assert_dirs_are_the_azimuths(a, b);
         if rs > 1e-3 {
             let tol = (5e-9 / rs).to_degrees() + 1e-12;
             assert!(azi_diff(z1, rz1) < tol, "{a:?} → {b:?}: azi1 {z1} vs {rz1}");
             assert!(azi_diff(z2, rz2) < tol, "{a:?} → {b:?}: azi2 {z2} vs {rz2}");
+        }
+    }
+
+    /// `inverse_dirs` gives `inverse`'s distance, bit for bit, and unit vectors along its
+    /// azimuths (each azimuth is the `atan2` of its direction, so only rounding separates them).
+    fn assert_dirs_are_the_azimuths(a: (f64, f64), b: (f64, f64)) {
+        let (s, z1, z2) = inverse(a, b);
+        let (ds, d1, d2) = inverse_dirs(a, b);
+        assert_eq!(ds.to_bits(), s.to_bits(), "{a:?} → {b:?}");
+        for (z, d) in [(z1, d1), (z2, d2)] {
+            assert!(
+                (d.0.hypot(d.1) - 1.0).abs() <= 1e-14,
+                "{a:?} → {b:?}: |{d:?}| ≠ 1"
+            );
+            let (sz, cz) = z.to_radians().sin_cos();
+            assert!(
+                (d.0 - sz).abs() <= 1e-14 && (d.1 - cz).abs() <= 1e-14,
+                "{a:?} → {b:?}: {d:?} vs {z}°"
+            );
+            assert!(
+                azi_diff(azimuth(d), z) <= 1e-12,
+                "{a:?} → {b:?}: {d:?} vs {z}°"
+            );
         }
     }
 
@@ -769,6 +793,13 @@ mod tests {
             for _ in 0..10 {
                 let s = 10f64.powf(rng.gen_range(-3.0..7.3)) * rng.gen_range(-1.0..1.0);
                 let (lon2, lat2, azi2) = line.position(s);
+                let (dlon2, dlat2, dir2) = line.position_dir(s);
+                assert_eq!((dlon2, dlat2), (lon2, lat2), "{lon} {lat} {azi} {s}");
+                let (sz, cz) = azi2.to_radians().sin_cos();
+                assert!(
+                    (dir2.0 - sz).abs() <= 1e-14 && (dir2.1 - cz).abs() <= 1e-14,
+                    "{lon} {lat} {azi} {s}: {dir2:?} vs {azi2}°"
+                );
                 let (_, rlat, rlon, razi, ..) = reference._gen_position(false, s, out);
                 // 5 nm in degrees of latitude, and of longitude at this latitude.
                 let tol_lat = 5e-9 / 111_000.0 + 1e-15 * s.abs() / 111_000.0;

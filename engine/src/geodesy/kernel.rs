@@ -13,7 +13,7 @@
 
 use super::frame::{LocalFrame, UBox, meridional_radius, parallel_radius, widen_lat};
 use super::{
-    Dir, Line, WGS84_F, atan2_small, cos_between, distance_m, inverse_dirs, lon_delta,
+    Dir, Line, WGS84_F, atan2_small, azimuth, cos_between, distance_m, inverse_dirs, lon_delta,
     sin_cos_small, wrap_lon,
 };
 
@@ -196,7 +196,7 @@ impl GeodesicSegment {
             len,
             ubox: geodesic_ubox(a, dir1, b, dir2),
             subs: Vec::new(),
-            line: Box::new(Line::new(a, dir1.0.atan2(dir1.1).to_degrees())),
+            line: Box::new(Line::new(a, azimuth(dir1))),
         }
     }
 

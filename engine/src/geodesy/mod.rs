@@ -69,7 +69,7 @@ pub use frame::{
     LocalFrame, NearCentre, WGS84_E2, meridional_radius, normal_radius, parallel_radius,
 };
 pub(crate) use framed::{FramedCore, PieceVsCore};
-pub(crate) use karney::{Dir, atan2_small, cos_between, inverse_dirs, sin_cos_small};
+pub(crate) use karney::{Dir, atan2_small, azimuth, cos_between, inverse_dirs, sin_cos_small};
 pub use karney::{Line, distance_m, inverse};
 pub use kernel::{
     Approach, Closest, ClosestPair, GeodesicSegment, TOUCH_M, geodesic_segments_distance,
