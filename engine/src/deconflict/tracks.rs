@@ -14,9 +14,13 @@
 //! Entities are independent of each other once the candidates are known: a check of many
 //! ([`PARALLEL_MIN_CANDIDATES`] or more) spreads them over rayon's pool, each entity's
 //! conflicts computed whole on one thread and appended in candidate order, so the reports are
-//! those of the serial loop, bit for bit.
+//! those of the serial loop, bit for bit. A check whose candidate search is large
+//! ([`EARLY_HELPER_MIN_READS`]) calls its helpers from the pool before the search, so that they
+//! are awake when the entities are known ([`conflicts_with_helper`]).
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
@@ -43,11 +47,89 @@ pub(crate) fn conflicts(
 ) -> Result<()> {
     // The switches are read here, on the calling thread: the entities may be checked on others.
     let sw = Switches::current();
-    let own: HashSet<&str> = op.own_tracks.iter().map(String::as_str).collect();
     let widened: Vec<TimeRange> = vols
         .iter()
         .map(|v| v.window.widen(m.time_buffer_ms))
         .collect();
+    let early = sw.early_helper.unwrap_or_else(|| {
+        sw.parallel != Some(false)
+            && search_reads(snap, vols, &widened, m) >= EARLY_HELPER_MIN_READS
+    });
+    if early {
+        return conflicts_with_helper(snap, op, vols, widened, labels, m, sw, out);
+    }
+    let p = prepare(snap, op, vols, widened, m, sw)?;
+    let ctx = p.ctx(snap, vols, labels, m, sw);
+    if sw
+        .parallel
+        .unwrap_or(p.candidates.len() >= PARALLEL_MIN_CANDIDATES)
+    {
+        // Each entity's conflicts on its own, in the pool; appended in candidate order, so the
+        // reports are those of the serial loop, bit for bit.
+        let per_entity: Vec<Result<Vec<Conflict>>> = p
+            .candidates
+            .par_iter()
+            .with_max_len(1)
+            .map(|(id, c)| {
+                BUFFERS.with_borrow_mut(|bufs| {
+                    let mut found = Vec::new();
+                    ctx.entity(id, c, bufs, &mut found).map(|()| found)
+                })
+            })
+            .collect();
+        for found in per_entity {
+            out.extend(found?);
+        }
+    } else {
+        BUFFERS.with_borrow_mut(|bufs| {
+            p.candidates
+                .iter()
+                .try_for_each(|(id, c)| ctx.entity(id, c, bufs, out))
+        })?;
+    }
+    Ok(())
+}
+
+/// What a check's entities share once the candidates are known.
+struct Prepared<'s> {
+    widened: Vec<TimeRange>,
+    candidates: Vec<(&'s str, Candidate)>,
+    /// Each volume's core in local frames (`None` where refused, turned off, or reached by no
+    /// candidate).
+    framed: Vec<Option<FramedCore>>,
+}
+
+impl<'s> Prepared<'s> {
+    fn ctx<'a>(
+        &'a self,
+        snap: &'s Snapshot,
+        vols: &'a [Volume],
+        labels: &'a [String],
+        m: &'a Minima,
+        sw: Switches,
+    ) -> EntityCheck<'a, 's> {
+        EntityCheck {
+            snap,
+            vols,
+            widened: &self.widened,
+            framed: &self.framed,
+            labels,
+            m,
+            lazy_crossings: sw.lazy_crossings,
+        }
+    }
+}
+
+/// The candidate entities and the frames of the volumes they reach.
+fn prepare<'s>(
+    snap: &'s Snapshot,
+    op: &Operation,
+    vols: &[Volume],
+    widened: Vec<TimeRange>,
+    m: &Minima,
+    sw: Switches,
+) -> Result<Prepared<'s>> {
+    let own: HashSet<&str> = op.own_tracks.iter().map(String::as_str).collect();
     let candidates: Vec<(&str, Candidate)> = candidates(snap, vols, &widened, m, &own, sw.spans)?
         .into_iter()
         .collect();
@@ -67,42 +149,162 @@ pub(crate) fn conflicts(
             }
         })
         .collect();
-    let ctx = EntityCheck {
-        snap,
-        vols,
-        widened: &widened,
-        framed: &framed,
-        labels,
-        m,
-        lazy_crossings: sw.lazy_crossings,
+    Ok(Prepared {
+        widened,
+        candidates,
+        framed,
+    })
+}
+
+/// Reports the candidate searches of a check read through, estimated
+/// ([`crate::segment::Segment::reports_within`]).
+fn search_reads(snap: &Snapshot, vols: &[Volume], widened: &[TimeRange], m: &Minima) -> f64 {
+    vols.iter()
+        .zip(widened)
+        .map(|(v, w)| {
+            let filter = BoxFilter::new(&v.bbox(m.horizontal_m), (w.start.0, w.end.0), None);
+            snap.segments()
+                .iter()
+                .map(|s| s.reports_within(&filter))
+                .sum::<f64>()
+        })
+        .sum()
+}
+
+/// A check whose candidate searches read at least this many reports
+/// ([`search_reads`]) calls a helper from the pool before it starts them.
+const EARLY_HELPER_MIN_READS: f64 = 100_000.0;
+
+/// [`conflicts`] for a large check, with helpers called in before the candidate search.
+///
+/// A sleeping pool worker takes 75–90 µs (p50; up to 350 µs) to start a job on the VMs this
+/// was measured on: called when the entities are known, it would lose that time from the
+/// parallel part. Here the helpers are spawned first and wait, spinning, while this thread
+/// searches for the candidates; then every thread takes the next unchecked entity from a
+/// shared counter until none is left. Each entity's conflicts go to its own slot, appended in
+/// candidate order: the reports are those of the serial loop, bit for bit.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the arguments of `conflicts`, passed on; a struct for one call would only rename them"
+)]
+fn conflicts_with_helper(
+    snap: &Snapshot,
+    op: &Operation,
+    vols: &[Volume],
+    widened: Vec<TimeRange>,
+    labels: &[String],
+    m: &Minima,
+    sw: Switches,
+    out: &mut Vec<Conflict>,
+) -> Result<()> {
+    let work = Work {
+        ready: OnceLock::new(),
+        closed: AtomicBool::new(false),
+        next: AtomicUsize::new(0),
+        settled: AtomicUsize::new(0),
     };
-    if sw
-        .parallel
-        .unwrap_or(candidates.len() >= PARALLEL_MIN_CANDIDATES)
-    {
-        // Each entity's conflicts on its own, in the pool; appended in candidate order, so the
-        // reports are those of the serial loop, bit for bit.
-        let per_entity: Vec<Result<Vec<Conflict>>> = candidates
-            .par_iter()
-            .with_max_len(1)
-            .map(|(id, c)| {
-                BUFFERS.with_borrow_mut(|bufs| {
-                    let mut found = Vec::new();
-                    ctx.entity(id, c, bufs, &mut found).map(|()| found)
-                })
-            })
-            .collect();
-        for found in per_entity {
+    let helpers = rayon::current_num_threads().saturating_sub(1).max(1);
+    let prepared = rayon::in_place_scope(|scope| {
+        for _ in 0..helpers {
+            scope.spawn(|_| {
+                // Until the candidates are known (or the check gave up): spinning, then
+                // yielding the core after a while (a cold search can take milliseconds).
+                let mut spins = 0u32;
+                let p = loop {
+                    if let Some(p) = work.ready.get() {
+                        break p;
+                    }
+                    if work.closed.load(Ordering::Acquire) {
+                        return;
+                    }
+                    if spins < SPINS_BEFORE_YIELD {
+                        spins += 1;
+                        std::hint::spin_loop();
+                    } else {
+                        std::thread::yield_now();
+                    }
+                };
+                work.check_entities(&p.0.ctx(snap, vols, labels, m, sw), &p.0, &p.1);
+            });
+        }
+        // Whatever happens below, the helpers must not wait for candidates forever.
+        let _close = SetOnDrop(&work.closed);
+        let p = prepare(snap, op, vols, widened, m, sw)?;
+        let slots: Slots = p.candidates.iter().map(|_| OnceLock::new()).collect();
+        let p = work.ready.get_or_init(|| (p, slots));
+        work.check_entities(&p.0.ctx(snap, vols, labels, m, sw), &p.0, &p.1);
+        // The entities the helpers took are being checked: wait for them (one each at most).
+        while work.settled.load(Ordering::Acquire) < p.1.len() {
+            std::hint::spin_loop();
+        }
+        Ok::<(), crate::error::Error>(())
+    });
+    prepared?;
+    let Some((_, slots)) = work.ready.into_inner() else {
+        return Ok(());
+    };
+    for slot in slots {
+        if let Some(found) = slot.into_inner() {
             out.extend(found?);
         }
-    } else {
-        BUFFERS.with_borrow_mut(|bufs| {
-            candidates
-                .iter()
-                .try_for_each(|(id, c)| ctx.entity(id, c, bufs, out))
-        })?;
     }
     Ok(())
+}
+
+/// Each candidate's conflicts, filled by whichever thread checked it.
+type Slots = Vec<OnceLock<Result<Vec<Conflict>>>>;
+
+/// A waiting helper's busy spins before it starts yielding its core (≈ 0.1 ms).
+const SPINS_BEFORE_YIELD: u32 = 1 << 12;
+
+/// The entities of a [`conflicts_with_helper`] check, shared by its threads.
+struct Work<'s> {
+    /// The candidates and a slot for each one's conflicts, once known.
+    ready: OnceLock<(Prepared<'s>, Slots)>,
+    /// Set when the calling thread is done with the check (or failed before its candidates
+    /// were known).
+    closed: AtomicBool,
+    /// The next entity to take.
+    next: AtomicUsize,
+    /// Entities whose slot is filled (or whose check panicked).
+    settled: AtomicUsize,
+}
+
+impl Work<'_> {
+    /// Takes entities from the shared counter and checks them until none is left.
+    fn check_entities(&self, ctx: &EntityCheck<'_, '_>, p: &Prepared<'_>, slots: &Slots) {
+        BUFFERS.with_borrow_mut(|bufs| {
+            loop {
+                let i = self.next.fetch_add(1, Ordering::AcqRel);
+                let Some((id, c)) = p.candidates.get(i) else {
+                    return;
+                };
+                // Counted even if the check panics (the scope then passes the panic on).
+                let _settled = AddOnDrop(&self.settled);
+                let mut found = Vec::new();
+                let r = ctx.entity(id, c, bufs, &mut found).map(|()| found);
+                let _ = slots[i].set(r);
+            }
+        });
+    }
+}
+
+/// Sets its flag when dropped.
+struct SetOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// Adds one to its counter when dropped.
+struct AddOnDrop<'a>(&'a AtomicUsize);
+
+impl Drop for AddOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::AcqRel);
+    }
 }
 
 /// Below this many candidate entities a check stays on the calling thread: handing the work to
@@ -680,6 +882,9 @@ struct Switches {
     spans: bool,
     lazy_crossings: bool,
     parallel: Option<bool>,
+    /// Whether a check calls its helpers in before its candidate search (`None`: when the
+    /// search is large, see [`EARLY_HELPER_MIN_READS`]).
+    early_helper: Option<bool>,
 }
 
 impl Switches {
@@ -689,6 +894,7 @@ impl Switches {
         spans: true,
         lazy_crossings: true,
         parallel: None,
+        early_helper: None,
     };
 
     #[cfg(not(test))]
@@ -837,6 +1043,21 @@ mod tests {
         (dir, engine)
     }
 
+    /// `check` with the switches `set` gives (on the calling thread), errors included.
+    fn try_check_with(
+        set: impl Fn(&mut Switches),
+        snap: &Snapshot,
+        op: &Operation,
+        minima: &Minima,
+    ) -> crate::error::Result<crate::deconflict::CheckReport> {
+        let mut sw = Switches::DEFAULT;
+        set(&mut sw);
+        SWITCHES.with(|s| s.set(sw));
+        let r = snap.check(op, minima);
+        SWITCHES.with(|s| s.set(Switches::DEFAULT));
+        r
+    }
+
     /// `check` with the switches `set` gives (on the calling thread).
     fn check_with(
         set: impl Fn(&mut Switches),
@@ -844,12 +1065,7 @@ mod tests {
         op: &Operation,
         minima: &Minima,
     ) -> crate::deconflict::CheckReport {
-        let mut sw = Switches::DEFAULT;
-        set(&mut sw);
-        SWITCHES.with(|s| s.set(sw));
-        let r = snap.check(op, minima);
-        SWITCHES.with(|s| s.set(Switches::DEFAULT));
-        r.unwrap()
+        try_check_with(set, snap, op, minima).unwrap()
     }
 
     /// `check` gives the same reports with the frames' fast path and without it (every piece
@@ -947,10 +1163,11 @@ mod tests {
     }
 
     /// Checking the candidate entities in the thread pool gives the reports of checking them
-    /// one after the other on the calling thread, bit for bit: a pool of four threads (so the
-    /// entities are spread over threads even on a machine of one core), fleets of 200 aircraft
-    /// in one generation or in two (seams between them), operations reaching from a few
-    /// entities to dozens.
+    /// one after the other on the calling thread, bit for bit — by rayon's splits, and with
+    /// early helpers taking entities from a shared counter, called from inside the pool or
+    /// from outside it: a pool of four threads (so the entities are spread over threads even
+    /// on a machine of one core), fleets of 200 aircraft in one generation or in two (seams
+    /// between them), operations reaching from a few entities to dozens.
     #[test]
     fn parallel_and_serial_checks_agree() {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -974,6 +1191,15 @@ mod tests {
                 let parallel =
                     pool.install(|| check_with(|s| s.parallel = Some(true), &snap, &op, &minima));
                 assert_eq!(serial, parallel, "case {case} op {j}");
+                let early = |s: &mut Switches| s.early_helper = Some(true);
+                let helped = pool.install(|| check_with(early, &snap, &op, &minima));
+                assert_eq!(serial, helped, "early helpers: case {case} op {j}");
+                // Called from outside the pool, as a planning system's thread would.
+                let outside = check_with(early, &snap, &op, &minima);
+                assert_eq!(
+                    serial, outside,
+                    "early helpers, outside: case {case} op {j}"
+                );
                 let tracks: HashSet<&str> = serial
                     .conflicts
                     .iter()
@@ -988,5 +1214,53 @@ mod tests {
             compared > 300 && spread > 10,
             "{compared} conflicts, {spread} checks with 8 tracks or more"
         );
+    }
+
+    /// A check that meets damaged rows fails with the same error with early helpers as
+    /// without, and returns: the helpers neither hang nor outlive the check. The time column
+    /// of the segment is damaged throughout (checksums are verified when rows are first read).
+    #[test]
+    fn early_helpers_pass_errors_on() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(34);
+        let base = BASES[0];
+        let reports = fleet(&mut rng, base, 150, |_| 5_000);
+        let (dir, engine) = index(&reports, 1, |_| 0);
+        drop(engine);
+        let seg = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "dcs"))
+            .expect("a segment file");
+        let mut bytes = std::fs::read(&seg).unwrap();
+        // The section table's first entry: the time column's offset and length.
+        let at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap()) as usize;
+        let (off, len) = (at(96), at(104));
+        for b in bytes[off..off + len].iter_mut().step_by(8) {
+            *b ^= 0x55;
+        }
+        std::fs::write(&seg, &bytes).unwrap();
+        let engine = Engine::open(dir.path()).unwrap();
+        let snap = engine.snapshot();
+        let mut failed = 0;
+        for j in 0..6 {
+            let (op, minima) = operation(&mut rng, base, j);
+            let serial = try_check_with(|s| s.parallel = Some(false), &snap, &op, &minima);
+            let helped = |sw: &mut Switches| sw.early_helper = Some(true);
+            for r in [
+                pool.install(|| try_check_with(helped, &snap, &op, &minima)),
+                try_check_with(helped, &snap, &op, &minima),
+            ] {
+                match (&serial, &r) {
+                    (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "op {j}"),
+                    (a, b) => assert_eq!(a.as_ref().ok(), b.as_ref().ok(), "op {j}"),
+                }
+            }
+            failed += usize::from(serial.is_err());
+        }
+        assert!(failed >= 3, "only {failed} of 6 checks met the damage");
     }
 }

@@ -138,11 +138,14 @@ impl BoxFilter {
         self.lon_hits(b.lon_min, b.lon_max)
     }
 
+    /// The longitude ranges a box is tested against (stored units, every ±360° shift).
+    pub(crate) fn lon_ranges(&self) -> &[(i32, i32)] {
+        &self.shifted[..self.shifted_len.min(6)]
+    }
+
     #[inline]
     fn lon_hits(&self, lo: i32, hi: i32) -> bool {
-        self.shifted[..self.shifted_len.min(6)]
-            .iter()
-            .any(|&(a, z)| lo <= z && a <= hi)
+        self.lon_ranges().iter().any(|&(a, z)| lo <= z && a <= hi)
     }
 
     /// [`BoxFilter::intersects`] on the first 40 bytes of a run or node record, read in place
@@ -887,6 +890,42 @@ impl Segment {
             next.clear();
         }
         Ok(out)
+    }
+
+    /// The reports a search with `filter` reads through, estimated: the segment's reports times
+    /// the share of its box (longitude, latitude and time; altitude is left out, because a
+    /// search reads the runs of every leaf the other three dimensions meet) that the filter
+    /// covers, as if reports were spread evenly. Cheap (the root's record only); for choosing
+    /// how to run a search, never for its answer.
+    pub(crate) fn reports_within(&self, filter: &BoxFilter) -> f64 {
+        let n = self.h.nodes as usize;
+        if n == 0 {
+            return 0.0;
+        }
+        let b = self.node(n - 1).bounds;
+        // The share of `[lo, hi]` that `[a, z]` covers (a point-wide box counts as one unit).
+        let share = |lo: f64, hi: f64, a: f64, z: f64| {
+            ((z.min(hi) - a.max(lo) + 1.0).max(0.0) / (hi - lo + 1.0)).min(1.0)
+        };
+        let (lon_lo, lon_hi) = (f64::from(b.lon_min), f64::from(b.lon_max));
+        let lon: f64 = filter
+            .lon_ranges()
+            .iter()
+            .map(|&(a, z)| share(lon_lo, lon_hi, f64::from(a), f64::from(z)))
+            .sum();
+        let lat = share(
+            f64::from(b.lat_min),
+            f64::from(b.lat_max),
+            f64::from(filter.lat.0),
+            f64::from(filter.lat.1),
+        );
+        let time = share(
+            b.t_min as f64,
+            b.t_max as f64,
+            filter.time.0 as f64,
+            filter.time.1 as f64,
+        );
+        self.rows() as f64 * lon.min(1.0) * lat * time
     }
 
     /// Runs whose boxes intersect `filter`, in index order, verified on first touch.
