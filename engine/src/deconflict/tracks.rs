@@ -15,8 +15,9 @@
 //! ([`PARALLEL_MIN_CANDIDATES`] or more) spreads them over rayon's pool, each entity's
 //! conflicts computed whole on one thread and appended in candidate order, so the reports are
 //! those of the serial loop, bit for bit. A check whose candidate search is large
-//! ([`EARLY_HELPER_MIN_READS`]) calls its helpers from the pool before the search, so that they
-//! are awake when the entities are known ([`conflicts_with_helper`]).
+//! ([`EARLY_HELPER_MIN_READS`]), called from outside the pool, calls its helpers from the pool
+//! before the search, so that they are awake when the entities are known
+//! ([`conflicts_with_helper`]).
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::OnceLock;
@@ -51,8 +52,11 @@ pub(crate) fn conflicts(
         .iter()
         .map(|v| v.window.widen(m.time_buffer_ms))
         .collect();
+    // Not from inside the pool (a batch of checks, say): there its other threads are busy with
+    // other work, which waiting helpers would only hold up.
     let early = sw.early_helper.unwrap_or_else(|| {
         sw.parallel != Some(false)
+            && rayon::current_thread_index().is_none()
             && search_reads(snap, vols, &widened, m) >= EARLY_HELPER_MIN_READS
     });
     if early {
