@@ -1047,6 +1047,15 @@ mod tests {
         (dir, engine)
     }
 
+    /// A thread pool of its own (more threads than this machine's cores, so that work is
+    /// spread over threads whatever the machine).
+    fn pool(threads: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+    }
+
     /// `check` with the switches `set` gives (on the calling thread), errors included.
     fn try_check_with(
         set: impl Fn(&mut Switches),
@@ -1174,10 +1183,7 @@ mod tests {
     /// between them), operations reaching from a few entities to dozens.
     #[test]
     fn parallel_and_serial_checks_agree() {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(4)
-            .build()
-            .unwrap();
+        let pool = pool(4);
         let mut rng = ChaCha8Rng::seed_from_u64(33);
         let (mut compared, mut spread) = (0, 0);
         for case in 0..8 {
@@ -1225,10 +1231,7 @@ mod tests {
     /// of the segment is damaged throughout (checksums are verified when rows are first read).
     #[test]
     fn early_helpers_pass_errors_on() {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(3)
-            .build()
-            .unwrap();
+        let pool = pool(3);
         let mut rng = ChaCha8Rng::seed_from_u64(34);
         let base = BASES[0];
         let reports = fleet(&mut rng, base, 150, |_| 5_000);
