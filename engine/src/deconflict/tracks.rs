@@ -105,6 +105,7 @@ struct Prepared<'s> {
 }
 
 impl<'s> Prepared<'s> {
+    /// What a thread checking these entities needs.
     fn ctx<'a>(
         &'a self,
         snap: &'s Snapshot,

@@ -172,7 +172,7 @@ fn unit((s, c): (f64, f64)) -> (f64, f64) {
     (s / h, c / h)
 }
 
-/// Scales `(s, c)` to a unit vector without [`unit`]'s `hypot`, for the lean inverse: its
+/// Scales `(s, c)` to a unit vector without [`unit()`]'s `hypot`, for the lean inverse: its
 /// values are bounded (≤ 1) and never tiny together (angles are rounded to 0 below ≈ 7e-18°,
 /// as geographiclib rounds them, and its lines are ≥ 23 cm), so there is no overflow or
 /// underflow to guard against.
@@ -182,7 +182,7 @@ fn norm(s: f64, c: f64) -> (f64, f64) {
     (s / h, c / h)
 }
 
-/// Σ_{l=1..6} c[l] sin(2lσ) by Clenshaw summation, from `(sin σ, cos σ)`.
+/// `Σ_{l=1..6} c[l] sin(2lσ)` by Clenshaw summation, from `(sin σ, cos σ)`.
 #[inline]
 fn sin_series(c: &[f64; 7], s: f64, co: f64) -> f64 {
     let ar = 2.0 * (co - s) * (co + s);

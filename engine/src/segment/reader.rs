@@ -245,7 +245,7 @@ impl ChildTest {
             && q[4] <= self.alt.1
     }
 
-    /// [`ChildTest::hits`] for each of `boxes` (at most [`NODE_FANOUT`] = 16; more are
+    /// `ChildTest::hits` (the definition, kept for the tests) for each of `boxes` (at most [`NODE_FANOUT`] = 16; more are
     /// ignored), bit `c` for `boxes[c]`, in a few vector instructions.
     ///
     /// A box meets the test when each of its bytes lies within a per-position range: its low
