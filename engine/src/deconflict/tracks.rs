@@ -75,12 +75,7 @@ pub(crate) fn conflicts(
             .candidates
             .par_iter()
             .with_max_len(1)
-            .map(|(id, c)| {
-                BUFFERS.with_borrow_mut(|bufs| {
-                    let mut found = Vec::new();
-                    ctx.entity(id, c, bufs, &mut found).map(|()| found)
-                })
-            })
+            .map(|(id, c)| BUFFERS.with_borrow_mut(|bufs| ctx.entity_conflicts(id, c, bufs)))
             .collect();
         for found in per_entity {
             out.extend(found?);
@@ -298,9 +293,7 @@ impl Work<'_> {
                 };
                 // Counted even if the check panics (the scope then passes the panic on).
                 let _settled = AddOnDrop(&self.settled);
-                let mut found = Vec::new();
-                let r = ctx.entity(id, c, bufs, &mut found).map(|()| found);
-                let _ = slots[i].set(r);
+                let _ = slots[i].set(ctx.entity_conflicts(id, c, bufs));
             }
         });
     }
@@ -357,6 +350,18 @@ thread_local! {
 }
 
 impl EntityCheck<'_, '_> {
+    /// [`EntityCheck::entity`] into a `Vec` of its own (for a thread checking some entities of
+    /// many, whose results are appended in candidate order afterwards).
+    fn entity_conflicts(
+        &self,
+        id: &str,
+        c: &Candidate,
+        bufs: &mut Buffers,
+    ) -> Result<Vec<Conflict>> {
+        let mut found = Vec::new();
+        self.entity(id, c, bufs, &mut found).map(|()| found)
+    }
+
     /// The conflicts of entity `id` with the volumes it may reach, appended to `out`.
     fn entity(
         &self,

@@ -425,7 +425,8 @@ impl FramedCore {
     pub(crate) fn crossing_guess(&self, p0: (f64, f64), p1: (f64, f64), inside_end: bool) -> f64 {
         let dl = lon_delta(p0.0, p1.0);
         // Per chunk near the piece: its start and direction in the frame and the mid scale,
-        // computed once for the bisection's steps (the same operations as computing them at each step).
+        // computed once for the bisection's steps (the same operations as computing them at
+        // each step).
         let near: Vec<InFrame<'_>> = self
             .chunks
             .iter()

@@ -208,7 +208,7 @@ impl BoxFilter {
             lon: [(0, 0); 6],
             lon_len: 0,
         };
-        for &(a, z) in &self.shifted[..self.shifted_len.min(6)] {
+        for &(a, z) in self.lon_ranges() {
             if let Some(r) = lon.range(a.into(), z.into()) {
                 test.lon[test.lon_len] = r;
                 test.lon_len += 1;
@@ -245,8 +245,9 @@ impl ChildTest {
             && q[4] <= self.alt.1
     }
 
-    /// `ChildTest::hits` (the definition, kept for the tests) for each of `boxes` (at most [`NODE_FANOUT`] = 16; more are
-    /// ignored), bit `c` for `boxes[c]`, in a few vector instructions.
+    /// `ChildTest::hits` (the definition, kept for the tests) for each of `boxes` (at most
+    /// [`NODE_FANOUT`] = 16; more are ignored), bit `c` for `boxes[c]`, in a few vector
+    /// instructions.
     ///
     /// A box meets the test when each of its bytes lies within a per-position range: its low
     /// bounds (bytes 0, 1, 4, 6) at most the query's high quanta, its high bounds (2, 3, 5, 7)
