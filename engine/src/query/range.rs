@@ -495,6 +495,7 @@ impl<'s> ReportIter<'s> {
             leaf: LeafHits {
                 first: 0,
                 hits: 0,
+                frame: usize::MAX,
                 dims: dims(&Bounds::EMPTY),
             },
             inner: LeafInner {
@@ -545,6 +546,8 @@ impl<'s> ReportIter<'s> {
                 };
                 self.current = Some((seg.search(self.filter), side));
                 self.seg = Some(seg);
+                // `inner` belongs to a frame of the previous segment.
+                self.leaf.frame = usize::MAX;
                 self.cols = seg.cols(0..seg.rows());
                 continue;
             };
@@ -572,8 +575,11 @@ impl<'s> ReportIter<'s> {
                     return Some(Err(e));
                 }
                 Some(Ok(leaf)) => {
+                    // The leaves of a frame come one after another and share its quanta.
+                    if leaf.frame != self.leaf.frame {
+                        self.inner = self.test.inner(&leaf.dims);
+                    }
                     self.leaf = leaf;
-                    self.inner = self.test.inner(&leaf.dims);
                 }
             }
         }
@@ -607,9 +613,13 @@ pub(crate) fn for_each_match<'s>(
         let seg: &'s Segment = seg;
         let cols = seg.cols(0..seg.rows());
         let mut search = seg.search(filter);
+        let (mut frame, mut inner) = (usize::MAX, test.inner(&dims(&Bounds::EMPTY)));
         while let Some(leaf) = search.next_leaf() {
             let leaf = leaf?;
-            let inner = test.inner(&leaf.dims);
+            // The leaves of a frame come one after another and share its quanta.
+            if leaf.frame != frame {
+                (frame, inner) = (leaf.frame, test.inner(&leaf.dims));
+            }
             let mut hits = leaf.hits;
             while hits != 0 {
                 let i = leaf.first + hits.trailing_zeros() as usize;

@@ -1,4 +1,4 @@
-//! Segment format v4: the only code that knows byte offsets.
+//! Segment format v5: the only code that knows byte offsets.
 //!
 //! A segment is one immutable file. All integers are little-endian. Sections start on 64-byte
 //! boundaries; fixed-width records are read in place with `from_le_bytes`, never deserialised.
@@ -38,12 +38,20 @@
 //! run in the tree's leaf order**, so the runs a window query reads lie together in every
 //! column; an entity's track is the list of its runs in time order (`entity_runs`, a slice per
 //! entity named by its record). A run's box is
-//! stored quantised to one byte per bound relative to its leaf's box ([`QBox`]), rounded
-//! outward, in a section of its own so that testing a leaf's children reads 128 bytes; nodes
-//! keep their exact box in their record and have a quantised copy relative to their parent's
-//! box, which is what a search tests when it expands the parent. The nodes form
-//! a packed R-tree over the runs: leaves first (each covering a contiguous range of runs), then
-//! each higher level covering a contiguous range of the level below; the root is the last node.
+//! stored quantised to one byte per bound ([`QBox`]), rounded outward, in a section of its own
+//! so that testing a leaf's children reads 128 bytes; nodes keep their exact box in their
+//! record and have a quantised copy relative to their parent's box, which is what a search
+//! tests when it expands the parent. The nodes form a packed R-tree over the runs: leaves first
+//! (each covering a contiguous range of runs), then each higher level covering a contiguous
+//! range of the level below; the root is the last node.
+//!
+//! Since v5 the runs of a leaf are quantised relative to the leaf's **frame**: the box of the
+//! leaf's parent, or the leaf's own box when the leaf is the root ([`frame_of_leaf`]). The
+//! parent's box is the one its leaves' boxes are quantised in too, so a search restates its
+//! query in a parent's quanta once and tests the parent's leaves and then their runs on the
+//! same bytes (v4 restated it again for every leaf). In exchange each node's children are all
+//! leaves or all nodes, and leaf `l`'s parent is node `leaves + l / NODE_FANOUT` (checked at
+//! open).
 //! Longitude bounds of runs and nodes may extend beyond ±180° (unwrapped across the
 //! antimeridian, at most ±214°): a position lies in a box when its longitude, or that
 //! longitude ± 360°, lies within the bounds.
@@ -51,7 +59,7 @@
 /// File magic.
 pub(crate) const MAGIC: [u8; 8] = *b"DCNFSEG\0";
 /// The format version this build reads and writes.
-pub const FORMAT_VERSION: u16 = 4;
+pub const FORMAT_VERSION: u16 = 5;
 /// Header length in bytes.
 pub(crate) const HEADER_LEN: usize = 448;
 /// Section alignment in bytes.
@@ -448,18 +456,19 @@ impl Run {
     }
 }
 
-/// A run's box quantised to one byte per bound relative to the box of its leaf, rounded
-/// outward: `[lon_lo, lat_lo, lon_hi, lat_hi, alt_lo, alt_hi, t_lo, t_hi]`. In a dimension
-/// whose leaf bounds are `[min, max]` (extent `e = max - min`), let `s` be the smallest shift
-/// with `e >> s <= 255`: bound `q` stands for `min + q·2^s` as a lower bound and
-/// `min + (q + 1)·2^s − 1` as an upper bound, both capped at `max` — so the dequantised box
-/// always contains the exact one and lies inside the leaf's box. Eight bytes instead of forty:
+/// A box quantised to one byte per bound relative to a parent box (a run's within its leaf's
+/// frame, a node's within its parent), rounded outward: `[lon_lo, lat_lo, lon_hi, lat_hi,
+/// alt_lo, alt_hi, t_lo, t_hi]`. In a dimension whose parent bounds are `[min, max]` (extent
+/// `e = max - min`), let `s` be the smallest shift with `e >> s <= 255`: bound `q` stands for
+/// `min + q·2^s` as a lower bound and `min + (q + 1)·2^s − 1` as an upper bound, both capped
+/// at `max` — so the dequantised box always contains the exact one and lies inside the
+/// parent's box. Eight bytes instead of forty:
 /// a leaf's sixteen children are tested on two cache lines, and restating a query in a
 /// parent's quanta takes shifts, not divisions (see [`Dim::range`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct QBox(pub [u8; QBOX_LEN]);
 
-/// One dimension of a parent's box (a leaf for runs, a node for its children): the lower
+/// One dimension of a parent's box (a leaf's frame for runs, a node for its children): the lower
 /// bound, the extent and the quantum's shift (see [`QBox`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Dim {
@@ -557,6 +566,18 @@ impl Dim {
             }
         };
         (ia, iz)
+    }
+}
+
+/// The node whose box leaf `leaf`'s runs are quantised in, in a tree of `nodes` nodes of which
+/// the first `leaves` are leaves: the leaf's parent, `leaves + leaf / NODE_FANOUT` (checked at
+/// open), or the leaf itself when it is the only node.
+#[inline]
+pub(crate) fn frame_of_leaf(leaf: usize, leaves: usize, nodes: usize) -> usize {
+    if nodes > leaves {
+        leaves + leaf / NODE_FANOUT
+    } else {
+        leaf
     }
 }
 
@@ -681,6 +702,7 @@ impl EntityRec {
     }
 }
 
+#[inline]
 pub(crate) fn u16_at(b: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([b[at], b[at + 1]])
 }
@@ -707,18 +729,22 @@ pub(crate) fn columns_crc(cols: [&[u8]; 5]) -> u32 {
     crc32c::crc32c(&buf[..len])
 }
 
+#[inline]
 pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
 }
 
+#[inline]
 pub(crate) fn i32_at(b: &[u8], at: usize) -> i32 {
     i32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
 }
 
+#[inline]
 pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }
 
+#[inline]
 pub(crate) fn i64_at(b: &[u8], at: usize) -> i64 {
     i64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }

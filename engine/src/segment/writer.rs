@@ -484,20 +484,38 @@ fn pack_runs(runs: &mut [Run]) {
 }
 
 /// The packed R-tree over `runs` (in [`pack_runs`] order): the nodes, leaves first, root last,
-/// each with `is_leaf`, the runs' boxes quantised within their leaves, and the nodes' boxes
-/// quantised within their parents.
+/// each with `is_leaf`, the runs' boxes quantised within their leaves' frames
+/// ([`frame_of_leaf`](super::format::frame_of_leaf): the leaves' parents, whose boxes are the unions of 16 consecutive
+/// leaves'), and the nodes' boxes quantised within their parents.
 type Tree = (Vec<(Node, bool)>, Vec<QBox>, Vec<QBox>);
 fn build_nodes(runs: &[Run]) -> Tree {
     if runs.is_empty() {
         return (Vec::new(), Vec::new(), Vec::new());
     }
     let leaves = runs.len().div_ceil(NODE_FANOUT);
+    let leaf_bounds: Vec<Bounds> = runs
+        .chunks(NODE_FANOUT)
+        .map(|c| c.iter().fold(Bounds::EMPTY, |b, r| b.union(&r.bounds)))
+        .collect();
+    // The frames: the level above the leaves (a lone leaf is its own).
+    let frames: Vec<Bounds> = leaf_bounds
+        .chunks(NODE_FANOUT)
+        .map(|c| c.iter().fold(Bounds::EMPTY, |b, l| b.union(l)))
+        .collect();
+    let frame_of = |leaf: usize| {
+        if leaves > 1 {
+            frames[leaf / NODE_FANOUT]
+        } else {
+            leaf_bounds[leaf]
+        }
+    };
     let mut nodes: Vec<(Node, bool)> = Vec::with_capacity(leaves + leaves / 8 + 1);
     let mut boxes = Vec::with_capacity(runs.len());
     for (i, c) in runs.chunks(NODE_FANOUT).enumerate() {
-        let bounds = c.iter().fold(Bounds::EMPTY, |b, r| b.union(&r.bounds));
+        let bounds = leaf_bounds[i];
+        let frame = frame_of(i);
         let first = boxes.len();
-        boxes.extend(c.iter().map(|r| QBox::quantize(&r.bounds, &bounds)));
+        boxes.extend(c.iter().map(|r| QBox::quantize(&r.bounds, &frame)));
         let mut crc = 0;
         for q in &boxes[first..] {
             crc = crc32c::crc32c_append(crc, &q.0);
