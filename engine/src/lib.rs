@@ -96,6 +96,7 @@ pub mod fuzzing;
 pub mod geodesy;
 mod index;
 pub mod model;
+mod num;
 #[doc(hidden)]
 pub mod oracle;
 pub mod query;

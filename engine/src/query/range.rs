@@ -7,6 +7,7 @@ use super::report::ReportRef;
 use crate::error::{Error, Result};
 use crate::geodesy::{BBox, NearCentre, circle_bbox, distance_m};
 use crate::model::{ALT_UNKNOWN, deg_from_e7};
+use crate::num::{ceil_i64, floor_i64};
 use crate::segment::format::{Bounds, Dim, QBOX_LEN, RUN_MAX_ROWS, dims};
 use crate::segment::reader::{Cols, LeafHits, RunHit, RunSearch};
 use crate::segment::{BoxFilter, Segment};
@@ -184,7 +185,7 @@ fn e7_at_least(w: f64) -> i32 {
     if w < -214.0 {
         return i32::MIN;
     }
-    let mut x = (w * 1e7).floor() as i32 - 2;
+    let mut x = floor_i64(w * 1e7) as i32 - 2;
     while deg_from_e7(x) < w {
         x += 1;
     }
@@ -199,7 +200,7 @@ fn e7_at_most(e: f64) -> i32 {
     if e > 214.0 {
         return i32::MAX;
     }
-    let mut x = (e * 1e7).ceil() as i32 + 2;
+    let mut x = ceil_i64(e * 1e7) as i32 + 2;
     while deg_from_e7(x) > e {
         x -= 1;
     }
@@ -227,15 +228,15 @@ enum Exact<'q> {
 /// metres: `lo <= mm / 1000 <= hi` (in `f64`, as there), never the unknown altitude.
 fn alt_mm_bounds((lo, hi): (f64, f64)) -> (i32, i32) {
     let metres = |mm: i32| f64::from(mm) / 1000.0;
-    let clamp = |v: f64| v.clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32;
+    let clamp = |v: i64| v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
     if lo.is_nan() || hi.is_nan() {
         return (1, 0);
     }
-    let mut a = clamp((lo * 1000.0).floor()).saturating_sub(2);
+    let mut a = clamp(floor_i64(lo * 1000.0)).saturating_sub(2);
     while a < i32::MAX && metres(a) < lo {
         a += 1;
     }
-    let mut z = clamp((hi * 1000.0).ceil()).saturating_add(2);
+    let mut z = clamp(ceil_i64(hi * 1000.0)).saturating_add(2);
     while z > i32::MIN && metres(z) > hi {
         z -= 1;
     }
@@ -495,6 +496,7 @@ impl<'s> ReportIter<'s> {
             leaf: LeafHits {
                 first: 0,
                 hits: 0,
+                leaf: 0,
                 frame: usize::MAX,
                 dims: dims(&Bounds::EMPTY),
             },
@@ -554,7 +556,7 @@ impl<'s> ReportIter<'s> {
             if self.leaf.hits != 0 {
                 let i = self.leaf.first + self.leaf.hits.trailing_zeros() as usize;
                 self.leaf.hits &= self.leaf.hits - 1;
-                match search.hit(i, &self.leaf.dims) {
+                match search.hit(i, &self.leaf) {
                     Ok(run) => {
                         self.first_row = run.first_row;
                         self.entity = run.entity;
@@ -624,7 +626,7 @@ pub(crate) fn for_each_match<'s>(
             while hits != 0 {
                 let i = leaf.first + hits.trailing_zeros() as usize;
                 hits &= hits - 1;
-                let run = search.hit(i, &leaf.dims)?;
+                let run = search.hit(i, &leaf)?;
                 let first = run.first_row;
                 let mut mask = test.run_mask(&cols, &run, &inner, side);
                 while mask != 0 {

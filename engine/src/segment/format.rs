@@ -45,13 +45,15 @@
 //! (each covering a contiguous range of runs), then each higher level covering a contiguous
 //! range of the level below; the root is the last node.
 //!
-//! Since v5 the runs of a leaf are quantised relative to the leaf's **frame**: the box of the
-//! leaf's parent, or the leaf's own box when the leaf is the root ([`frame_of_leaf`]). The
-//! parent's box is the one its leaves' boxes are quantised in too, so a search restates its
+//! Since v5 the runs of a leaf are quantised relative to the leaf's **frame** in longitude,
+//! latitude and time: the box of the leaf's parent, or the leaf's own box when the leaf is the
+//! root ([`frame_of_leaf`]); in altitude they stay quantised within the leaf ([`run_frame`]).
+//! The parent's box is the one its leaves' boxes are quantised in too, so a search restates its
 //! query in a parent's quanta once and tests the parent's leaves and then their runs on the
-//! same bytes (v4 restated it again for every leaf). In exchange each node's children are all
-//! leaves or all nodes, and leaf `l`'s parent is node `leaves + l / NODE_FANOUT` (checked at
-//! open).
+//! same bytes (v4 restated it again for every leaf), restating only an altitude band per leaf. In exchange each node's children are all
+//! leaves or all nodes, leaf `l`'s parent is node `leaves + l / NODE_FANOUT` and leaf `l` holds
+//! runs `NODE_FANOUT · l..` (all full but the last; checked at open), so that a search finds a
+//! leaf's frame and runs without reading its record.
 //! Longitude bounds of runs and nodes may extend beyond ±180° (unwrapped across the
 //! antimeridian, at most ±214°): a position lies in a box when its longitude, or that
 //! longitude ± 360°, lies within the bounds.
@@ -480,7 +482,7 @@ pub(crate) struct Dim {
 impl Dim {
     /// The dimension `[lo, hi]` (`lo <= hi`).
     #[inline]
-    fn new(lo: i64, hi: i64) -> Dim {
+    pub(crate) fn new(lo: i64, hi: i64) -> Dim {
         let e = hi.wrapping_sub(lo) as u64;
         Dim {
             min: lo,
@@ -578,6 +580,19 @@ pub(crate) fn frame_of_leaf(leaf: usize, leaves: usize, nodes: usize) -> usize {
         leaves + leaf / NODE_FANOUT
     } else {
         leaf
+    }
+}
+
+/// The box a run of a leaf (box `leaf`) is quantised in: its frame's (`frame`, see
+/// [`frame_of_leaf`]) in longitude, latitude and time, the leaf's own in altitude — the
+/// dimension where queries and checks ask thin bands and where a leaf often holds only a few
+/// flight levels.
+#[inline]
+pub(crate) fn run_frame(frame: &Bounds, leaf: &Bounds) -> Bounds {
+    Bounds {
+        alt_min: leaf.alt_min,
+        alt_max: leaf.alt_max,
+        ..*frame
     }
 }
 

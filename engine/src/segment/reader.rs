@@ -13,13 +13,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::format::{
     Bounds, Dim, ENTITY_LEN, EntityRec, Header, HeaderError, LON_LIMIT_E7, NODE_FANOUT, NODE_LEN,
     Node, QBOX_LEN, QBox, RUN_LEN, Run, SIDE_LEN, Section, columns_crc, dims, frame_of_leaf,
-    i32_at, i64_at, u16_at, u32_at,
+    i32_at, i64_at, run_frame, u16_at, u32_at,
 };
 use wide::u8x16;
 
 use super::mmap::Mapped;
 use super::writer::{Row, piece_bounds};
 use crate::error::{Error, Result};
+use crate::num::{ceil_i64, floor_i64};
 
 /// Lazily-set "already verified" flags.
 #[derive(Debug)]
@@ -79,17 +80,16 @@ impl BoxFilter {
         time: (i64, i64),
         alt_m: Option<(f64, f64)>,
     ) -> BoxFilter {
-        let mm = |v: f64| v * 1000.0;
-        let clamp = |v: f64| v.clamp(f64::from(i32::MIN + 1), f64::from(i32::MAX)) as i32;
+        let clamp = |v: i64| v.clamp(i64::from(i32::MIN + 1), i64::from(i32::MAX)) as i32;
         BoxFilter::from_parts(
             bbox.lon_ranges()
-                .map(|(w, e)| ((w * 1e7).floor() as i64, (e * 1e7).ceil() as i64)),
+                .map(|(w, e)| (floor_i64(w * 1e7), ceil_i64(e * 1e7))),
             (
-                (bbox.south * 1e7).floor() as i32,
-                (bbox.north * 1e7).ceil() as i32,
+                clamp(floor_i64(bbox.south * 1e7)),
+                clamp(ceil_i64(bbox.north * 1e7)),
             ),
             alt_m.map_or((i32::MIN, i32::MAX), |(lo, hi)| {
-                (clamp(mm(lo).floor()), clamp(mm(hi).ceil()))
+                (clamp(floor_i64(lo * 1000.0)), clamp(ceil_i64(hi * 1000.0)))
             }),
             time,
         )
@@ -178,6 +178,23 @@ impl BoxFilter {
         (c, d, self.in_dims(&d))
     }
 
+    /// Whether the filter bounds altitudes (else every altitude passes, unknown included).
+    #[inline]
+    pub(crate) fn alt_banded(&self) -> bool {
+        self.alt != (i32::MIN, i32::MAX)
+    }
+
+    /// The altitude range of [`BoxFilter::in_dims`] in the quanta of `alt`: every quantum
+    /// without a band (what `range` says, sooner).
+    #[inline]
+    fn alt_in(&self, alt: Dim) -> Option<(u8, u8)> {
+        if self.alt_banded() {
+            alt.range(self.alt.0.into(), self.alt.1.into())
+        } else {
+            Some((0, 255))
+        }
+    }
+
     /// This filter restated in the quanta of a parent's box (a leaf's frame for runs, a node for its
     /// child nodes), given the box's [`dims`], so that the children are tested on their
     /// 8-byte quantised boxes; `None` when no child can match. `ChildTest::hits(q)` is exactly
@@ -186,12 +203,7 @@ impl BoxFilter {
     pub(crate) fn in_dims(&self, &[lon, lat, alt, t]: &[Dim; 4]) -> Option<ChildTest> {
         let mut test = ChildTest {
             lat: lat.range(self.lat.0.into(), self.lat.1.into())?,
-            // Without an altitude band every child passes (what `range` says, sooner).
-            alt: if self.alt == (i32::MIN, i32::MAX) {
-                (0, 255)
-            } else {
-                alt.range(self.alt.0.into(), self.alt.1.into())?
-            },
+            alt: self.alt_in(alt)?,
             time: t.range(self.time.0, self.time.1)?,
             lon: [(0, 0); 6],
             lon_len: 0,
@@ -274,6 +286,14 @@ impl ChildTest {
         }
         m & ((1 << n) - 1)
     }
+}
+
+/// Leaf `leaf`'s altitude bounds (`nodes` the node section), in which its runs' altitudes are
+/// quantised (see [`run_frame`]).
+#[inline]
+fn leaf_alt(nodes: &[u8], leaf: usize) -> Dim {
+    let rec = &nodes[leaf * NODE_LEN..(leaf + 1) * NODE_LEN];
+    Dim::new(i32_at(rec, 16).into(), i32_at(rec, 20).into())
 }
 
 /// The quantised boxes `c` of a section of them (checked at open or by the caller: inside it).
@@ -435,7 +455,11 @@ impl Segment {
             let ok = n.bounds.is_well_formed()
                 && (1..=NODE_FANOUT).contains(&count)
                 && if i < leaves {
-                    let ok = first == next_run && first + count <= runs;
+                    // Leaf `l` holds runs `16 l..` (16 of them but for the last leaf): a search
+                    // finds a leaf's runs without reading its record.
+                    let ok = first == next_run
+                        && first + count <= runs
+                        && (count == NODE_FANOUT || i + 1 == leaves);
                     next_run = first + count;
                     ok
                 } else {
@@ -768,8 +792,8 @@ impl Segment {
         Ok(())
     }
 
-    /// Run `i` of a verified leaf whose box has dimensions `leaf`, its rows verified through
-    /// its own checksum.
+    /// Run `i` of a verified leaf whose runs are quantised in dimensions `leaf` (see
+    /// [`run_frame`]), its rows verified through its own checksum.
     #[inline]
     fn run(&self, i: usize, leaf: &[Dim; 4]) -> Result<Run> {
         let run = self.run_raw(i, leaf);
@@ -863,10 +887,19 @@ impl Segment {
                 if i < leaves {
                     // A leaf without a frame is the root: its own.
                     let (c, dims, test) = filter.children_test(rec);
-                    let Some((dims, test)) = frame.or(test.map(|t| (dims, t))) else {
+                    let Some((mut dims, mut test)) = frame.or(test.map(|t| (dims, t))) else {
                         continue;
                     };
-                    hit_leaves.push((i, dims, c.start, test.mask(quantised(boxes, c))));
+                    // Its runs' altitudes are quantised in its own (see `run_frame`).
+                    dims[2] = leaf_alt(nodes, i);
+                    let mask = match filter.alt_in(dims[2]) {
+                        Some(alt) => {
+                            test.alt = alt;
+                            test.mask(quantised(boxes, c.clone()))
+                        }
+                        None => 0,
+                    };
+                    hit_leaves.push((i, dims, c.start, mask));
                 } else {
                     let (c, dims, test) = filter.children_test(rec);
                     let Some(test) = test else { continue };
@@ -995,7 +1028,10 @@ impl Segment {
         let (leaves, nodes) = (self.h.leaves as usize, self.h.nodes as usize);
         for leaf in 0..leaves {
             let n = self.node(leaf);
-            let frame = dims(&self.node(frame_of_leaf(leaf, leaves, nodes)).bounds);
+            let frame = dims(&run_frame(
+                &self.node(frame_of_leaf(leaf, leaves, nodes)).bounds,
+                &n.bounds,
+            ));
             self.verify_leaf(leaf)?;
             for i in n.first_child as usize..(n.first_child + n.children) as usize {
                 let run = self.run(i, &frame)?;
@@ -1106,8 +1142,11 @@ pub(crate) struct LeafHits {
     pub first: usize,
     /// Bit `i` for run `first + i`.
     pub hits: u32,
+    /// The leaf.
+    pub leaf: usize,
     /// The leaf's frame (see [`frame_of_leaf`]): its node, the same for every leaf it holds,
-    /// and its box's dimensions, in which the leaf's runs' boxes are quantised.
+    /// and its box's dimensions, in which the leaf's runs' longitudes, latitudes and times are
+    /// quantised (their altitudes in the leaf's: see [`RunSearch::run_dims`]).
     pub frame: usize,
     pub dims: [Dim; 4],
 }
@@ -1137,23 +1176,32 @@ impl<'s> RunSearch<'s> {
                     self.frame.pending = 0;
                     return Some(Err(e));
                 }
-                let rec = &self.nodes[leaf * NODE_LEN..(leaf + 1) * NODE_LEN];
-                let (first, count) = (u32_at(rec, 40) as usize, u32_at(rec, 44) as usize);
+                // Checked at open: leaf `l` holds runs `16 l..`, 16 of them but for the last.
+                let first = leaf * NODE_FANOUT;
+                let count = NODE_FANOUT.min(self.runs.len() / RUN_LEN - first);
                 // The leaf's run records (one to four cache lines) start arriving while its
                 // quantised boxes are tested.
                 let recs = &self.runs[first * RUN_LEN..(first + count) * RUN_LEN];
                 std::hint::black_box(
                     recs.first().copied().unwrap_or(0) ^ recs.last().copied().unwrap_or(0),
                 );
+                // The runs' altitudes are quantised in the leaf's (see `run_frame`): an
+                // altitude band is restated in them, and read from the leaf's record only then
+                // or when a run meets the filter.
+                let mut test = self.frame.test;
+                if self.filter.alt_banded() {
+                    match self.filter.alt_in(leaf_alt(self.nodes, leaf)) {
+                        Some(alt) => test.alt = alt,
+                        None => continue,
+                    }
+                }
                 // Checked at open: a leaf's at most 16 runs lie inside the section.
-                let hits = self
-                    .frame
-                    .test
-                    .mask(quantised(self.boxes, first..first + count));
+                let hits = test.mask(quantised(self.boxes, first..first + count));
                 if hits != 0 {
                     return Some(Ok(LeafHits {
                         first,
                         hits,
+                        leaf,
                         frame: self.frame.node,
                         dims: self.frame.dims,
                     }));
@@ -1184,14 +1232,7 @@ impl<'s> RunSearch<'s> {
             let mut hits = test.mask(quantised(self.node_boxes, c.clone()));
             if c.start < self.leaves {
                 // Leaves (checked at open: all of this node's children are), scanned in
-                // order with this node as their frame. Their records are read next.
-                let mut m = hits;
-                while m != 0 {
-                    std::hint::black_box(
-                        self.nodes[(c.start + m.trailing_zeros() as usize) * NODE_LEN],
-                    );
-                    m &= m - 1;
-                }
+                // order with this node as their frame.
                 self.frame = Frame {
                     node: i,
                     dims,
@@ -1219,12 +1260,20 @@ impl<'s> RunSearch<'s> {
         }
     }
 
-    /// Run `i` of a leaf [`RunSearch::next_leaf`] returned (`leaf` its dimensions), without
-    /// dequantising its box: its rows verified on first touch.
+    /// The dimensions the runs of a leaf [`RunSearch::next_leaf`] returned are quantised in
+    /// (see [`run_frame`]).
+    pub(crate) fn run_dims(&self, l: &LeafHits) -> [Dim; 4] {
+        let mut d = l.dims;
+        d[2] = leaf_alt(self.nodes, l.leaf);
+        d
+    }
+
+    /// Run `i` of a leaf [`RunSearch::next_leaf`] returned (`l`), without dequantising its
+    /// box: its rows verified on first touch.
     #[inline(always)]
-    pub(crate) fn hit(&self, i: usize, leaf: &[Dim; 4]) -> Result<RunHit> {
+    pub(crate) fn hit(&self, i: usize, l: &LeafHits) -> Result<RunHit> {
         if !self.seg.run_ok.get(i) {
-            self.run(i, leaf)?;
+            self.run(i, &self.run_dims(l))?;
         }
         // Checked at open: the leaf's runs lie inside both sections.
         let run = Run::decode(&self.runs[i * RUN_LEN..(i + 1) * RUN_LEN], Bounds::EMPTY);
@@ -1238,8 +1287,8 @@ impl<'s> RunSearch<'s> {
         })
     }
 
-    /// Run `i` of a leaf [`RunSearch::next_leaf`] returned (`leaf` its dimensions), its
-    /// rows verified on first touch.
+    /// Run `i` of a leaf [`RunSearch::next_leaf`] returned (`leaf` its runs' dimensions,
+    /// [`RunSearch::run_dims`]), its rows verified on first touch.
     #[inline(always)]
     pub(crate) fn run(&self, i: usize, leaf: &[Dim; 4]) -> Result<Run> {
         // Checked at open: the leaf's runs lie inside both sections.
@@ -1268,7 +1317,7 @@ impl Iterator for RunSearch<'_> {
                 Ok(leaf) => {
                     self.leaf_first = leaf.first;
                     self.leaf_hits = leaf.hits;
-                    self.leaf_dims = leaf.dims;
+                    self.leaf_dims = self.run_dims(&leaf);
                 }
                 Err(e) => return Some(Err(e)),
             }
@@ -1746,9 +1795,9 @@ mod tests {
         );
     }
 
-    /// A tree whose leaves are not grouped sixteen to a parent, in order, is refused at open:
-    /// a leaf's runs are quantised in the box of node `leaves + leaf / 16`, which must be its
-    /// parent.
+    /// A tree whose leaves are not grouped sixteen to a parent, in order, or whose leaves do
+    /// not hold sixteen runs each (but the last), is refused at open: a search takes leaf `l`'s
+    /// frame to be node `leaves + l / 16` and its runs to start at run `16 l`.
     #[test]
     fn leaves_out_of_their_frames_are_refused() {
         // 260 one-report entities: 260 runs, 17 leaves, two parents (16 leaves and 1) and
@@ -1778,6 +1827,16 @@ mod tests {
         moved[count(18)..count(18) + 4].copy_from_slice(&2u32.to_le_bytes());
         crate::fuzzing::fix_checksums(&mut moved);
         let err = Segment::from_bytes(Path::new("moved"), moved).unwrap_err();
+        assert!(err.to_string().contains("malformed index node"), "{err}");
+        // Leaf 15 gives up its last run to leaf 16, the last: each run still in one leaf, in
+        // order, but leaf 16's runs no longer start at run 256.
+        assert_eq!(u32_at(&bytes, count(16)), 4);
+        let mut shifted = bytes.clone();
+        shifted[count(15)..count(15) + 4].copy_from_slice(&15u32.to_le_bytes());
+        shifted[first(16)..first(16) + 4].copy_from_slice(&255u32.to_le_bytes());
+        shifted[count(16)..count(16) + 4].copy_from_slice(&5u32.to_le_bytes());
+        crate::fuzzing::fix_checksums(&mut shifted);
+        let err = Segment::from_bytes(Path::new("shifted"), shifted).unwrap_err();
         assert!(err.to_string().contains("malformed index node"), "{err}");
         // Re-sealed but unchanged, the same bytes open.
         let mut same = bytes;

@@ -8,6 +8,7 @@ use std::path::Path;
 use super::format::{
     ALIGN, Bounds, EntityRec, FORMAT_VERSION, HEADER_LEN, Header, LON_LIMIT_E7, MAX_ENTITIES,
     NODE_FANOUT, Node, QBox, RUN_MAX_ROWS, Run, SECTION_COUNT, Section, SectionEntry, columns_crc,
+    run_frame,
 };
 use crate::error::{Error, Result};
 use crate::model::ALT_UNKNOWN;
@@ -485,8 +486,8 @@ fn pack_runs(runs: &mut [Run]) {
 
 /// The packed R-tree over `runs` (in [`pack_runs`] order): the nodes, leaves first, root last,
 /// each with `is_leaf`, the runs' boxes quantised within their leaves' frames
-/// ([`frame_of_leaf`](super::format::frame_of_leaf): the leaves' parents, whose boxes are the unions of 16 consecutive
-/// leaves'), and the nodes' boxes quantised within their parents.
+/// ([`run_frame`]: the leaves' parents — the unions of 16 consecutive leaves' boxes — but for
+/// altitude), and the nodes' boxes quantised within their parents.
 type Tree = (Vec<(Node, bool)>, Vec<QBox>, Vec<QBox>);
 fn build_nodes(runs: &[Run]) -> Tree {
     if runs.is_empty() {
@@ -513,7 +514,7 @@ fn build_nodes(runs: &[Run]) -> Tree {
     let mut boxes = Vec::with_capacity(runs.len());
     for (i, c) in runs.chunks(NODE_FANOUT).enumerate() {
         let bounds = leaf_bounds[i];
-        let frame = frame_of(i);
+        let frame = run_frame(&frame_of(i), &bounds);
         let first = boxes.len();
         boxes.extend(c.iter().map(|r| QBox::quantize(&r.bounds, &frame)));
         let mut crc = 0;
