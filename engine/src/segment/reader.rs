@@ -1817,27 +1817,32 @@ mod tests {
         assert_eq!((seg.h.leaves, seg.h.nodes), (17, 20));
         let bytes = std::fs::read(tmp.path().join("seg.dcs")).unwrap();
         let at = seg.h.range(Section::Nodes).start;
-        let count = |i: usize| at + i * NODE_LEN + 44;
-        let first = |i: usize| at + i * NODE_LEN + 40;
-        assert_eq!(u32_at(&bytes, count(17)), 16);
+        // Node `i`'s children's range set to `first..first + count`, checksums re-sealed:
+        // opening must fail on the tree's shape.
+        let refused = |changes: &[(usize, u32, u32)]| {
+            let mut b = bytes.clone();
+            for &(i, first, count) in changes {
+                let rec = at + i * NODE_LEN;
+                b[rec + 40..rec + 44].copy_from_slice(&first.to_le_bytes());
+                b[rec + 44..rec + 48].copy_from_slice(&count.to_le_bytes());
+            }
+            crate::fuzzing::fix_checksums(&mut b);
+            let err = Segment::from_bytes(Path::new("changed"), b).unwrap_err();
+            assert!(err.to_string().contains("malformed index node"), "{err}");
+        };
+        let range = |i: usize| {
+            let first = u32_at(&bytes, at + i * NODE_LEN + 40);
+            (first, u32_at(&bytes, at + i * NODE_LEN + 44))
+        };
+        assert_eq!(
+            [range(15), range(16), range(17), range(18)],
+            [(240, 16), (256, 4), (0, 16), (16, 1)]
+        );
         // The first parent gives up its last leaf to the second: a valid v4 tree.
-        let mut moved = bytes.clone();
-        moved[count(17)..count(17) + 4].copy_from_slice(&15u32.to_le_bytes());
-        moved[first(18)..first(18) + 4].copy_from_slice(&15u32.to_le_bytes());
-        moved[count(18)..count(18) + 4].copy_from_slice(&2u32.to_le_bytes());
-        crate::fuzzing::fix_checksums(&mut moved);
-        let err = Segment::from_bytes(Path::new("moved"), moved).unwrap_err();
-        assert!(err.to_string().contains("malformed index node"), "{err}");
+        refused(&[(17, 0, 15), (18, 15, 2)]);
         // Leaf 15 gives up its last run to leaf 16, the last: each run still in one leaf, in
         // order, but leaf 16's runs no longer start at run 256.
-        assert_eq!(u32_at(&bytes, count(16)), 4);
-        let mut shifted = bytes.clone();
-        shifted[count(15)..count(15) + 4].copy_from_slice(&15u32.to_le_bytes());
-        shifted[first(16)..first(16) + 4].copy_from_slice(&255u32.to_le_bytes());
-        shifted[count(16)..count(16) + 4].copy_from_slice(&5u32.to_le_bytes());
-        crate::fuzzing::fix_checksums(&mut shifted);
-        let err = Segment::from_bytes(Path::new("shifted"), shifted).unwrap_err();
-        assert!(err.to_string().contains("malformed index node"), "{err}");
+        refused(&[(15, 240, 15), (16, 255, 5)]);
         // Re-sealed but unchanged, the same bytes open.
         let mut same = bytes;
         crate::fuzzing::fix_checksums(&mut same);
