@@ -70,12 +70,14 @@ impl Piece {
     }
 
     /// The position at `t` (which must lie in the span).
+    #[inline]
     pub fn at(&self, t: Timestamp) -> Fix {
         interpolate(&self.a, &self.b, t)
     }
 }
 
 /// The position between two fixes at `t`, linear in time; lon the short way.
+#[inline]
 pub fn interpolate(a: &Fix, b: &Fix, t: Timestamp) -> Fix {
     if t <= a.time || a.time == b.time {
         return Fix { time: t, ..*a };

@@ -97,6 +97,7 @@ pub fn wgs84() -> &'static Geodesic {
 }
 
 /// Wraps a longitude into [-180, 180).
+#[inline]
 pub fn wrap_lon(lon: f64) -> f64 {
     if (-180.0..180.0).contains(&lon) {
         return lon;
@@ -106,6 +107,7 @@ pub fn wrap_lon(lon: f64) -> f64 {
 }
 
 /// The signed longitude change from `from` to `to` the short way, in [-180, 180).
+#[inline]
 pub fn lon_delta(from: f64, to: f64) -> f64 {
     wrap_lon(to - from)
 }
