@@ -459,7 +459,7 @@ impl Run {
 }
 
 /// A box quantised to one byte per bound relative to a parent box (a run's within its leaf's
-/// frame, a node's within its parent), rounded outward: `[lon_lo, lat_lo, lon_hi, lat_hi,
+/// [`run_frame`], a node's within its parent), rounded outward: `[lon_lo, lat_lo, lon_hi, lat_hi,
 /// alt_lo, alt_hi, t_lo, t_hi]`. In a dimension whose parent bounds are `[min, max]` (extent
 /// `e = max - min`), let `s` be the smallest shift with `e >> s <= 255`: bound `q` stands for
 /// `min + q·2^s` as a lower bound and `min + (q + 1)·2^s − 1` as an upper bound, both capped

@@ -583,7 +583,8 @@ impl Segment {
         )
     }
 
-    /// Run `i` of the leaf whose box has dimensions `leaf`, unverified.
+    /// Run `i` of a leaf whose runs are quantised in dimensions `leaf` (its [`run_frame`]),
+    /// unverified.
     #[inline]
     fn run_raw(&self, i: usize, leaf: &[Dim; 4]) -> Run {
         decode_run(
@@ -1083,8 +1084,8 @@ impl Segment {
     }
 }
 
-/// Run `i` from the run-box and run-record sections, its box dequantised within a leaf whose
-/// box has dimensions `leaf` (unverified: see [`Segment::check_run`]).
+/// Run `i` from the run-box and run-record sections, its box dequantised in dimensions `leaf`
+/// (its leaf's [`run_frame`]; unverified: see [`Segment::check_run`]).
 #[inline(always)]
 fn decode_run(boxes: &[u8], runs: &[u8], i: usize, leaf: &[Dim; 4]) -> Run {
     let q: [u8; QBOX_LEN] = boxes[i * QBOX_LEN..(i + 1) * QBOX_LEN]
@@ -1118,8 +1119,8 @@ pub(crate) struct RunSearch<'s> {
     /// leaf and its leaves meeting the filter not yet scanned (bit `i` for leaf
     /// `frame_first + i`).
     frame: Frame,
-    /// The leaf being scanned: its box's dimensions, its first run, and its runs meeting
-    /// the filter not yet returned (bit `i` for run `leaf_first + i`).
+    /// The leaf being scanned: its runs' dimensions ([`RunSearch::run_dims`]), its first run,
+    /// and its runs meeting the filter not yet returned (bit `i` for run `leaf_first + i`).
     leaf_dims: [Dim; 4],
     leaf_first: usize,
     leaf_hits: u32,
