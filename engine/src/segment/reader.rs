@@ -180,7 +180,7 @@ impl BoxFilter {
 
     /// Whether the filter bounds altitudes (else every altitude passes, unknown included).
     #[inline]
-    pub(crate) fn alt_banded(&self) -> bool {
+    fn alt_banded(&self) -> bool {
         self.alt != (i32::MIN, i32::MAX)
     }
 
@@ -193,6 +193,17 @@ impl BoxFilter {
         } else {
             Some((0, 255))
         }
+    }
+
+    /// `frame` (this filter in a leaf's frame) for the leaf's runs, whose altitudes are
+    /// quantised in the leaf's (`leaf_alt`, see [`run_frame`]; read only for an altitude
+    /// band); `None` when no run of the leaf can match.
+    #[inline]
+    fn in_leaf(&self, mut frame: ChildTest, leaf_alt: impl FnOnce() -> Dim) -> Option<ChildTest> {
+        if self.alt_banded() {
+            frame.alt = leaf_alt().range(self.alt.0.into(), self.alt.1.into())?;
+        }
+        Some(frame)
     }
 
     /// This filter restated in the quanta of a parent's box (a leaf's frame for runs, a node for its
@@ -888,18 +899,14 @@ impl Segment {
                 if i < leaves {
                     // A leaf without a frame is the root: its own.
                     let (c, dims, test) = filter.children_test(rec);
-                    let Some((mut dims, mut test)) = frame.or(test.map(|t| (dims, t))) else {
+                    let Some((mut dims, test)) = frame.or(test.map(|t| (dims, t))) else {
                         continue;
                     };
                     // Its runs' altitudes are quantised in its own (see `run_frame`).
                     dims[2] = leaf_alt(nodes, i);
-                    let mask = match filter.alt_in(dims[2]) {
-                        Some(alt) => {
-                            test.alt = alt;
-                            test.mask(quantised(boxes, c.clone()))
-                        }
-                        None => 0,
-                    };
+                    let mask = filter
+                        .in_leaf(test, || dims[2])
+                        .map_or(0, |test| test.mask(quantised(boxes, c.clone())));
                     hit_leaves.push((i, dims, c.start, mask));
                 } else {
                     let (c, dims, test) = filter.children_test(rec);
@@ -1186,16 +1193,12 @@ impl<'s> RunSearch<'s> {
                 std::hint::black_box(
                     recs.first().copied().unwrap_or(0) ^ recs.last().copied().unwrap_or(0),
                 );
-                // The runs' altitudes are quantised in the leaf's (see `run_frame`): an
-                // altitude band is restated in them, and read from the leaf's record only then
-                // or when a run meets the filter.
-                let mut test = self.frame.test;
-                if self.filter.alt_banded() {
-                    match self.filter.alt_in(leaf_alt(self.nodes, leaf)) {
-                        Some(alt) => test.alt = alt,
-                        None => continue,
-                    }
-                }
+                let Some(test) = self
+                    .filter
+                    .in_leaf(self.frame.test, || leaf_alt(self.nodes, leaf))
+                else {
+                    continue;
+                };
                 // Checked at open: a leaf's at most 16 runs lie inside the section.
                 let hits = test.mask(quantised(self.boxes, first..first + count));
                 if hits != 0 {
