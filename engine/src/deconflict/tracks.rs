@@ -53,17 +53,18 @@ pub(crate) fn conflicts(
         .iter()
         .map(|v| v.window.widen(m.time_buffer_ms))
         .collect();
+    let filters = search_filters(vols, &widened, m);
     // Not from inside the pool (a batch of checks, say): there its other threads are busy with
     // other work, which waiting helpers would only hold up.
     let early = sw.early_helper.unwrap_or_else(|| {
         sw.parallel != Some(false)
             && rayon::current_thread_index().is_none()
-            && search_reads(snap, vols, &widened, m) >= EARLY_HELPER_MIN_READS
+            && search_reads(snap, &filters) >= EARLY_HELPER_MIN_READS
     });
     if early {
-        return conflicts_with_helper(snap, op, vols, widened, labels, m, sw, out);
+        return conflicts_with_helper(snap, op, vols, widened, &filters, labels, m, sw, out);
     }
-    let p = prepare(snap, op, vols, widened, m, sw)?;
+    let p = prepare(snap, op, vols, widened, &filters, m, sw)?;
     let ctx = p.ctx(snap, vols, labels, m, sw);
     if sw
         .parallel
@@ -121,19 +122,22 @@ impl<'s> Prepared<'s> {
     }
 }
 
-/// The candidate entities and the frames of the volumes they reach.
+/// The candidate entities (found with `filters`, see [`search_filters`]) and the frames of
+/// the volumes they reach.
 fn prepare<'s>(
     snap: &'s Snapshot,
     op: &Operation,
     vols: &[Volume],
     widened: Vec<TimeRange>,
+    filters: &[BoxFilter],
     m: &Minima,
     sw: Switches,
 ) -> Result<Prepared<'s>> {
     let own: HashSet<&str> = op.own_tracks.iter().map(String::as_str).collect();
-    let candidates: Vec<(&str, Candidate)> = candidates(snap, vols, &widened, m, &own, sw.spans)?
-        .into_iter()
-        .collect();
+    let candidates: Vec<(&str, Candidate)> =
+        candidates(snap, filters, &widened, m, &own, sw.spans)?
+            .into_iter()
+            .collect();
     // The frames of the volumes some candidate reaches, built once for every entity.
     let mut reached = vec![false; vols.len()];
     for r in candidates.iter().flat_map(|(_, c)| &c.reach) {
@@ -157,16 +161,30 @@ fn prepare<'s>(
     })
 }
 
-/// Reports the candidate searches of a check read through, estimated
-/// ([`crate::segment::Segment::reports_within`]).
-fn search_reads(snap: &Snapshot, vols: &[Volume], widened: &[TimeRange], m: &Minima) -> f64 {
+/// Each volume's candidate search: its box widened by the horizontal minimum, its widened
+/// window, its altitude band widened by the vertical minimum.
+fn search_filters(vols: &[Volume], widened: &[TimeRange], m: &Minima) -> Vec<BoxFilter> {
     vols.iter()
         .zip(widened)
         .map(|(v, w)| {
-            let filter = BoxFilter::new(&v.bbox(m.horizontal_m), (w.start.0, w.end.0), None);
+            BoxFilter::new(
+                &v.bbox(m.horizontal_m),
+                (w.start.0, w.end.0),
+                Some((v.band.0 - m.vertical_m, v.band.1 + m.vertical_m)),
+            )
+        })
+        .collect()
+}
+
+/// Reports the candidate searches of a check read through, estimated
+/// ([`crate::segment::Segment::reports_within`]).
+fn search_reads(snap: &Snapshot, filters: &[BoxFilter]) -> f64 {
+    filters
+        .iter()
+        .map(|f| {
             snap.segments()
                 .iter()
-                .map(|s| s.reports_within(&filter))
+                .map(|s| s.reports_within(f))
                 .sum::<f64>()
         })
         .sum()
@@ -193,6 +211,7 @@ fn conflicts_with_helper(
     op: &Operation,
     vols: &[Volume],
     widened: Vec<TimeRange>,
+    filters: &[BoxFilter],
     labels: &[String],
     m: &Minima,
     sw: Switches,
@@ -237,7 +256,7 @@ fn conflicts_with_helper(
         }
         // Whatever happens below, the helpers must not wait for candidates forever.
         let _close = SetOnDrop(&work.closed);
-        let p = prepare(snap, op, vols, widened, m, sw)?;
+        let p = prepare(snap, op, vols, widened, filters, m, sw)?;
         let slots: Slots = p.candidates.iter().map(|_| OnceLock::new()).collect();
         let p = work.ready.get_or_init(|| (p, slots));
         work.check_entities(&p.0.ctx(snap, vols, labels, m, sw), &p.0, &p.1);
@@ -451,7 +470,7 @@ struct Reach {
 /// The entities whose trajectories may reach the volumes (except the operation's own), each
 /// with the volumes it may reach (in volume order) and when.
 ///
-/// From the runs whose boxes meet a volume's filter (its
+/// From the runs whose boxes meet a volume's filter (`filters`, [`search_filters`]: its
 /// box widened by the minima, its widened window, its band ± `vertical_m`) and from the seams
 /// between segments that meet it, but keeping *when*: a run's box bounds its rows and the
 /// entity's next row, so a piece of a segment (two consecutive rows) lies in the box of the
@@ -462,7 +481,7 @@ struct Reach {
 /// it are never built or tested. The answer is the same as testing every piece of the window.
 fn candidates<'s>(
     snap: &'s Snapshot,
-    vols: &[Volume],
+    filters: &[BoxFilter],
     widened: &[TimeRange],
     m: &Minima,
     own: &HashSet<&str>,
@@ -499,19 +518,14 @@ fn candidates<'s>(
     };
     let seams = snap.seams()?;
     let mut found: Vec<(u32, i64, i64)> = Vec::new();
-    for (vi, v) in vols.iter().enumerate() {
-        let filter = BoxFilter::new(
-            &v.bbox(m.horizontal_m),
-            (widened[vi].start.0, widened[vi].end.0),
-            Some((v.band.0 - m.vertical_m, v.band.1 + m.vertical_m)),
-        );
+    for (vi, filter) in filters.iter().enumerate() {
         for (si, seg) in snap.segments().iter().enumerate() {
             // One `add` per entity, with the hull of its runs' time bounds: what adding them
             // one by one gives (each is clipped to the window, then merged by min and max),
             // with one name lookup instead of one per run.
             found.clear();
             found.extend(
-                seg.search_wide(&filter)?
+                seg.search_wide(filter)?
                     .iter()
                     .map(|r| (r.entity, r.bounds.t_min, r.bounds.t_max)),
             );
