@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::geodesy::{BBox, NearCentre, circle_bbox, distance_m};
 use crate::model::{ALT_UNKNOWN, deg_from_e7};
 use crate::num::{ceil_i64, floor_i64};
-use crate::segment::format::{Bounds, Dim, QBOX_LEN, RUN_MAX_ROWS, dims};
+use crate::segment::format::{Dim, QBOX_LEN, RUN_MAX_ROWS};
 use crate::segment::reader::{Cols, LeafHits, RunHit, RunSearch};
 use crate::segment::{BoxFilter, Segment};
 use crate::time::TimeRange;
@@ -273,6 +273,15 @@ struct LeafInner {
     time: (i32, i32),
 }
 
+impl LeafInner {
+    /// Bounds no quantised box lies within (every column is tested).
+    const NONE: LeafInner = LeafInner {
+        lat: (256, -1),
+        lon: [(256, -1); 2],
+        time: (256, -1),
+    };
+}
+
 /// A column's values for the 16 lanes of a run, widened to a fixed-size array so that the
 /// tests below compile to vector compares. `col` holds the run's rows and, when the segment has
 /// them, the rows after it (never tested: their lanes are masked off); a shorter column is
@@ -304,10 +313,32 @@ const NEED_LAT: u8 = 1;
 const NEED_LON: u8 = 2;
 const NEED_TIME: u8 = 4;
 
-/// Lanes of `col` whose `i32` value lies in `[lo, hi]`: four lanes per vector compare.
+/// Lanes of `col` whose `i32` value lies in `[lo, hi]`.
 #[inline]
-fn i32_in(col: &[[u8; 4]], (lo, hi): (i32, i32)) -> u32 {
-    let v = lanes(col).map(i32::from_le_bytes);
+fn i32_in(col: &[[u8; 4]], bounds: (i32, i32)) -> u32 {
+    lanes_in(lanes(col).map(i32::from_le_bytes), bounds)
+}
+
+/// Lanes of `col` (a run's times, then possibly others: see [`lanes`]) whose time lies in
+/// `[t0, t1]`. The times are taken relative to the run's first, in 32 bits: a run's rows span
+/// at most [`RUN_MAX_SPAN_MS`](crate::segment::format::RUN_MAX_SPAN_MS) (checked when it is first read), so the low 32 bits of a time
+/// less those of the first are its exact offset, with room on either side for the clamped
+/// bounds.
+#[inline]
+fn time_in(col: &[[u8; 8]], (t0, t1): (i64, i64)) -> u32 {
+    let base = col.first().map_or(0, |b| i64::from_le_bytes(*b));
+    let rel = |t: i64| {
+        t.saturating_sub(base)
+            .clamp(i32::MIN.into(), i32::MAX.into()) as i32
+    };
+    let v =
+        lanes(col).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]).wrapping_sub(base as i32));
+    lanes_in(v, (rel(t0), rel(t1)))
+}
+
+/// Lanes whose value lies in `[lo, hi]`: four lanes per vector compare.
+#[inline]
+fn lanes_in(v: [i32; RUN_MAX_ROWS], (lo, hi): (i32, i32)) -> u32 {
     let (lo, hi) = (i32x4::splat(lo), i32x4::splat(hi));
     let mut m = 0;
     for (i, four) in v.as_chunks::<4>().0.iter().enumerate() {
@@ -405,16 +436,7 @@ impl<'q> RowTest<'q> {
             };
         }
         if needs & NEED_TIME != 0 {
-            // `t0 <= t <= t1` as one unsigned comparison of `t − t0` (wrapping: below `t0` it
-            // is huge).
-            let (t0, t1) = self.time;
-            let span = t1.wrapping_sub(t0) as u64;
-            let v = lanes(&c.time[first..]).map(i64::from_le_bytes);
-            m &= if t0 <= t1 {
-                bits(|j| v[j].wrapping_sub(t0) as u64 <= span)
-            } else {
-                0
-            };
+            m &= time_in(&c.time[first..], self.time);
         }
         if let Some(alt) = self.alt {
             m &= i32_in(&c.alt[first..], alt);
@@ -498,13 +520,8 @@ impl<'s> ReportIter<'s> {
                 hits: 0,
                 leaf: 0,
                 frame: usize::MAX,
-                dims: dims(&Bounds::EMPTY),
             },
-            inner: LeafInner {
-                lat: (256, -1),
-                lon: [(256, -1); 2],
-                time: (256, -1),
-            },
+            inner: LeafInner::NONE,
             first_row: 0,
             entity: 0,
             mask: 0,
@@ -579,7 +596,7 @@ impl<'s> ReportIter<'s> {
                 Some(Ok(leaf)) => {
                     // The leaves of a frame come one after another and share its quanta.
                     if leaf.frame != self.leaf.frame {
-                        self.inner = self.test.inner(&leaf.dims);
+                        self.inner = self.test.inner(search.frame_dims());
                     }
                     self.leaf = leaf;
                 }
@@ -615,12 +632,13 @@ pub(crate) fn for_each_match<'s>(
         let seg: &'s Segment = seg;
         let cols = seg.cols(0..seg.rows());
         let mut search = seg.search(filter);
-        let (mut frame, mut inner) = (usize::MAX, test.inner(&dims(&Bounds::EMPTY)));
+        // No leaf's frame: set at the first leaf.
+        let (mut frame, mut inner) = (usize::MAX, LeafInner::NONE);
         while let Some(leaf) = search.next_leaf() {
             let leaf = leaf?;
             // The leaves of a frame come one after another and share its quanta.
             if leaf.frame != frame {
-                (frame, inner) = (leaf.frame, test.inner(&leaf.dims));
+                (frame, inner) = (leaf.frame, test.inner(search.frame_dims()));
             }
             let mut hits = leaf.hits;
             while hits != 0 {

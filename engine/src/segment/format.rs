@@ -92,6 +92,9 @@ pub(crate) const MAX_ENTITIES: u32 = 1 << 28;
 pub(crate) const NODE_LEN: usize = 56;
 /// Most rows in one run.
 pub(crate) const RUN_MAX_ROWS: usize = 16;
+/// Most milliseconds between two rows of one run (checked when the run is first read), so that
+/// a row's time less its run's first row's fits in an `i32` with room on either side.
+pub(crate) const RUN_MAX_SPAN_MS: i64 = i32::MAX as i64 - 1;
 /// Most children of one node.
 pub(crate) const NODE_FANOUT: usize = 16;
 /// Longitude bounds of boxes stay within ±LON_LIMIT_E7.

@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::format::{
     Bounds, Dim, ENTITY_LEN, EntityRec, Header, HeaderError, LON_LIMIT_E7, NODE_FANOUT, NODE_LEN,
-    Node, QBOX_LEN, QBox, RUN_LEN, Run, SIDE_LEN, Section, columns_crc, dims, frame_of_leaf,
-    i32_at, i64_at, run_frame, u16_at, u32_at,
+    Node, QBOX_LEN, QBox, RUN_LEN, RUN_MAX_SPAN_MS, Run, SIDE_LEN, Section, columns_crc, dims,
+    frame_of_leaf, i32_at, i64_at, run_frame, u16_at, u32_at,
 };
 use wide::u8x16;
 
@@ -836,8 +836,13 @@ impl Segment {
             return Err(self.corrupt(at, "run rows outside the columns"));
         }
         self.check_rows(rows.clone(), run.crc, at, "run")?;
-        if !self.box_holds_rows(&run.bounds, rows) {
+        if !self.box_holds_rows(&run.bounds, rows.clone()) {
             return Err(self.corrupt(at, "run box does not contain its rows"));
+        }
+        let times = self.cols(rows).time.iter().map(|t| i64::from_le_bytes(*t));
+        let (lo, hi) = times.fold((i64::MAX, i64::MIN), |(a, z), t| (a.min(t), z.max(t)));
+        if i128::from(hi) - i128::from(lo) > i128::from(RUN_MAX_SPAN_MS) {
+            return Err(self.corrupt(at, "run rows span too long a time"));
         }
         self.run_ok.set(i);
         Ok(())
@@ -1152,11 +1157,9 @@ pub(crate) struct LeafHits {
     pub hits: u32,
     /// The leaf.
     pub leaf: usize,
-    /// The leaf's frame (see [`frame_of_leaf`]): its node, the same for every leaf it holds,
-    /// and its box's dimensions, in which the leaf's runs' longitudes, latitudes and times are
-    /// quantised (their altitudes in the leaf's: see [`RunSearch::run_dims`]).
+    /// The leaf's frame (see [`frame_of_leaf`]): its node, the same for every leaf it holds
+    /// (its box's dimensions: [`RunSearch::frame_dims`]).
     pub frame: usize,
-    pub dims: [Dim; 4],
 }
 
 /// A verified run of a leaf (see [`RunSearch::hit`]): its rows, entity and quantised box.
@@ -1207,7 +1210,6 @@ impl<'s> RunSearch<'s> {
                         hits,
                         leaf,
                         frame: self.frame.node,
-                        dims: self.frame.dims,
                     }));
                 }
                 continue;
@@ -1264,10 +1266,17 @@ impl<'s> RunSearch<'s> {
         }
     }
 
-    /// The dimensions the runs of a leaf [`RunSearch::next_leaf`] returned are quantised in
-    /// (see [`run_frame`]).
+    /// The dimensions of the frame of the leaf [`RunSearch::next_leaf`] returned last, in
+    /// which its runs' longitudes, latitudes and times are quantised (their altitudes in the
+    /// leaf's: see [`RunSearch::run_dims`]).
+    pub(crate) fn frame_dims(&self) -> &[Dim; 4] {
+        &self.frame.dims
+    }
+
+    /// The dimensions the runs of the leaf [`RunSearch::next_leaf`] returned last (`l`) are
+    /// quantised in (see [`run_frame`]).
     pub(crate) fn run_dims(&self, l: &LeafHits) -> [Dim; 4] {
-        let mut d = l.dims;
+        let mut d = self.frame.dims;
         d[2] = leaf_alt(self.nodes, l.leaf);
         d
     }
@@ -1802,6 +1811,43 @@ mod tests {
     /// A tree whose leaves are not grouped sixteen to a parent, in order, or whose leaves do
     /// not hold sixteen runs each (but the last), is refused at open: a search takes leaf `l`'s
     /// frame to be node `leaves + l / 16` and its runs to start at run `16 l`.
+    #[test]
+    fn runs_spanning_too_long_are_refused() {
+        // One entity, two reports a minute apart: one run, one leaf (the root).
+        let names = vec!["E".to_string()];
+        let row = |time: i64| Row {
+            entity: 0,
+            side: 0,
+            time,
+            lon: 0,
+            lat: 0,
+            alt: 1_000_000,
+        };
+        let (tmp, seg) = written(&names, &[row(0), row(60_000)]);
+        assert_eq!((seg.h.runs, seg.h.nodes), (1, 1));
+        let bytes = std::fs::read(tmp.path().join("seg.dcs")).unwrap();
+        let (time, node) = (seg.time.start, seg.h.range(Section::Nodes).start);
+        let entity = seg.h.range(Section::Entities).start;
+        let run_box = seg.h.range(Section::RunBoxes).start;
+        // The second report moved to `t`, the leaf's box stretched to hold it, the run's box
+        // quantised in the leaf to its whole time span, the entity's last time moved too;
+        // checksums re-sealed.
+        let moved = |t: i64| {
+            let mut b = bytes.clone();
+            b[run_box + 7] = 255;
+            b[time + 8..time + 16].copy_from_slice(&t.to_le_bytes());
+            b[node + 32..node + 40].copy_from_slice(&t.to_le_bytes());
+            b[entity + 24..entity + 32].copy_from_slice(&t.to_le_bytes());
+            crate::fuzzing::fix_checksums(&mut b);
+            Segment::from_bytes(Path::new("moved"), b).unwrap().verify()
+        };
+        moved(RUN_MAX_SPAN_MS).unwrap();
+        let err = moved(RUN_MAX_SPAN_MS + 1).unwrap_err();
+        assert!(err.to_string().contains("span too long"), "{err}");
+        let err = moved(i64::MAX).unwrap_err();
+        assert!(err.to_string().contains("span too long"), "{err}");
+    }
+
     #[test]
     fn leaves_out_of_their_frames_are_refused() {
         // 260 one-report entities: 260 runs, 17 leaves, two parents (16 leaves and 1) and

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use super::format::{
     ALIGN, Bounds, EntityRec, FORMAT_VERSION, HEADER_LEN, Header, LON_LIMIT_E7, MAX_ENTITIES,
-    NODE_FANOUT, Node, QBox, RUN_MAX_ROWS, Run, SECTION_COUNT, Section, SectionEntry, columns_crc,
-    run_frame,
+    NODE_FANOUT, Node, QBox, RUN_MAX_ROWS, RUN_MAX_SPAN_MS, Run, SECTION_COUNT, Section,
+    SectionEntry, columns_crc, run_frame,
 };
 use crate::error::{Error, Result};
 use crate::model::ALT_UNKNOWN;
@@ -18,6 +18,8 @@ const SLAB_MS: i64 = 30 * 60 * 1000;
 
 /// A new run starts after a silence longer than this, so run boxes stay tight in time.
 const RUN_SPLIT_GAP_MS: i64 = 5 * 60 * 1000;
+// A run's rows, at most 16 of them, then span at most 75 minutes.
+const _: () = assert!(RUN_SPLIT_GAP_MS * (RUN_MAX_ROWS as i64 - 1) <= RUN_MAX_SPAN_MS);
 
 /// One report in its stored form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
