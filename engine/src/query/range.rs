@@ -520,6 +520,7 @@ impl<'s> ReportIter<'s> {
                 hits: 0,
                 leaf: 0,
                 frame: usize::MAX,
+                verified: 0,
             },
             inner: LeafInner::NONE,
             first_row: 0,

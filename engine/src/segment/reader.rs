@@ -34,6 +34,12 @@ impl Bits {
     fn get(&self, i: usize) -> bool {
         self.0[i / 64].load(Ordering::Relaxed) & (1 << (i % 64)) != 0
     }
+    /// Flags `16 k..16 k + 16` (bit `j` for flag `16 k + j`; unset past the end): one load.
+    #[inline]
+    fn sixteen(&self, k: usize) -> u32 {
+        let word = self.0.get(k / 4).map_or(0, |w| w.load(Ordering::Relaxed));
+        (word >> (16 * (k % 4))) as u32 & 0xFFFF
+    }
     fn set(&self, i: usize) {
         self.0[i / 64].fetch_or(1 << (i % 64), Ordering::Relaxed);
     }
@@ -1160,6 +1166,9 @@ pub(crate) struct LeafHits {
     /// The leaf's frame (see [`frame_of_leaf`]): its node, the same for every leaf it holds
     /// (its box's dimensions: [`RunSearch::frame_dims`]).
     pub frame: usize,
+    /// Bit `i` when run `first + i` was known verified as the leaf was returned (flags are
+    /// never cleared; one verified since is verified again, harmlessly).
+    pub verified: u32,
 }
 
 /// A verified run of a leaf (see [`RunSearch::hit`]): its rows, entity and quantised box.
@@ -1210,6 +1219,7 @@ impl<'s> RunSearch<'s> {
                         hits,
                         leaf,
                         frame: self.frame.node,
+                        verified: self.seg.run_ok.sixteen(leaf),
                     }));
                 }
                 continue;
@@ -1285,7 +1295,7 @@ impl<'s> RunSearch<'s> {
     /// box: its rows verified on first touch.
     #[inline(always)]
     pub(crate) fn hit(&self, i: usize, l: &LeafHits) -> Result<RunHit> {
-        if !self.seg.run_ok.get(i) {
+        if (l.verified >> (i - l.first)) & 1 == 0 {
             self.run(i, &self.run_dims(l))?;
         }
         // Checked at open: the leaf's runs lie inside both sections.
