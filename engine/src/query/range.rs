@@ -321,9 +321,9 @@ fn i32_in(col: &[[u8; 4]], bounds: (i32, i32)) -> u32 {
 
 /// Lanes of `col` (a run's times, then possibly others: see [`lanes`]) whose time lies in
 /// `[t0, t1]`. The times are taken relative to the run's first, in 32 bits: a run's rows span
-/// at most [`RUN_MAX_SPAN_MS`](crate::segment::format::RUN_MAX_SPAN_MS) (checked when it is first read), so the low 32 bits of a time
-/// less those of the first are its exact offset, with room on either side for the clamped
-/// bounds.
+/// at most [`RUN_MAX_SPAN_MS`](crate::segment::format::RUN_MAX_SPAN_MS) (checked when it is
+/// first read), so the low 32 bits of a time less those of the first are its exact offset, with
+/// room on either side for the clamped bounds.
 #[inline]
 fn time_in(col: &[[u8; 8]], (t0, t1): (i64, i64)) -> u32 {
     let base = col.first().map_or(0, |b| i64::from_le_bytes(*b));

@@ -845,6 +845,7 @@ impl Segment {
         if !self.box_holds_rows(&run.bounds, rows.clone()) {
             return Err(self.corrupt(at, "run box does not contain its rows"));
         }
+        // A window's time test takes the rows' times relative to the first in 32 bits.
         let times = self.cols(rows).time.iter().map(|t| i64::from_le_bytes(*t));
         let (lo, hi) = times.fold((i64::MAX, i64::MIN), |(a, z), t| (a.min(t), z.max(t)));
         if i128::from(hi) - i128::from(lo) > i128::from(RUN_MAX_SPAN_MS) {
@@ -1818,9 +1819,8 @@ mod tests {
         );
     }
 
-    /// A tree whose leaves are not grouped sixteen to a parent, in order, or whose leaves do
-    /// not hold sixteen runs each (but the last), is refused at open: a search takes leaf `l`'s
-    /// frame to be node `leaves + l / 16` and its runs to start at run `16 l`.
+    /// A run whose rows span more than `RUN_MAX_SPAN_MS` (the window's time test takes their
+    /// times relative to the first in 32 bits) is refused when first read.
     #[test]
     fn runs_spanning_too_long_are_refused() {
         // One entity, two reports a minute apart: one run, one leaf (the root).
@@ -1858,6 +1858,9 @@ mod tests {
         assert!(err.to_string().contains("span too long"), "{err}");
     }
 
+    /// A tree whose leaves are not grouped sixteen to a parent, in order, or whose leaves do
+    /// not hold sixteen runs each (but the last), is refused at open: a search takes leaf `l`'s
+    /// frame to be node `leaves + l / 16` and its runs to start at run `16 l`.
     #[test]
     fn leaves_out_of_their_frames_are_refused() {
         // 260 one-report entities: 260 runs, 17 leaves, two parents (16 leaves and 1) and
