@@ -518,7 +518,6 @@ impl<'s> ReportIter<'s> {
             leaf: LeafHits {
                 first: 0,
                 hits: 0,
-                leaf: 0,
                 frame: usize::MAX,
                 verified: 0,
             },

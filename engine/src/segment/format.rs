@@ -50,10 +50,11 @@
 //! root ([`frame_of_leaf`]); in altitude they stay quantised within the leaf ([`run_frame`]).
 //! The parent's box is the one its leaves' boxes are quantised in too, so a search restates its
 //! query in a parent's quanta once and tests the parent's leaves and then their runs on the
-//! same bytes (v4 restated it again for every leaf), restating only an altitude band per leaf. In exchange each node's children are all
-//! leaves or all nodes, leaf `l`'s parent is node `leaves + l / NODE_FANOUT` and leaf `l` holds
-//! runs `NODE_FANOUT · l..` (all full but the last; checked at open), so that a search finds a
-//! leaf's frame and runs without reading its record.
+//! same bytes (v4 restated it again for every leaf), restating only an altitude band per leaf.
+//! In exchange each node's children are all leaves or all nodes, leaf `l`'s parent is node
+//! `leaves + l / NODE_FANOUT` and leaf `l` holds runs `NODE_FANOUT · l..` (all full but the
+//! last; checked at open), so that a search finds a leaf's frame and runs without reading its
+//! record.
 //! Longitude bounds of runs and nodes may extend beyond ±180° (unwrapped across the
 //! antimeridian, at most ±214°): a position lies in a box when its longitude, or that
 //! longitude ± 360°, lies within the bounds.

@@ -845,10 +845,10 @@ impl Segment {
         if !self.box_holds_rows(&run.bounds, rows.clone()) {
             return Err(self.corrupt(at, "run box does not contain its rows"));
         }
-        // A window's time test takes the rows' times relative to the first in 32 bits.
-        let times = self.cols(rows).time.iter().map(|t| i64::from_le_bytes(*t));
-        let (lo, hi) = times.fold((i64::MAX, i64::MIN), |(a, z), t| (a.min(t), z.max(t)));
-        if i128::from(hi) - i128::from(lo) > i128::from(RUN_MAX_SPAN_MS) {
+        // A window's time test takes the rows' times relative to the first in 32 bits. They
+        // strictly increase (`check_rows`): the span is the last less the first.
+        let span = i128::from(self.time(rows.end - 1)) - i128::from(self.time(rows.start));
+        if span > i128::from(RUN_MAX_SPAN_MS) {
             return Err(self.corrupt(at, "run rows span too long a time"));
         }
         self.run_ok.set(i);
@@ -1162,8 +1162,6 @@ pub(crate) struct LeafHits {
     pub first: usize,
     /// Bit `i` for run `first + i`.
     pub hits: u32,
-    /// The leaf.
-    pub leaf: usize,
     /// The leaf's frame (see [`frame_of_leaf`]): its node, the same for every leaf it holds
     /// (its box's dimensions: [`RunSearch::frame_dims`]).
     pub frame: usize,
@@ -1218,7 +1216,6 @@ impl<'s> RunSearch<'s> {
                     return Some(Ok(LeafHits {
                         first,
                         hits,
-                        leaf,
                         frame: self.frame.node,
                         verified: self.seg.run_ok.sixteen(leaf),
                     }));
@@ -1288,7 +1285,8 @@ impl<'s> RunSearch<'s> {
     /// quantised in (see [`run_frame`]).
     pub(crate) fn run_dims(&self, l: &LeafHits) -> [Dim; 4] {
         let mut d = self.frame.dims;
-        d[2] = leaf_alt(self.nodes, l.leaf);
+        // Leaf `l` holds runs `16 l..` (checked at open).
+        d[2] = leaf_alt(self.nodes, l.first / NODE_FANOUT);
         d
     }
 
