@@ -46,6 +46,13 @@ impl Mapped {
         // SAFETY: the mapped file is never modified while mapped (see above).
         let mapped = unsafe { memmap2::MmapOptions::new().map(&file) };
         let map = mapped.map_err(|e| Error::io(path, e))?;
+        // A hint, so its failure (a kernel without transparent huge pages) is of no consequence:
+        // pages this mapping faults in from disk are read as 2 MiB folios where the file system
+        // can (ext4 and XFS on recent kernels), mapped by one TLB entry each instead of 512. A
+        // window query at 100 M reports touches lines in a few hundred 4 KiB pages of a 2.3 GiB
+        // file; with huge pages their translations stay cached (benches/RESULTS.md, session 11).
+        #[cfg(target_os = "linux")]
+        let _ = map.advise(memmap2::Advice::HugePage);
         Ok(Mapped {
             map: Storage::Map(map),
         })
