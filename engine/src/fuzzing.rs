@@ -197,19 +197,21 @@ pub fn fix_checksums(b: &mut [u8]) {
         }
     }
     let runs = sec(b, Section::Runs);
-    if let Some(runs) = runs.clone() {
-        for at in runs.step_by(RUN_LEN) {
-            if at + RUN_LEN > b.len() {
+    let run_crcs = sec(b, Section::RunCrcs);
+    if let (Some(runs), Some(crcs)) = (runs.clone(), run_crcs.clone()) {
+        for (at, c_at) in runs.step_by(RUN_LEN).zip(crcs.step_by(4)) {
+            if at + RUN_LEN > b.len() || c_at + 4 > b.len() {
                 break;
             }
             let run = Run::decode(&b[at..at + RUN_LEN], Bounds::EMPTY);
             if let Some(c) = rows_crc_at(b, run.first_row, run.rows) {
-                b[at + 8..at + 12].copy_from_slice(&c.to_le_bytes());
+                b[c_at..c_at + 4].copy_from_slice(&c.to_le_bytes());
             }
         }
     }
-    if let (Some(runs), Some(boxes), Some(nodes), Some(node_boxes)) = (
+    if let (Some(runs), Some(crcs), Some(boxes), Some(nodes), Some(node_boxes)) = (
         runs,
+        run_crcs,
         sec(b, Section::RunBoxes),
         sec(b, Section::Nodes),
         sec(b, Section::NodeBoxes),
@@ -230,8 +232,12 @@ pub fn fix_checksums(b: &mut [u8]) {
                 match (
                     span(&boxes, first, n, QBOX_LEN),
                     span(&runs, first, n, RUN_LEN),
+                    span(&crcs, first, n, 4),
                 ) {
-                    (Some(q), Some(r)) => Some(crc32c::crc32c_append(crc32c::crc32c(&b[q]), &b[r])),
+                    (Some(q), Some(r), Some(c)) => Some(crc32c::crc32c_append(
+                        crc32c::crc32c_append(crc32c::crc32c(&b[q]), &b[r]),
+                        &b[c],
+                    )),
                     _ => None,
                 }
             } else {

@@ -117,9 +117,9 @@ fn answers(engine: &Engine) -> Answers {
     out
 }
 
-/// Sections of a format v4 segment (docs/FORMAT.md).
-const SECTIONS: usize = 13;
-/// Header bytes of a format v4 segment.
+/// Sections of a format v6 segment (docs/FORMAT.md).
+const SECTIONS: usize = 14;
+/// Header bytes of a format v6 segment.
 const HEADER: usize = 448;
 
 /// Ranges a checksum covers: the header and every section (from the intact header).
@@ -136,8 +136,8 @@ fn covered(seg: &[u8]) -> Vec<Range<usize>> {
 }
 
 /// Positions to flip in a segment: all of the header and of the small sections (entities,
-/// sides, names, run boxes, runs, nodes, node boxes, entity run lists), every 11th byte of the
-/// columns, and the padding.
+/// sides, names, run boxes, runs, nodes, node boxes, entity run lists, run checksums), every
+/// 11th byte of the columns, and the padding.
 fn segment_positions(seg: &[u8]) -> Vec<usize> {
     let secs = covered(seg);
     let mut v: Vec<usize> = (0..HEADER).collect();

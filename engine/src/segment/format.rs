@@ -1,4 +1,4 @@
-//! Segment format v5: the only code that knows byte offsets.
+//! Segment format v6: the only code that knows byte offsets.
 //!
 //! A segment is one immutable file. All integers are little-endian. Sections start on 64-byte
 //! boundaries; fixed-width records are read in place with `from_le_bytes`, never deserialised.
@@ -22,14 +22,16 @@
 //!  64   16  lon_min, lat_min, lon_max, lat_max  i32 1e-7 degree (of the reports)
 //!  80    8  file length                         u64
 //!  88    8  reserved (0)
-//!  96  312  section table: SECTION_COUNT × { offset u64, len u64, crc32c u32, reserved u32 }
-//! 408   40  reserved (0)
+//!  96  336  section table: SECTION_COUNT × { offset u64, len u64, crc32c u32, reserved u32 }
+//! 432   16  reserved (0)
 //! ```
 //! Sections, in this order (see [`Section`]): `time` i64 × rows, `lon` i32 × rows, `lat` i32 ×
 //! rows, `alt` i32 × rows (millimetres, `i32::MIN` = unknown), `side` u16 × rows, `entities`
 //! [`ENTITY_LEN`] × entities, `sides` [`SIDE_LEN`] × sides, `names` (UTF-8 bytes of entity ids
 //! and side names), `run_boxes` [`QBOX_LEN`] × runs, `runs` [`RUN_LEN`] × runs, `nodes`
-//! [`NODE_LEN`] × nodes, `node_boxes` [`QBOX_LEN`] × nodes, `entity_runs` u32 × runs.
+//! [`NODE_LEN`] × nodes, `node_boxes` [`QBOX_LEN`] × nodes, `entity_runs` u32 × runs,
+//! `run_crcs` u32 × runs (each run's checksum, out of its record since v6: a search reads a
+//! leaf's 16 records, 128 bytes, while checksums are read only when a run is first touched).
 //!
 //! Entities are numbered in id (byte) order. A *run* is up to [`RUN_MAX_ROWS`] consecutive
 //! reports of one entity in time order (no repeated time); its box bounds its rows and, when
@@ -62,13 +64,13 @@
 /// File magic.
 pub(crate) const MAGIC: [u8; 8] = *b"DCNFSEG\0";
 /// The format version this build reads and writes.
-pub const FORMAT_VERSION: u16 = 5;
+pub const FORMAT_VERSION: u16 = 6;
 /// Header length in bytes.
 pub(crate) const HEADER_LEN: usize = 448;
 /// Section alignment in bytes.
 pub(crate) const ALIGN: usize = 64;
 /// Number of sections.
-pub(crate) const SECTION_COUNT: usize = 13;
+pub(crate) const SECTION_COUNT: usize = 14;
 const TABLE_AT: usize = 96;
 const TABLE_ENTRY: usize = 24;
 const _: () = assert!(TABLE_AT + SECTION_COUNT * TABLE_ENTRY <= HEADER_LEN);
@@ -84,12 +86,14 @@ pub(crate) const SIDE_LEN: usize = 8;
 /// root's relative to itself).
 pub(crate) const QBOX_LEN: usize = 8;
 /// Bytes per run record: first_row u32; entity and rows u32 (the entity in the low 28 bits,
-/// rows − 1 in the high 4); crc32c u32 of the run's column bytes.
-pub(crate) const RUN_LEN: usize = 12;
+/// rows − 1 in the high 4). The crc32c of the run's column bytes is in `run_crcs`, entry `i`
+/// for run `i`.
+pub(crate) const RUN_LEN: usize = 8;
 /// Most entities in one segment (a run record names its entity in 28 bits).
 pub(crate) const MAX_ENTITIES: u32 = 1 << 28;
 /// Bytes per node record: a 40-byte box ([`Bounds`]), first_child u32, children u32, crc32c
-/// u32 of the children's quantised boxes followed by their records, reserved u32.
+/// u32 of the children's quantised boxes followed by their records (and, for a leaf, by its
+/// runs' `run_crcs` entries), reserved u32.
 pub(crate) const NODE_LEN: usize = 56;
 /// Most rows in one run.
 pub(crate) const RUN_MAX_ROWS: usize = 16;
@@ -117,6 +121,7 @@ pub(crate) enum Section {
     Nodes = 10,
     NodeBoxes = 11,
     EntityRuns = 12,
+    RunCrcs = 13,
 }
 
 impl Section {
@@ -134,6 +139,7 @@ impl Section {
         Section::Nodes,
         Section::NodeBoxes,
         Section::EntityRuns,
+        Section::RunCrcs,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -151,6 +157,7 @@ impl Section {
             "nodes",
             "node_boxes",
             "entity_runs",
+            "run_crcs",
         ][self as usize]
     }
 }
@@ -275,7 +282,7 @@ impl Header {
                 Section::Runs => u64::from(h.runs) * RUN_LEN as u64,
                 Section::Nodes => u64::from(h.nodes) * NODE_LEN as u64,
                 Section::NodeBoxes => u64::from(h.nodes) * QBOX_LEN as u64,
-                Section::EntityRuns => u64::from(h.runs) * 4,
+                Section::EntityRuns | Section::RunCrcs => u64::from(h.runs) * 4,
             };
             Some(n)
         };
@@ -405,16 +412,16 @@ impl Bounds {
     }
 }
 
-/// A run record. `bounds` is not part of the 16-byte record: it is the run's box, written
+/// A run record. `bounds` is not part of the 8-byte record: it is the run's box, written
 /// quantised to the `run_boxes` section ([`QBox`]) and read back dequantised, so it may be
-/// slightly larger than the exact box of the run's pieces (never smaller).
+/// slightly larger than the exact box of the run's pieces (never smaller). Its rows' checksum
+/// is not part of it either: it is in `run_crcs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Run {
     pub bounds: Bounds,
     pub first_row: u32,
     pub rows: u32,
     pub entity: u32,
-    pub crc: u32,
 }
 
 impl Default for Run {
@@ -424,7 +431,6 @@ impl Default for Run {
             first_row: 0,
             rows: 0,
             entity: 0,
-            crc: 0,
         }
     }
 }
@@ -443,7 +449,6 @@ impl Run {
         let mut b = [0u8; RUN_LEN];
         b[0..4].copy_from_slice(&self.first_row.to_le_bytes());
         b[4..8].copy_from_slice(&(self.entity | (self.rows - 1) << 28).to_le_bytes());
-        b[8..12].copy_from_slice(&self.crc.to_le_bytes());
         b
     }
 
@@ -457,7 +462,6 @@ impl Run {
             first_row: u32_at(b, 0),
             rows: (packed >> 28) + 1,
             entity: packed & (MAX_ENTITIES - 1),
-            crc: u32_at(b, 8),
         }
     }
 }
@@ -825,6 +829,7 @@ mod tests {
             RUN_LEN as u64,
             NODE_LEN as u64,
             QBOX_LEN as u64,
+            4,
             4,
         ];
         let mut off = HEADER_LEN as u64;

@@ -600,6 +600,13 @@ impl Segment {
         )
     }
 
+    /// The checksum of run `i`'s rows (`i` below the run count), unverified: its leaf's
+    /// checksum covers it.
+    #[inline]
+    fn run_crc(&self, i: usize) -> u32 {
+        u32_at(self.section(Section::RunCrcs), i * 4)
+    }
+
     /// Run `i` of a leaf whose runs are quantised in dimensions `leaf` (its [`run_frame`]),
     /// unverified.
     #[inline]
@@ -751,7 +758,7 @@ impl Segment {
             }
             // A run a search has verified passed the same row checks.
             if !self.run_ok.get(i) {
-                self.check_rows(range.clone(), run.crc, runs_at + i * RUN_LEN, "run")?;
+                self.check_rows(range.clone(), self.run_crc(i), runs_at + i * RUN_LEN, "run")?;
             }
             if last.is_some_and(|t| t >= self.time(range.start)) {
                 return Err(self.corrupt(at, "entity: runs out of time order"));
@@ -802,7 +809,9 @@ impl Segment {
         let runs = n.first_child as usize..(n.first_child + n.children) as usize;
         let boxes = &self.section(Section::RunBoxes)[runs.start * QBOX_LEN..runs.end * QBOX_LEN];
         let recs = &self.section(Section::Runs)[runs.start * RUN_LEN..runs.end * RUN_LEN];
-        if crc32c::crc32c_append(crc32c::crc32c(boxes), recs) != n.crc {
+        let crcs = &self.section(Section::RunCrcs)[runs.start * 4..runs.end * 4];
+        let crc = crc32c::crc32c_append(crc32c::crc32c_append(crc32c::crc32c(boxes), recs), crcs);
+        if crc != n.crc {
             let at = self.h.range(Section::Runs).start + n.first_child as usize * RUN_LEN;
             return Err(self.corrupt(at, "run records checksum mismatch"));
         }
@@ -841,7 +850,7 @@ impl Segment {
         if rows.end > self.rows() {
             return Err(self.corrupt(at, "run rows outside the columns"));
         }
-        self.check_rows(rows.clone(), run.crc, at, "run")?;
+        self.check_rows(rows.clone(), self.run_crc(i), at, "run")?;
         if !self.box_holds_rows(&run.bounds, rows.clone()) {
             return Err(self.corrupt(at, "run box does not contain its rows"));
         }

@@ -106,7 +106,12 @@ pub(crate) fn write_segment(path: &Path, input: &SegmentInput<'_>) -> Result<Hea
         next += run.rows;
     }
     let entities = entity_records(input, &runs, &entity_runs);
-    let (nodes, run_boxes, node_boxes) = build_nodes(&runs);
+    let run_crcs: Vec<u32> = runs
+        .iter()
+        .zip(&source)
+        .map(|(r, &s)| rows_crc(&rows[s as usize..(s + r.rows) as usize]))
+        .collect();
+    let (nodes, run_boxes, node_boxes) = build_nodes(&runs, &run_crcs);
     let leaves = nodes.iter().take_while(|n| n.1).count();
     let nodes: Vec<Node> = nodes.into_iter().map(|n| n.0).collect();
     let stored = || {
@@ -160,6 +165,7 @@ pub(crate) fn write_segment(path: &Path, input: &SegmentInput<'_>) -> Result<Hea
             Section::Nodes => w.column(&nodes, Node::encode),
             Section::NodeBoxes => w.column(&node_boxes, |q| q.0),
             Section::EntityRuns => w.column(&entity_runs, |i| i.to_le_bytes()),
+            Section::RunCrcs => w.column(&run_crcs, |c| c.to_le_bytes()),
         }
         .map_err(io)?;
         sections[s as usize] = entry;
@@ -349,7 +355,6 @@ fn build_runs(rows: &[Row]) -> Vec<Run> {
             first_row: start as u32,
             rows: (end - start) as u32,
             entity: 0, // set below, once entity numbering is known
-            crc: rows_crc(&rows[start..end]),
         });
         start = end;
     }
@@ -489,9 +494,10 @@ fn pack_runs(runs: &mut [Run]) {
 /// The packed R-tree over `runs` (in [`pack_runs`] order): the nodes, leaves first, root last,
 /// each with `is_leaf`, the runs' boxes quantised within their leaves' frames
 /// ([`run_frame`]: the leaves' parents — the unions of 16 consecutive leaves' boxes — but for
-/// altitude), and the nodes' boxes quantised within their parents.
+/// altitude), and the nodes' boxes quantised within their parents. `run_crcs` are the runs'
+/// checksums, which their leaf's checksum covers.
 type Tree = (Vec<(Node, bool)>, Vec<QBox>, Vec<QBox>);
-fn build_nodes(runs: &[Run]) -> Tree {
+fn build_nodes(runs: &[Run], run_crcs: &[u32]) -> Tree {
     if runs.is_empty() {
         return (Vec::new(), Vec::new(), Vec::new());
     }
@@ -525,6 +531,9 @@ fn build_nodes(runs: &[Run]) -> Tree {
         }
         for r in c {
             crc = crc32c::crc32c_append(crc, &r.encode());
+        }
+        for r in &run_crcs[i * NODE_FANOUT..i * NODE_FANOUT + c.len()] {
+            crc = crc32c::crc32c_append(crc, &r.to_le_bytes());
         }
         nodes.push((
             Node {
