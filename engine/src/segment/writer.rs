@@ -3,12 +3,13 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::ops::Range;
 use std::path::Path;
 
 use super::format::{
     ALIGN, Bounds, EntityRec, FORMAT_VERSION, HEADER_LEN, Header, LON_LIMIT_E7, MAX_ENTITIES,
     NODE_FANOUT, Node, QBox, RUN_MAX_ROWS, RUN_MAX_SPAN_MS, Run, SECTION_COUNT, Section,
-    SectionEntry, columns_crc, run_frame,
+    SectionEntry, columns_crc, frame_of_leaf, run_frame,
 };
 use crate::error::{Error, Result};
 use crate::model::ALT_UNKNOWN;
@@ -493,36 +494,36 @@ fn pack_runs(runs: &mut [Run]) {
 
 /// The packed R-tree over `runs` (in [`pack_runs`] order): the nodes, leaves first, root last,
 /// each with `is_leaf`, the runs' boxes quantised within their leaves' frames
-/// ([`run_frame`]: the leaves' parents — the unions of 16 consecutive leaves' boxes — but for
-/// altitude), and the nodes' boxes quantised within their parents. `run_crcs` are the runs'
-/// checksums, which their leaf's checksum covers.
+/// ([`run_frame`]: the leaves' parents but for altitude), and the nodes' boxes quantised within
+/// their parents. `run_crcs` are the runs' checksums, which their leaf's checksum covers.
 type Tree = (Vec<(Node, bool)>, Vec<QBox>, Vec<QBox>);
 fn build_nodes(runs: &[Run], run_crcs: &[u32]) -> Tree {
     if runs.is_empty() {
         return (Vec::new(), Vec::new(), Vec::new());
     }
-    let leaves = runs.len().div_ceil(NODE_FANOUT);
-    let leaf_bounds: Vec<Bounds> = runs
+    // Every node's box first, level by level (leaves first, root last): a leaf's runs are
+    // quantised in its parent's box, so that box is needed before the leaf's checksum.
+    let union = |bs: &[Bounds]| bs.iter().fold(Bounds::EMPTY, |acc, b| acc.union(b));
+    let mut bounds: Vec<Bounds> = runs
         .chunks(NODE_FANOUT)
         .map(|c| c.iter().fold(Bounds::EMPTY, |b, r| b.union(&r.bounds)))
         .collect();
-    // The frames: the level above the leaves (a lone leaf is its own).
-    let frames: Vec<Bounds> = leaf_bounds
-        .chunks(NODE_FANOUT)
-        .map(|c| c.iter().fold(Bounds::EMPTY, |b, l| b.union(l)))
-        .collect();
-    let frame_of = |leaf: usize| {
-        if leaves > 1 {
-            frames[leaf / NODE_FANOUT]
-        } else {
-            leaf_bounds[leaf]
+    let leaves = bounds.len();
+    // Each level's nodes, a range of `bounds`.
+    let mut levels: Vec<Range<usize>> = Vec::with_capacity(8);
+    levels.push(0..leaves);
+    while let Some(level) = levels.last().filter(|l| l.len() > 1).cloned() {
+        let start = bounds.len();
+        for c in level.clone().step_by(NODE_FANOUT) {
+            let b = union(&bounds[c..(c + NODE_FANOUT).min(level.end)]);
+            bounds.push(b);
         }
-    };
-    let mut nodes: Vec<(Node, bool)> = Vec::with_capacity(leaves + leaves / 8 + 1);
+        levels.push(start..bounds.len());
+    }
+    let mut nodes: Vec<(Node, bool)> = Vec::with_capacity(bounds.len());
     let mut boxes = Vec::with_capacity(runs.len());
     for (i, c) in runs.chunks(NODE_FANOUT).enumerate() {
-        let bounds = leaf_bounds[i];
-        let frame = run_frame(&frame_of(i), &bounds);
+        let frame = run_frame(&bounds[frame_of_leaf(i, leaves, bounds.len())], &bounds[i]);
         let first = boxes.len();
         boxes.extend(c.iter().map(|r| QBox::quantize(&r.bounds, &frame)));
         let mut crc = 0;
@@ -532,31 +533,27 @@ fn build_nodes(runs: &[Run], run_crcs: &[u32]) -> Tree {
         for r in c {
             crc = crc32c::crc32c_append(crc, &r.encode());
         }
-        for r in &run_crcs[i * NODE_FANOUT..i * NODE_FANOUT + c.len()] {
+        for r in &run_crcs[first..first + c.len()] {
             crc = crc32c::crc32c_append(crc, &r.to_le_bytes());
         }
         nodes.push((
             Node {
-                bounds,
-                first_child: (i * NODE_FANOUT) as u32,
+                bounds: bounds[i],
+                first_child: first as u32,
                 children: c.len() as u32,
                 crc,
             },
             true,
         ));
     }
-    let mut node_boxes = vec![QBox([0; 8]); nodes.len()];
-    let mut level = 0..nodes.len();
-    while level.len() > 1 {
-        let start = nodes.len();
-        for (i, c) in level.clone().step_by(NODE_FANOUT).enumerate() {
+    let mut node_boxes = vec![QBox([0; 8]); bounds.len()];
+    for w in levels.windows(2) {
+        let (level, parents) = (&w[0], &w[1]);
+        for (p, c) in parents.clone().zip(level.clone().step_by(NODE_FANOUT)) {
             let children = c..(c + NODE_FANOUT).min(level.end);
-            let bounds = nodes[children.clone()]
-                .iter()
-                .fold(Bounds::EMPTY, |acc, (n, _)| acc.union(&n.bounds));
             let mut crc = 0;
             for k in children.clone() {
-                node_boxes[k] = QBox::quantize(&nodes[k].0.bounds, &bounds);
+                node_boxes[k] = QBox::quantize(&bounds[k], &bounds[p]);
                 crc = crc32c::crc32c_append(crc, &node_boxes[k].0);
             }
             for (n, _) in &nodes[children.clone()] {
@@ -564,19 +561,16 @@ fn build_nodes(runs: &[Run], run_crcs: &[u32]) -> Tree {
             }
             nodes.push((
                 Node {
-                    bounds,
-                    first_child: (level.start + i * NODE_FANOUT) as u32,
+                    bounds: bounds[p],
+                    first_child: c as u32,
                     children: children.len() as u32,
                     crc,
                 },
                 false,
             ));
-            node_boxes.push(QBox([0; 8]));
         }
-        level = start..nodes.len();
     }
-    let root = &nodes[nodes.len() - 1].0.bounds;
-    let last = node_boxes.len() - 1;
-    node_boxes[last] = QBox::quantize(root, root);
+    let root = bounds.len() - 1;
+    node_boxes[root] = QBox::quantize(&bounds[root], &bounds[root]);
     (nodes, boxes, node_boxes)
 }
