@@ -12,19 +12,16 @@
 //! hits that can be its least are then solved exactly ([`merge_pending`]).
 //!
 //! Entities are independent of each other once the candidates are known: a check of many
-//! ([`PARALLEL_MIN_CANDIDATES`] or more) spreads them over rayon's pool, each entity's
-//! conflicts computed whole on one thread and appended in candidate order, so the reports are
-//! those of the serial loop, bit for bit. A check whose candidate search is large
-//! ([`EARLY_HELPER_MIN_READS`]), called from outside the pool, calls its helpers from the pool
-//! before the search, so that they are awake when the entities are known
-//! ([`conflicts_with_helper`]).
+//! ([`PARALLEL_MIN_CANDIDATES`] or more) shares them with helpers from rayon's pool, each
+//! entity's conflicts computed whole on one thread and appended in candidate order, so the
+//! reports are those of the serial loop, bit for bit ([`conflicts_shared`]). A check whose
+//! candidate search is large ([`EARLY_HELPER_MIN_READS`]), called from outside the pool, calls
+//! its helpers before the search, so that they are awake when the entities are known.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-use rayon::prelude::*;
 
 use super::volume::{Core, Volume};
 use super::{Conflict, ConflictKind, Hit, Pending, merge_pending};
@@ -61,34 +58,34 @@ pub(crate) fn conflicts(
             && rayon::current_thread_index().is_none()
             && search_reads(snap, &filters) >= EARLY_HELPER_MIN_READS
     });
+    let shared = Shared {
+        snap,
+        vols,
+        labels,
+        m,
+        sw,
+    };
     if early {
-        return conflicts_with_helper(snap, op, vols, widened, &filters, labels, m, sw, out);
+        let search = Start::Search {
+            op,
+            widened,
+            filters: &filters,
+        };
+        return conflicts_shared(&shared, search, out);
     }
     let p = prepare(snap, op, vols, widened, &filters, m, sw)?;
-    let ctx = p.ctx(snap, vols, labels, m, sw);
     if sw
         .parallel
         .unwrap_or(p.candidates.len() >= PARALLEL_MIN_CANDIDATES)
     {
-        // Each entity's conflicts on its own, in the pool; appended in candidate order, so the
-        // reports are those of the serial loop, bit for bit.
-        let per_entity: Vec<Result<Vec<Conflict>>> = p
-            .candidates
-            .par_iter()
-            .with_max_len(1)
-            .map(|(id, c)| BUFFERS.with_borrow_mut(|bufs| ctx.entity_conflicts(id, c, bufs)))
-            .collect();
-        for found in per_entity {
-            out.extend(found?);
-        }
-    } else {
-        BUFFERS.with_borrow_mut(|bufs| {
-            p.candidates
-                .iter()
-                .try_for_each(|(id, c)| ctx.entity(id, c, bufs, out))
-        })?;
+        return conflicts_shared(&shared, Start::Ready(p), out);
     }
-    Ok(())
+    let ctx = shared.ctx(&p);
+    BUFFERS.with_borrow_mut(|bufs| {
+        p.candidates
+            .iter()
+            .try_for_each(|(id, c)| ctx.entity(id, c, bufs, out))
+    })
 }
 
 /// What a check's entities share once the candidates are known.
@@ -98,28 +95,6 @@ struct Prepared<'s> {
     /// Each volume's core in local frames (`None` where refused, turned off, or reached by no
     /// candidate).
     framed: Vec<Option<FramedCore>>,
-}
-
-impl<'s> Prepared<'s> {
-    /// What a thread checking these entities needs.
-    fn ctx<'a>(
-        &'a self,
-        snap: &'s Snapshot,
-        vols: &'a [Volume],
-        labels: &'a [String],
-        m: &'a Minima,
-        sw: Switches,
-    ) -> EntityCheck<'a, 's> {
-        EntityCheck {
-            snap,
-            vols,
-            widened: &self.widened,
-            framed: &self.framed,
-            labels,
-            m,
-            lazy_crossings: sw.lazy_crossings,
-        }
-    }
 }
 
 /// The candidate entities (found with `filters`, see [`search_filters`]) and the frames of
@@ -194,27 +169,56 @@ fn search_reads(snap: &Snapshot, filters: &[BoxFilter]) -> f64 {
 /// ([`search_reads`]) calls a helper from the pool before it starts them.
 const EARLY_HELPER_MIN_READS: f64 = 100_000.0;
 
-/// [`conflicts`] for a large check, with helpers called in before the candidate search.
+/// What a check's threads share whatever its candidates.
+struct Shared<'a, 's> {
+    snap: &'s Snapshot,
+    vols: &'a [Volume],
+    labels: &'a [String],
+    m: &'a Minima,
+    sw: Switches,
+}
+
+impl<'s> Shared<'_, 's> {
+    /// What a thread checking the candidates of `p` needs.
+    fn ctx<'b>(&'b self, p: &'b Prepared<'s>) -> EntityCheck<'b, 's> {
+        EntityCheck {
+            snap: self.snap,
+            vols: self.vols,
+            widened: &p.widened,
+            framed: &p.framed,
+            labels: self.labels,
+            m: self.m,
+            lazy_crossings: self.sw.lazy_crossings,
+        }
+    }
+}
+
+/// Where a shared check starts.
+enum Start<'a, 's> {
+    /// Before its candidate search ([`prepare`]'s arguments): the helpers are called first
+    /// and wait for the candidates.
+    Search {
+        op: &'a Operation,
+        widened: Vec<TimeRange>,
+        filters: &'a [BoxFilter],
+    },
+    /// With its candidates known.
+    Ready(Prepared<'s>),
+}
+
+/// [`conflicts`] for a check of many entities, shared with helpers from rayon's pool.
+///
+/// Every thread takes the next unchecked entity from a shared counter until none is left; each
+/// entity's conflicts go to its own slot, appended in candidate order, so the reports are those
+/// of the serial loop, bit for bit.
 ///
 /// A sleeping pool worker takes 75–90 µs (p50; up to 350 µs) to start a job on the VMs this
 /// was measured on: called when the entities are known, it would lose that time from the
-/// parallel part. Here the helpers are spawned first and wait, spinning, while this thread
-/// searches for the candidates; then every thread takes the next unchecked entity from a
-/// shared counter until none is left. Each entity's conflicts go to its own slot, appended in
-/// candidate order: the reports are those of the serial loop, bit for bit.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the arguments of `conflicts`, passed on; a struct for one call would only rename them"
-)]
-fn conflicts_with_helper(
-    snap: &Snapshot,
-    op: &Operation,
-    vols: &[Volume],
-    widened: Vec<TimeRange>,
-    filters: &[BoxFilter],
-    labels: &[String],
-    m: &Minima,
-    sw: Switches,
+/// parallel part. So a large check ([`Start::Search`]) calls its helpers first, and they wait,
+/// spinning, while this thread searches for the candidates.
+fn conflicts_shared<'s>(
+    sh: &Shared<'_, 's>,
+    start: Start<'_, 's>,
     out: &mut Vec<Conflict>,
 ) -> Result<()> {
     let work = Work {
@@ -222,6 +226,17 @@ fn conflicts_with_helper(
         closed: AtomicBool::new(false),
         next: AtomicUsize::new(0),
         settled: AtomicUsize::new(0),
+    };
+    let search = match start {
+        Start::Search {
+            op,
+            widened,
+            filters,
+        } => Some((op, widened, filters)),
+        Start::Ready(p) => {
+            work.publish(p);
+            None
+        }
     };
     let helpers = rayon::current_num_threads().saturating_sub(1).max(1);
     let prepared = rayon::in_place_scope(|scope| {
@@ -251,15 +266,21 @@ fn conflicts_with_helper(
                         std::thread::yield_now();
                     }
                 };
-                work.check_entities(&p.0.ctx(snap, vols, labels, m, sw), &p.0, &p.1);
+                work.check_entities(&sh.ctx(&p.0), &p.0, &p.1);
             });
         }
         // Whatever happens below, the helpers must not wait for candidates forever.
         let _close = SetOnDrop(&work.closed);
-        let p = prepare(snap, op, vols, widened, filters, m, sw)?;
-        let slots: Slots = p.candidates.iter().map(|_| OnceLock::new()).collect();
-        let p = work.ready.get_or_init(|| (p, slots));
-        work.check_entities(&p.0.ctx(snap, vols, labels, m, sw), &p.0, &p.1);
+        let p = match search {
+            Some((op, widened, filters)) => work.publish(prepare(
+                sh.snap, op, sh.vols, widened, filters, sh.m, sh.sw,
+            )?),
+            None => work
+                .ready
+                .get()
+                .expect("published before the helpers were called"),
+        };
+        work.check_entities(&sh.ctx(&p.0), &p.0, &p.1);
         // The entities the helpers took are being checked: wait for them (one each at most).
         while work.settled.load(Ordering::Acquire) < p.1.len() {
             std::hint::spin_loop();
@@ -288,7 +309,7 @@ const SPINS_BEFORE_YIELD: u32 = 1 << 12;
 /// calling thread (a warm search at 100 M reports takes ≈ 0.16 ms).
 const HELPER_PATIENCE: Duration = Duration::from_millis(1);
 
-/// The entities of a [`conflicts_with_helper`] check, shared by its threads.
+/// The entities of a [`conflicts_shared`] check, shared by its threads.
 struct Work<'s> {
     /// The candidates and a slot for each one's conflicts, once known.
     ready: OnceLock<(Prepared<'s>, Slots)>,
@@ -301,7 +322,13 @@ struct Work<'s> {
     settled: AtomicUsize,
 }
 
-impl Work<'_> {
+impl<'s> Work<'s> {
+    /// Makes the candidates known to the helpers, with an empty slot for each.
+    fn publish(&self, p: Prepared<'s>) -> &(Prepared<'s>, Slots) {
+        let slots: Slots = p.candidates.iter().map(|_| OnceLock::new()).collect();
+        self.ready.get_or_init(|| (p, slots))
+    }
+
     /// Takes entities from the shared counter and checks them until none is left.
     fn check_entities(&self, ctx: &EntityCheck<'_, '_>, p: &Prepared<'_>, slots: &Slots) {
         BUFFERS.with_borrow_mut(|bufs| {
