@@ -17,8 +17,8 @@ use crate::index::Manifest;
 use crate::query::{Area, WindowQuery};
 use crate::segment::Segment;
 use crate::segment::format::{
-    Bounds, ENTITY_LEN, HEADER_LEN, MAGIC, NODE_LEN, QBOX_LEN, RUN_LEN, Run, SECTION_COUNT,
-    Section, i32_at, i64_at, u16_at, u32_at, u64_at,
+    Bounds, ENTITY_LEN, HEADER_LEN, MAGIC, NODE_LEN, QBOX_LEN, RUN_CRC_LEN, RUN_LEN, Run,
+    SECTION_COUNT, Section, i32_at, i64_at, u16_at, u32_at, u64_at,
 };
 use crate::segment::{Row, writer::rows_crc};
 use crate::snapshot::{QueryPlan, Snapshot};
@@ -199,13 +199,13 @@ pub fn fix_checksums(b: &mut [u8]) {
     let runs = sec(b, Section::Runs);
     let run_crcs = sec(b, Section::RunCrcs);
     if let (Some(runs), Some(crcs)) = (runs.clone(), run_crcs.clone()) {
-        for (at, c_at) in runs.step_by(RUN_LEN).zip(crcs.step_by(4)) {
-            if at + RUN_LEN > b.len() || c_at + 4 > b.len() {
+        for (at, c_at) in runs.step_by(RUN_LEN).zip(crcs.step_by(RUN_CRC_LEN)) {
+            if at + RUN_LEN > b.len() || c_at + RUN_CRC_LEN > b.len() {
                 break;
             }
             let run = Run::decode(&b[at..at + RUN_LEN], Bounds::EMPTY);
             if let Some(c) = rows_crc_at(b, run.first_row, run.rows) {
-                b[c_at..c_at + 4].copy_from_slice(&c.to_le_bytes());
+                b[c_at..c_at + RUN_CRC_LEN].copy_from_slice(&c.to_le_bytes());
             }
         }
     }
@@ -232,7 +232,7 @@ pub fn fix_checksums(b: &mut [u8]) {
                 match (
                     span(&boxes, first, n, QBOX_LEN),
                     span(&runs, first, n, RUN_LEN),
-                    span(&crcs, first, n, 4),
+                    span(&crcs, first, n, RUN_CRC_LEN),
                 ) {
                     (Some(q), Some(r), Some(c)) => Some(crc32c::crc32c_append(
                         crc32c::crc32c_append(crc32c::crc32c(&b[q]), &b[r]),

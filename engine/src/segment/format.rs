@@ -89,6 +89,8 @@ pub(crate) const QBOX_LEN: usize = 8;
 /// rows − 1 in the high 4). The crc32c of the run's column bytes is in `run_crcs`, entry `i`
 /// for run `i`.
 pub(crate) const RUN_LEN: usize = 8;
+/// Bytes per `run_crcs` entry: the crc32c u32 of a run's column bytes.
+pub(crate) const RUN_CRC_LEN: usize = 4;
 /// Most entities in one segment (a run record names its entity in 28 bits).
 pub(crate) const MAX_ENTITIES: u32 = 1 << 28;
 /// Bytes per node record: a 40-byte box ([`Bounds`]), first_child u32, children u32, crc32c
@@ -282,7 +284,8 @@ impl Header {
                 Section::Runs => u64::from(h.runs) * RUN_LEN as u64,
                 Section::Nodes => u64::from(h.nodes) * NODE_LEN as u64,
                 Section::NodeBoxes => u64::from(h.nodes) * QBOX_LEN as u64,
-                Section::EntityRuns | Section::RunCrcs => u64::from(h.runs) * 4,
+                Section::EntityRuns => u64::from(h.runs) * 4,
+                Section::RunCrcs => u64::from(h.runs) * RUN_CRC_LEN as u64,
             };
             Some(n)
         };

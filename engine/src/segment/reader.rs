@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::format::{
     Bounds, Dim, ENTITY_LEN, EntityRec, Header, HeaderError, LON_LIMIT_E7, NODE_FANOUT, NODE_LEN,
-    Node, QBOX_LEN, QBox, RUN_LEN, RUN_MAX_SPAN_MS, Run, SIDE_LEN, Section, columns_crc, dims,
-    frame_of_leaf, i32_at, i64_at, run_frame, u16_at, u32_at,
+    Node, QBOX_LEN, QBox, RUN_CRC_LEN, RUN_LEN, RUN_MAX_SPAN_MS, Run, SIDE_LEN, Section,
+    columns_crc, dims, frame_of_leaf, i32_at, i64_at, run_frame, u16_at, u32_at,
 };
 use wide::u8x16;
 
@@ -604,7 +604,7 @@ impl Segment {
     /// checksum covers it.
     #[inline]
     fn run_crc(&self, i: usize) -> u32 {
-        u32_at(self.section(Section::RunCrcs), i * 4)
+        u32_at(self.section(Section::RunCrcs), i * RUN_CRC_LEN)
     }
 
     /// Run `i` of a leaf whose runs are quantised in dimensions `leaf` (its [`run_frame`]),
@@ -809,7 +809,8 @@ impl Segment {
         let runs = n.first_child as usize..(n.first_child + n.children) as usize;
         let boxes = &self.section(Section::RunBoxes)[runs.start * QBOX_LEN..runs.end * QBOX_LEN];
         let recs = &self.section(Section::Runs)[runs.start * RUN_LEN..runs.end * RUN_LEN];
-        let crcs = &self.section(Section::RunCrcs)[runs.start * 4..runs.end * 4];
+        let crcs =
+            &self.section(Section::RunCrcs)[runs.start * RUN_CRC_LEN..runs.end * RUN_CRC_LEN];
         let crc = crc32c::crc32c_append(crc32c::crc32c_append(crc32c::crc32c(boxes), recs), crcs);
         if crc != n.crc {
             let at = self.h.range(Section::Runs).start + n.first_child as usize * RUN_LEN;
