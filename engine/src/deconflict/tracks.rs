@@ -227,17 +227,6 @@ fn conflicts_shared<'s>(
         next: AtomicUsize::new(0),
         settled: AtomicUsize::new(0),
     };
-    let search = match start {
-        Start::Search {
-            op,
-            widened,
-            filters,
-        } => Some((op, widened, filters)),
-        Start::Ready(p) => {
-            work.publish(p);
-            None
-        }
-    };
     let helpers = rayon::current_num_threads().saturating_sub(1).max(1);
     let prepared = rayon::in_place_scope(|scope| {
         for _ in 0..helpers {
@@ -271,14 +260,15 @@ fn conflicts_shared<'s>(
         }
         // Whatever happens below, the helpers must not wait for candidates forever.
         let _close = SetOnDrop(&work.closed);
-        let p = match search {
-            Some((op, widened, filters)) => work.publish(prepare(
+        let p = match start {
+            Start::Search {
+                op,
+                widened,
+                filters,
+            } => work.publish(prepare(
                 sh.snap, op, sh.vols, widened, filters, sh.m, sh.sw,
             )?),
-            None => work
-                .ready
-                .get()
-                .expect("published before the helpers were called"),
+            Start::Ready(p) => work.publish(p),
         };
         work.check_entities(&sh.ctx(&p.0), &p.0, &p.1);
         // The entities the helpers took are being checked: wait for them (one each at most).
