@@ -18,7 +18,7 @@ use crate::query::{Area, WindowQuery};
 use crate::segment::Segment;
 use crate::segment::format::{
     Bounds, ENTITY_LEN, HEADER_LEN, MAGIC, NODE_LEN, QBOX_LEN, RUN_CRC_LEN, RUN_LEN, Run,
-    SECTION_COUNT, Section, i32_at, i64_at, u16_at, u32_at, u64_at,
+    SECTION_COUNT, Section, children_crc, i32_at, i64_at, u16_at, u32_at, u64_at,
 };
 use crate::segment::{Row, writer::rows_crc};
 use crate::snapshot::{QueryPlan, Snapshot};
@@ -234,10 +234,7 @@ pub fn fix_checksums(b: &mut [u8]) {
                     span(&runs, first, n, RUN_LEN),
                     span(&crcs, first, n, RUN_CRC_LEN),
                 ) {
-                    (Some(q), Some(r), Some(c)) => Some(crc32c::crc32c_append(
-                        crc32c::crc32c_append(crc32c::crc32c(&b[q]), &b[r]),
-                        &b[c],
-                    )),
+                    (Some(q), Some(r), Some(c)) => Some(children_crc(&[&b[q], &b[r], &b[c]])),
                     _ => None,
                 }
             } else {
@@ -245,7 +242,7 @@ pub fn fix_checksums(b: &mut [u8]) {
                     span(&node_boxes, first, n, QBOX_LEN),
                     span(&nodes, first, n, NODE_LEN),
                 ) {
-                    (Some(q), Some(r)) => Some(crc32c::crc32c_append(crc32c::crc32c(&b[q]), &b[r])),
+                    (Some(q), Some(r)) => Some(children_crc(&[&b[q], &b[r]])),
                     _ => None,
                 }
             };

@@ -736,6 +736,13 @@ pub(crate) fn u16_at(b: &[u8], at: usize) -> u16 {
 /// Bytes of one row across the five row columns (time, lon, lat, alt, side).
 pub(crate) const ROW_COLUMN_BYTES: usize = 8 + 4 + 4 + 4 + 2;
 
+/// The checksum a node record keeps of its children: the crc32c of `parts` one after another —
+/// the children's quantised boxes, then their records (runs' for a leaf, followed by those runs'
+/// `run_crcs` entries; nodes' otherwise).
+pub(crate) fn children_crc(parts: &[&[u8]]) -> u32 {
+    parts.iter().fold(0, |crc, p| crc32c::crc32c_append(crc, p))
+}
+
 /// crc32c of row columns' bytes, one column after another (the checksum of runs and entities).
 /// The crc32c crate costs a few hundred instructions a call whatever the length, and a run's
 /// columns are 32–128 bytes each: up to a run's worth of rows they are copied into one buffer

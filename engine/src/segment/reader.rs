@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::format::{
     Bounds, Dim, ENTITY_LEN, EntityRec, Header, HeaderError, LON_LIMIT_E7, NODE_FANOUT, NODE_LEN,
     Node, QBOX_LEN, QBox, RUN_CRC_LEN, RUN_LEN, RUN_MAX_SPAN_MS, Run, SIDE_LEN, Section,
-    columns_crc, dims, frame_of_leaf, i32_at, i64_at, run_frame, u16_at, u32_at,
+    children_crc, columns_crc, dims, frame_of_leaf, i32_at, i64_at, run_frame, u16_at, u32_at,
 };
 use wide::u8x16;
 
@@ -811,8 +811,7 @@ impl Segment {
         let recs = &self.section(Section::Runs)[runs.start * RUN_LEN..runs.end * RUN_LEN];
         let crcs =
             &self.section(Section::RunCrcs)[runs.start * RUN_CRC_LEN..runs.end * RUN_CRC_LEN];
-        let crc = crc32c::crc32c_append(crc32c::crc32c_append(crc32c::crc32c(boxes), recs), crcs);
-        if crc != n.crc {
+        if children_crc(&[boxes, recs, crcs]) != n.crc {
             let at = self.h.range(Section::Runs).start + n.first_child as usize * RUN_LEN;
             return Err(self.corrupt(at, "run records checksum mismatch"));
         }

@@ -9,7 +9,7 @@ use std::path::Path;
 use super::format::{
     ALIGN, Bounds, EntityRec, FORMAT_VERSION, HEADER_LEN, Header, LON_LIMIT_E7, MAX_ENTITIES,
     NODE_FANOUT, Node, QBox, RUN_MAX_ROWS, RUN_MAX_SPAN_MS, Run, SECTION_COUNT, Section,
-    SectionEntry, columns_crc, frame_of_leaf, run_frame,
+    SectionEntry, children_crc, columns_crc, frame_of_leaf, run_frame,
 };
 use crate::error::{Error, Result};
 use crate::model::ALT_UNKNOWN;
@@ -522,20 +522,25 @@ fn build_nodes(runs: &[Run], run_crcs: &[u32]) -> Tree {
     }
     let mut nodes: Vec<(Node, bool)> = Vec::with_capacity(bounds.len());
     let mut boxes = Vec::with_capacity(runs.len());
+    // A node's children's bytes, for its checksum ([`children_crc`]): one call over each part
+    // (the crc32c crate costs a few hundred instructions a call, whatever the length).
+    let mut parts: [Vec<u8>; 3] = Default::default();
     for (i, c) in runs.chunks(NODE_FANOUT).enumerate() {
         let frame = run_frame(&bounds[frame_of_leaf(i, leaves, bounds.len())], &bounds[i]);
         let first = boxes.len();
         boxes.extend(c.iter().map(|r| QBox::quantize(&r.bounds, &frame)));
-        let mut crc = 0;
-        for q in &boxes[first..] {
-            crc = crc32c::crc32c_append(crc, &q.0);
-        }
-        for r in c {
-            crc = crc32c::crc32c_append(crc, &r.encode());
-        }
-        for r in &run_crcs[first..first + c.len()] {
-            crc = crc32c::crc32c_append(crc, &r.to_le_bytes());
-        }
+        let [q, r, k] = &mut parts;
+        q.clear();
+        q.extend(boxes[first..].iter().flat_map(|b| b.0));
+        r.clear();
+        r.extend(c.iter().flat_map(Run::encode));
+        k.clear();
+        k.extend(
+            run_crcs[first..first + c.len()]
+                .iter()
+                .flat_map(|x| x.to_le_bytes()),
+        );
+        let crc = children_crc(&[q, r, k]);
         nodes.push((
             Node {
                 bounds: bounds[i],
@@ -551,14 +556,15 @@ fn build_nodes(runs: &[Run], run_crcs: &[u32]) -> Tree {
         let (level, parents) = (&w[0], &w[1]);
         for (p, c) in parents.clone().zip(level.clone().step_by(NODE_FANOUT)) {
             let children = c..(c + NODE_FANOUT).min(level.end);
-            let mut crc = 0;
             for k in children.clone() {
                 node_boxes[k] = QBox::quantize(&bounds[k], &bounds[p]);
-                crc = crc32c::crc32c_append(crc, &node_boxes[k].0);
             }
-            for (n, _) in &nodes[children.clone()] {
-                crc = crc32c::crc32c_append(crc, &n.encode());
-            }
+            let [q, r, _] = &mut parts;
+            q.clear();
+            q.extend(node_boxes[children.clone()].iter().flat_map(|b| b.0));
+            r.clear();
+            r.extend(nodes[children.clone()].iter().flat_map(|(n, _)| n.encode()));
+            let crc = children_crc(&[q, r]);
             nodes.push((
                 Node {
                     bounds: bounds[p],
